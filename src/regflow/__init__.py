@@ -1,0 +1,71 @@
+"""regflow: citizen registration by social-insurance (BHXH) number as a guarded state machine.
+
+The flow of the National Public Service Portal's guide, declared once in `regflow.machine`,
+run by an `Engine` over ports (`regflow.ports`) that host apps fill with adapters
+(`regflow.adapters`, fakes in `regflow.testing`).
+"""
+
+from regflow._bootstrap import bootstrap
+from regflow._domain import (
+    REMEDIES,
+    Account,
+    BhxhRecord,
+    ChooseMethod,
+    ConfirmOtp,
+    Event,
+    FlowSnapshot,
+    OtpChallenge,
+    RegistrationForm,
+    Remedy,
+    ResendOtp,
+    SetPassword,
+    State,
+    SubmitForm,
+)
+from regflow._engine import Engine
+from regflow._errors import (
+    ERRORS,
+    DuplicateAccountError,
+    ErrorSpec,
+    FlowError,
+    Message,
+    PortUnavailableError,
+    StaleFlowError,
+)
+from regflow._masking import mask_id, mask_phone
+from regflow._methods import CITIZEN_BY_BHXH, MethodRegistry, RegistrationMethod
+from regflow._policy import Policy
+from regflow._view import FlowView
+
+__all__ = [
+    "CITIZEN_BY_BHXH",
+    "ERRORS",
+    "REMEDIES",
+    "Account",
+    "BhxhRecord",
+    "ChooseMethod",
+    "ConfirmOtp",
+    "DuplicateAccountError",
+    "Engine",
+    "ErrorSpec",
+    "Event",
+    "FlowError",
+    "FlowSnapshot",
+    "FlowView",
+    "Message",
+    "MethodRegistry",
+    "OtpChallenge",
+    "Policy",
+    "PortUnavailableError",
+    "RegistrationForm",
+    "RegistrationMethod",
+    "Remedy",
+    "ResendOtp",
+    "SetPassword",
+    "StaleFlowError",
+    "State",
+    "SubmitForm",
+    "bootstrap",
+    "mask_id",
+    "mask_phone",
+]

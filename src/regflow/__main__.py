@@ -1,0 +1,5 @@
+import sys
+
+from regflow._cli import main
+
+sys.exit(main())

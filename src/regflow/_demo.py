@@ -1,0 +1,201 @@
+"""`regflow demo`: the seed's five screens in a terminal, on fictional BHXH data.
+
+It drives the public engine API only, the way a portal's pages would, and reads plain lines
+so that its answers can be piped in (``printf '...' | regflow demo``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import secrets
+import sys
+from typing import TYPE_CHECKING, TextIO
+
+from regflow._bootstrap import bootstrap
+from regflow._domain import (
+    ChooseMethod,
+    ConfirmOtp,
+    ResendOtp,
+    SetPassword,
+    State,
+    SubmitForm,
+)
+from regflow._errors import Message
+from regflow.adapters.console import ConsoleSmsGateway
+from regflow.adapters.demo import DEMO_PASSWORD_HASH, demo_accounts, demo_citizens
+from regflow.adapters.memory import InMemoryBhxhRegistry, InMemoryUserStore
+
+if TYPE_CHECKING:
+    from regflow._engine import Engine
+    from regflow._view import FlowView
+
+M = Message
+TEXT = {
+    "title": M("CỔNG DỊCH VỤ CÔNG QUỐC GIA", "NATIONAL PUBLIC SERVICE PORTAL"),
+    "home": M("[Trang chủ] Nhấn Enter để “Đăng ký”", "[Home] Press Enter to “Register”"),
+    "choose": M("Chọn phương thức đăng ký", "Choose registration method"),
+    "subject": M("Đối tượng: 1) Công dân  2) Tổ chức", "Registrant: 1) Citizen  2) Organisation"),
+    "method": M("Phương thức: 1) Bảo hiểm xã hội", "Method: 1) Social insurance"),
+    "form": M("Đăng ký bằng Bảo hiểm xã hội", "Register with social insurance"),
+    "required": M("(* là trường bắt buộc)", "(* marks a required field)"),
+    "bhxh_number": M("Mã số BHXH *", "Social insurance number *"),
+    "full_name": M("Họ và tên *", "Full name *"),
+    "date_of_birth": M("Ngày sinh (dd/mm/yyyy) *", "Date of birth (dd/mm/yyyy) *"),
+    "phone": M("Số điện thoại *", "Phone number *"),
+    "email": M("Email", "Email"),
+    "otp": M(
+        "Nhập mã OTP đã gửi tới {phone} rồi Enter để “Xác nhận” (hoặc r = “Gửi lại OTP”)",
+        "Enter the OTP sent to {phone} and press Enter to “Confirm” (or r = “Resend OTP”)",
+    ),
+    "password_rule": M(
+        "Mật khẩu: ít nhất 8 ký tự, có chữ thường, chữ hoa, chữ số và ký tự đặc biệt.",
+        "Password: 8+ characters with lowercase, uppercase, digit and special character.",
+    ),
+    "password": M("Mật khẩu *", "Password *"),
+    "confirmation": M("Nhập lại mật khẩu *", "Confirm password *"),
+    "completed": M(
+        "Đăng ký thành công! Tài khoản của {name} — mức xác minh {level} (xác minh bởi BHXH).",
+        "Registered! Account of {name} — verification level {level} (verified by BHXH).",
+    ),
+    "remedies": M("Bạn có thể:", "You can:"),
+    "ended": M("Phiên đăng ký kết thúc: {state}.", "The registration ended: {state}."),
+    "no_input": M("Hết dữ liệu nhập — dừng demo.", "Input ended — demo stopped."),
+    "demo_data": M(
+        "Dữ liệu BHXH mẫu (hư cấu): regflow demo --list",
+        "Fictional BHXH demo data: regflow demo --list",
+    ),
+}
+_FIELDS = ("bhxh_number", "full_name", "date_of_birth", "phone", "email")
+
+
+class EndOfInputError(Exception):
+    """The piped answers ran out before the flow finished."""
+
+
+class Terminal:
+    """Prompts and answers, in one language, on any pair of streams."""
+
+    def __init__(self, lang: str, stdin: TextIO, stdout: TextIO) -> None:
+        self.lang, self._in, self._out = lang, stdin, stdout
+
+    def text(self, key: str, **values: object) -> str:
+        return TEXT[key].in_language(self.lang).format(**values)
+
+    def say(self, line: str = "") -> None:
+        print(line, file=self._out, flush=True)
+
+    def ask(self, prompt: str, *, secret: bool = False) -> str:
+        if secret and self._in is sys.stdin and sys.stdin.isatty():
+            return getpass.getpass(f"{prompt}: ")
+        print(f"{prompt}: ", end="", file=self._out, flush=True)
+        line = self._in.readline()
+        if not line:
+            raise EndOfInputError
+        if not self._in.isatty():
+            print("" if secret else line.rstrip("\n"), file=self._out)
+        return line.rstrip("\r\n")
+
+    def errors(self, view: FlowView) -> None:
+        for error in view.errors:
+            where = f"[{error.field}] " if error.field else ""
+            self.say(f"  ✗ {where}{error.message.in_language(self.lang)}")
+
+
+def demo_engine(stdout: TextIO) -> Engine:
+    """The demo's wiring: fictional BHXH data, one existing account, SMS on the terminal."""
+    users = InMemoryUserStore()
+    for account in demo_accounts():
+        users.add(account, DEMO_PASSWORD_HASH)
+    return bootstrap(
+        bhxh=InMemoryBhxhRegistry(demo_citizens()),
+        sms=ConsoleSmsGateway(stdout),
+        users=users,
+        otp_secret=secrets.token_bytes(32),
+    )
+
+
+def list_citizens(stdout: TextIO) -> None:
+    for record in demo_citizens():
+        print(
+            f"{record.bhxh_number}  {record.full_name:<18} "
+            f"{record.date_of_birth:%d/%m/%Y}  0{record.phone.removeprefix('+84')}  "
+            f"CCCD/CMT {record.id_number}",
+            file=stdout,
+        )
+
+
+def run_demo(lang: str = "vi", stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """Walk one registration; return the exit status (0 when the flow reached an outcome)."""
+    term = Terminal(lang, stdin or sys.stdin, stdout or sys.stdout)
+    engine = demo_engine(stdout or sys.stdout)
+    try:
+        view = _walk(term, engine)
+    except (EndOfInputError, KeyboardInterrupt):
+        term.say()
+        term.say(term.text("no_input"))
+        return 1
+    _outcome(term, view)
+    return 0
+
+
+def _walk(term: Terminal, engine: Engine) -> FlowView:
+    term.say(f"=== {term.text('title')} ===")
+    term.ask(term.text("home"))
+    view = engine.start()
+    screens = {
+        State.CHOOSING_METHOD: _choose_method,
+        State.FILLING_FORM: _fill_form,
+        State.DATA_MISMATCH: _fill_form,
+        State.OTP_PENDING: _enter_otp,
+        State.OTP_EXPIRED: _enter_otp,
+        State.SETTING_PASSWORD: _set_password,
+    }
+    while view.state in screens:
+        term.errors(view)
+        view = screens[view.state](term, engine, view)
+    return view
+
+
+def _choose_method(term: Terminal, engine: Engine, view: FlowView) -> FlowView:
+    term.say(f"\n--- {term.text('choose')} ---")
+    subject = {"1": "citizen", "2": "organisation"}.get(term.ask(term.text("subject")), "?")
+    method = {"1": "bhxh"}.get(term.ask(term.text("method")), "?")
+    return engine.send(view.flow_id, ChooseMethod(subject, method))
+
+
+def _fill_form(term: Terminal, engine: Engine, view: FlowView) -> FlowView:
+    term.say(f"\n--- {term.text('form')} --- {term.text('required')}")
+    term.say(f"    {term.text('demo_data')}")
+    typed = {field: term.ask(term.text(field)) for field in _FIELDS}
+    return engine.send(view.flow_id, SubmitForm(**typed))
+
+
+def _enter_otp(term: Terminal, engine: Engine, view: FlowView) -> FlowView:
+    answer = term.ask(term.text("otp", phone=view.phone_hint or "?")).strip()
+    if answer.lower() == "r":
+        return engine.send(view.flow_id, ResendOtp())
+    return engine.send(view.flow_id, ConfirmOtp(answer))
+
+
+def _set_password(term: Terminal, engine: Engine, view: FlowView) -> FlowView:
+    term.say(term.text("password_rule"))
+    password = term.ask(term.text("password"), secret=True)
+    confirmation = term.ask(term.text("confirmation"), secret=True)
+    return engine.send(view.flow_id, SetPassword(password, confirmation))
+
+
+def _outcome(term: Terminal, view: FlowView) -> None:
+    term.say()
+    term.errors(view)
+    if view.account is not None:
+        account = view.account
+        term.say(term.text("completed", name=account.full_name, level=account.verification_level))
+        return
+    term.say(term.text("ended", state=view.state))
+    if view.remedies:
+        term.say(term.text("remedies"))
+        for remedy in view.remedies:
+            term.say(
+                f"  • {remedy.title.in_language(term.lang)}: "
+                f"{remedy.description.in_language(term.lang)}"
+            )

@@ -1,0 +1,191 @@
+"""The domain's values: what BHXH knows, what the citizen typed, what a flow remembers.
+
+All frozen: a step computes a new snapshot instead of changing the old one, which is what
+lets a flow be loaded, stepped and saved by any app server.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import attrs
+
+from regflow._errors import Message
+
+
+class State(enum.StrEnum):
+    """The steps of the registration; the machine in `regflow.machine` links them."""
+
+    CHOOSING_METHOD = "choosing_method"
+    FILLING_FORM = "filling_form"
+    DATA_MISMATCH = "data_mismatch"
+    OTP_PENDING = "otp_pending"
+    OTP_EXPIRED = "otp_expired"
+    SETTING_PASSWORD = "setting_password"  # noqa: S105 - a state, not a secret
+    COMPLETED = "completed"
+    ACCOUNT_EXISTS = "account_exists"
+    LOCKED = "locked"
+    EXPIRED = "expired"
+
+
+@attrs.frozen(kw_only=True)
+class BhxhRecord:
+    """A citizen as the social insurance database knows them.
+
+    `id_number` is the CMT (9 digits) or CCCD (12 digits) that BHXH holds: the key that
+    decides whether the citizen already has an account.
+    """
+
+    bhxh_number: str
+    full_name: str
+    date_of_birth: date
+    phone: str
+    id_number: str
+
+
+@attrs.frozen(kw_only=True)
+class RegistrationForm:
+    """The BHXH form after validation: every field parsed and normalised."""
+
+    bhxh_number: str
+    full_name: str
+    date_of_birth: date
+    phone: str  # E.164, e.g. +84912345678
+    email: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Account:
+    """A portal account created by the flow; the password hash is never part of it."""
+
+    account_id: str
+    id_number: str
+    bhxh_number: str
+    full_name: str
+    date_of_birth: date
+    phone: str
+    email: str | None
+    verification_level: int
+    source: str
+    created_at: datetime
+    flow_id: str
+
+
+@attrs.frozen(kw_only=True)
+class OtpChallenge:
+    """The code sent last: only its keyed hash is kept."""
+
+    code_hash: str
+    expires_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class FlowSnapshot:
+    """Everything a flow remembers between two requests.
+
+    `version` grows by one with every save, so a store can refuse a stale write;
+    `schema` is the shape of this class, so a store can upgrade an older one on load.
+    """
+
+    flow_id: str
+    version: int
+    state: State
+    created_at: datetime
+    expires_at: datetime
+    subject: str | None = None
+    method: str | None = None
+    citizen: BhxhRecord | None = None
+    email: str | None = None
+    mismatches: int = 0
+    otp: OtpChallenge | None = None
+    otp_sends: int = 0
+    otp_last_sent_at: datetime | None = None
+    otp_failures: int = 0
+    account: Account | None = None
+    schema: int = 1
+
+
+# --- events: what the citizen does, as the host app passes it in -------------------------
+
+
+@attrs.frozen
+class ChooseMethod:
+    """The "Chọn phương thức đăng ký" screen: registrant type and method."""
+
+    subject: str
+    method: str
+
+
+@attrs.frozen(kw_only=True)
+class SubmitForm:
+    """The "Đăng ký bằng Bảo hiểm xã hội" form, as typed (strings straight from the page)."""
+
+    bhxh_number: str
+    full_name: str
+    date_of_birth: str | date
+    phone: str
+    email: str | None = None
+
+
+@attrs.frozen
+class ConfirmOtp:
+    """The OTP screen's "Xác nhận"."""
+
+    code: str
+
+
+@attrs.frozen
+class ResendOtp:
+    """The OTP screen's "Gửi lại OTP"."""
+
+
+@attrs.frozen(repr=False)
+class SetPassword:
+    """The password screen: the password and its confirmation (never shown in a repr)."""
+
+    password: str
+    confirmation: str
+
+    def __repr__(self) -> str:
+        return "SetPassword(password=<hidden>, confirmation=<hidden>)"
+
+
+Event = ChooseMethod | SubmitForm | ConfirmOtp | ResendOtp | SetPassword
+
+
+@attrs.frozen
+class Remedy:
+    """What a citizen whose ID number already has an account can do (the seed's three)."""
+
+    code: str
+    title: Message
+    description: Message
+
+
+REMEDIES = (
+    Remedy(
+        "forgot_password",
+        Message("Quên mật khẩu", "Forgot password"),
+        Message(
+            "Lấy lại mật khẩu bằng chức năng “Quên mật khẩu” tại màn hình đăng nhập.",
+            "Recover the password with “Forgot password” on the login screen.",
+        ),
+    ),
+    Remedy(
+        "service_counter",
+        Message("Quầy dịch vụ", "Service counter"),
+        Message(
+            "Đến quầy dịch vụ để được hỗ trợ lấy lại mật khẩu.",
+            "Go to a service counter to have the password recovered.",
+        ),
+    ),
+    Remedy(
+        "complaint",
+        Message("Khiếu nại", "Complaint"),
+        Message(
+            "Gửi khiếu nại nếu bạn không phải là chủ sở hữu tài khoản này.",
+            "File a complaint if you do not own that account.",
+        ),
+    ),
+)

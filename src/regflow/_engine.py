@@ -1,0 +1,291 @@
+"""The engine: load a flow, apply one event through the declared machine, save, report.
+
+The engine compiles `regflow.machine.MACHINE` once into a dispatch table (state, trigger) →
+ordered edges, and runs each request against it: one `transitions.Machine` per process,
+none per flow, no model to attach and detach. Every call returns a `FlowView`; bad input,
+a finished flow and a failing port all come back as errors in it, never as exceptions.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import structlog
+
+from regflow._domain import REMEDIES, FlowSnapshot, State
+from regflow._errors import (
+    DuplicateAccountError,
+    FlowError,
+    StaleFlowError,
+    flow_error,
+)
+from regflow._masking import mask_id, mask_phone
+from regflow._methods import MethodRegistry
+from regflow._policy import Policy
+from regflow._rules import PortFailureError, Rule, Services, Step
+from regflow._view import FlowView
+from regflow.machine import EVENTS, EXPIRE, INITIAL, MACHINE, TERMINAL
+
+if TYPE_CHECKING:
+    from regflow._domain import Event
+    from regflow.ports import (
+        BhxhRegistry,
+        Clock,
+        FlowStore,
+        PasswordHasher,
+        SmsGateway,
+        UserStore,
+    )
+
+Action = Callable[[Step], None]
+
+_OTP_STATES: Final = frozenset({State.OTP_PENDING, State.OTP_EXPIRED})
+_MIN_SECRET_BYTES: Final = 32
+#: How often one request re-reads its flow after losing a race (a stale save or a taken
+#: account) before it reports `flow.conflict`.
+MAX_ATTEMPTS: Final = 3
+
+_log = structlog.get_logger("regflow")
+
+
+@attrs.frozen
+class Edge:
+    """One compiled transition: taken when every guard passes."""
+
+    trigger: str
+    source: State
+    dest: State | None
+    guards: tuple[Rule, ...]
+    before: tuple[Action, ...]
+    after: tuple[Action, ...]
+
+    def passes(self, step: Step) -> bool:
+        return all(guard(step) for guard in self.guards)
+
+
+def compile_machine(
+    machine: Any = MACHINE,  # noqa: ANN401 - transitions is untyped
+) -> dict[tuple[State, str], tuple[Edge, ...]]:
+    """Turn the `transitions` declaration into the engine's (state, trigger) → edges table."""
+    table: dict[tuple[State, str], list[Edge]] = {}
+    for trigger, event in machine.events.items():
+        for source_name, transitions in event.transitions.items():
+            source = State[source_name]
+            for transition in transitions:
+                edge = Edge(
+                    trigger=trigger,
+                    source=source,
+                    dest=None if transition.dest is None else State[transition.dest],
+                    guards=tuple(condition.func for condition in transition.conditions),
+                    before=tuple(transition.before),
+                    after=tuple(transition.after),
+                )
+                table.setdefault((source, trigger), []).append(edge)
+    return {key: tuple(edges) for key, edges in table.items()}
+
+
+_TABLE: Final = compile_machine()
+_ALLOWED: Final = {
+    state: frozenset(t for (s, t) in _TABLE if s == state and t != EXPIRE) for state in State
+}
+_TRIGGERS: Final = {event: trigger for trigger, event in EVENTS.items()}
+
+
+class Engine:
+    """Runs registration flows whose state lives in a `FlowStore`.
+
+    Build it once per process (see `regflow.bootstrap` for the usual wiring) and share it:
+    it keeps no per-flow state, so any app server can handle any request of any flow.
+    """
+
+    def __init__(  # noqa: PLR0913 - one argument per port, all keyword-only
+        self,
+        *,
+        bhxh: BhxhRegistry,
+        sms: SmsGateway,
+        users: UserStore,
+        flows: FlowStore,
+        hasher: PasswordHasher,
+        clock: Clock,
+        otp_secret: bytes,
+        policy: Policy | None = None,
+        methods: MethodRegistry | None = None,
+    ) -> None:
+        if len(otp_secret) < _MIN_SECRET_BYTES:
+            raise ValueError(f"otp_secret needs at least {_MIN_SECRET_BYTES} random bytes")
+        self._flows = flows
+        self._clock = clock
+        self._services = Services(
+            bhxh=bhxh,
+            sms=sms,
+            users=users,
+            hasher=hasher,
+            clock=clock,
+            policy=policy or Policy(),
+            otp_secret=otp_secret,
+            methods=methods or MethodRegistry(),
+        )
+
+    @property
+    def policy(self) -> Policy:
+        return self._services.policy
+
+    def start(self) -> FlowView:
+        """Begin a registration: the citizen pressed "Đăng ký" on the home screen."""
+        now = self._clock.now()
+        snapshot = FlowSnapshot(
+            flow_id=secrets.token_urlsafe(16),
+            version=1,
+            state=INITIAL,
+            created_at=now,
+            expires_at=now + self._services.policy.flow_ttl,
+        )
+        try:
+            self._flows.save(snapshot)
+        except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
+            return self._failed(snapshot.flow_id, "start", PortFailureError("storage"), exc)
+        _log.info("flow.started", flow_id=snapshot.flow_id, state=snapshot.state.value)
+        return self._view(snapshot, ())
+
+    def view(self, flow_id: str) -> FlowView:
+        """The flow as it stands, e.g. to render the page after a refresh."""
+        loaded = self._load(flow_id, "view")
+        if isinstance(loaded, FlowView):
+            return loaded
+        return self._view(loaded, ())
+
+    def send(self, flow_id: str, event: Event) -> FlowView:
+        """Apply the citizen's `event` to the flow and return the flow as it now is."""
+        trigger = _TRIGGERS.get(type(event))
+        for _ in range(MAX_ATTEMPTS):
+            loaded = self._load(flow_id, trigger or "invalid")
+            if isinstance(loaded, FlowView):
+                return loaded
+            if trigger is None:
+                return self._view(loaded, (flow_error("event.invalid"),))
+            try:
+                return self._apply(loaded, trigger, event)
+            except (StaleFlowError, DuplicateAccountError):
+                _log.info("flow.conflict", flow_id=flow_id, trigger=trigger)
+            except PortFailureError as failure:
+                return self._failed(flow_id, trigger, failure, failure.__cause__, loaded)
+        return attrs.evolve(self.view(flow_id), errors=(flow_error("flow.conflict"),))
+
+    def _load(self, flow_id: str, trigger: str) -> FlowSnapshot | FlowView:
+        try:
+            snapshot = self._flows.load(flow_id)
+        except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
+            return self._failed(flow_id, trigger, PortFailureError("storage"), exc)
+        if snapshot is None:
+            return FlowView(flow_id=flow_id, state=None, errors=(flow_error("flow.not_found"),))
+        return snapshot
+
+    def _apply(self, snapshot: FlowSnapshot, trigger: str, event: Event) -> FlowView:
+        if snapshot.state in TERMINAL:
+            return self._view(snapshot, (flow_error(TERMINAL[snapshot.state]),))
+        now = self._clock.now()
+        expiry = Step(self._services, snapshot, None, now)
+        expired = _choose(expiry, _TABLE[snapshot.state, EXPIRE])
+        if expired is not None:
+            return self._take(expiry, expired)
+        edges = _TABLE.get((snapshot.state, trigger))
+        if edges is None:
+            return self._view(snapshot, (flow_error("event.not_allowed"),))
+        step = Step(self._services, snapshot, event, now)
+        edge = _choose(step, edges)
+        if edge is None:  # a declaration without an "otherwise" edge: nothing happens
+            return self._view(snapshot, ())
+        return self._take(step, edge)
+
+    def _take(self, step: Step, edge: Edge) -> FlowView:
+        """Run the edge's actions, save the new snapshot, log the transition."""
+        for action in edge.before:
+            action(step)
+        if edge.dest is not None:
+            step.changes["state"] = edge.dest
+        for action in edge.after:
+            action(step)
+        errors = [error for guard in edge.guards for error in guard.report(step)]
+        errors.extend(step.errors)
+        snapshot = step.snapshot
+        if step.changes:
+            snapshot = attrs.evolve(snapshot, version=snapshot.version + 1, **step.changes)
+            try:
+                self._flows.save(snapshot)
+            except StaleFlowError:
+                raise
+            except Exception as exc:
+                raise PortFailureError("storage") from exc
+        _log_transition(step, edge, snapshot, errors)
+        return self._view(snapshot, errors)
+
+    def _failed(
+        self,
+        flow_id: str,
+        trigger: str,
+        failure: PortFailureError,
+        cause: BaseException | None,
+        snapshot: FlowSnapshot | None = None,
+    ) -> FlowView:
+        _log.warning(
+            "flow.port_failed",
+            flow_id=flow_id,
+            trigger=trigger,
+            port=failure.port,
+            exception=type(cause).__name__,
+        )
+        errors = (flow_error(failure.code),)
+        if snapshot is None:
+            return FlowView(flow_id=flow_id, state=None, errors=errors)
+        return self._view(snapshot, errors)
+
+    def _view(
+        self, snapshot: FlowSnapshot, errors: tuple[FlowError, ...] | list[FlowError]
+    ) -> FlowView:
+        state = snapshot.state
+        policy = self._services.policy
+        citizen = snapshot.citizen
+        otp = snapshot.otp if state in _OTP_STATES else None
+        last_sent = snapshot.otp_last_sent_at
+        return FlowView(
+            flow_id=snapshot.flow_id,
+            state=state,
+            version=snapshot.version,
+            errors=tuple(errors),
+            allowed_events=_ALLOWED[state],
+            expires_at=snapshot.expires_at,
+            methods=self._services.methods.methods if state is INITIAL else (),
+            phone_hint=mask_phone(citizen.phone) if citizen and state in _OTP_STATES else None,
+            otp_expires_at=otp.expires_at if otp else None,
+            resend_available_at=last_sent + policy.otp_resend_after if otp and last_sent else None,
+            otp_sends_left=policy.otp_max_sends - snapshot.otp_sends
+            if state in _OTP_STATES
+            else None,
+            remedies=REMEDIES if state is State.ACCOUNT_EXISTS else (),
+            account=snapshot.account if state is State.COMPLETED else None,
+        )
+
+
+def _choose(step: Step, edges: tuple[Edge, ...]) -> Edge | None:
+    return next((edge for edge in edges if edge.passes(step)), None)
+
+
+def _log_transition(
+    step: Step, edge: Edge, snapshot: FlowSnapshot, errors: list[FlowError]
+) -> None:
+    citizen = snapshot.citizen
+    _log.info(
+        "flow.transition",
+        flow_id=snapshot.flow_id,
+        trigger=edge.trigger,
+        source=edge.source.value,
+        dest=snapshot.state.value,
+        rule=edge.guards[-1].name if edge.guards else None,
+        errors=[error.code for error in errors],
+        version=snapshot.version,
+        citizen=mask_id(citizen.id_number) if citizen else None,
+        at=step.now.isoformat(),
+    )

@@ -1,0 +1,259 @@
+"""Every rejection the flow can give, with a stable code and its vi/en message.
+
+The catalogue is the single place where codes and messages live: the engine reports
+`FlowError`s built from it, the docs list it, and host apps translate nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+
+@attrs.frozen
+class Message:
+    """A text in Vietnamese (the portal's language) and English."""
+
+    vi: str
+    en: str
+
+    def in_language(self, lang: str) -> str:
+        return self.en if lang == "en" else self.vi
+
+
+@attrs.frozen
+class ErrorSpec:
+    """A documented error: its code, whether retrying the same request can help, its text."""
+
+    code: str
+    message: Message
+    retryable: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class FlowError:
+    """One rejection reported to the host app.
+
+    `field` names the form field the error belongs to (None for flow-level errors);
+    `retry_at` says when a rate-limited request may be repeated.
+    """
+
+    code: str
+    message: Message
+    field: str | None = None
+    retryable: bool = False
+    retry_at: datetime | None = None
+
+
+def _spec(code: str, vi: str, en: str, *, retryable: bool = False) -> ErrorSpec:
+    return ErrorSpec(code, Message(vi, en), retryable)
+
+
+_CATALOGUE = (
+    # choosing the method
+    _spec(
+        "method.unsupported",
+        "Phương thức đăng ký này chưa được hỗ trợ.",
+        "This registration method is not supported.",
+    ),
+    # the BHXH form, one code per broken field rule
+    _spec(
+        "bhxh_number.required", "Vui lòng nhập mã số BHXH.", "Enter the social insurance number."
+    ),
+    _spec(
+        "bhxh_number.invalid",
+        "Mã số BHXH gồm đúng 10 chữ số.",
+        "The social insurance number has exactly 10 digits.",
+    ),
+    _spec("full_name.required", "Vui lòng nhập họ và tên.", "Enter your full name."),
+    _spec(
+        "full_name.invalid",
+        "Họ và tên chỉ gồm chữ cái và khoảng trắng, tối đa 100 ký tự.",
+        "The full name holds letters and spaces only, at most 100 characters.",
+    ),
+    _spec("date_of_birth.required", "Vui lòng nhập ngày sinh.", "Enter your date of birth."),
+    _spec(
+        "date_of_birth.invalid",
+        "Ngày sinh không hợp lệ (định dạng dd/mm/yyyy).",
+        "The date of birth is not a valid date (dd/mm/yyyy).",
+    ),
+    _spec(
+        "date_of_birth.out_of_range",
+        "Ngày sinh phải sau năm 1900 và không ở tương lai.",
+        "The date of birth must be after 1900 and not in the future.",
+    ),
+    _spec("phone.required", "Vui lòng nhập số điện thoại.", "Enter your phone number."),
+    _spec(
+        "phone.invalid",
+        "Số điện thoại phải là số di động Việt Nam hợp lệ.",
+        "The phone number must be a valid Vietnamese mobile number.",
+    ),
+    _spec("email.invalid", "Địa chỉ email không hợp lệ.", "The email address is not valid."),
+    # the check against BHXH
+    _spec(
+        "bhxh.data_mismatch",
+        "Thông tin không khớp với cơ sở dữ liệu BHXH. Không thể đăng ký tài khoản.",
+        "The details do not match the social insurance database. The account cannot be registered.",
+    ),
+    _spec(
+        "bhxh.mismatch_limit",
+        "Thông tin không khớp quá nhiều lần. Phiên đăng ký đã bị khóa.",
+        "The details did not match too many times. This registration is locked.",
+    ),
+    _spec(
+        "bhxh.unavailable",
+        "Hệ thống BHXH đang bận. Vui lòng thử lại sau.",
+        "The social insurance service is unavailable. Please try again later.",
+        retryable=True,
+    ),
+    _spec(
+        "account.exists",
+        "Đã tồn tại tài khoản với số CMT/CCCD của bạn.",
+        "An account already exists for your identity card number.",
+    ),
+    # the OTP
+    _spec(
+        "otp.invalid",
+        "Mã OTP không đúng.",
+        "The OTP is not correct.",
+    ),
+    _spec(
+        "otp.expired",
+        "Mã OTP đã hết hạn. Vui lòng bấm “Gửi lại OTP”.",
+        "The OTP has expired. Press “Resend OTP”.",
+    ),
+    _spec(
+        "otp.not_sent",
+        "Chưa có mã OTP nào được gửi. Vui lòng bấm “Gửi lại OTP”.",
+        "No OTP has been sent yet. Press “Resend OTP”.",
+    ),
+    _spec(
+        "otp.too_many_attempts",
+        "Nhập sai OTP quá số lần cho phép. Phiên đăng ký đã bị khóa.",
+        "Too many wrong OTP entries. This registration is locked.",
+    ),
+    _spec(
+        "otp.resend_too_soon",
+        "Chưa thể gửi lại OTP. Vui lòng chờ.",
+        "The OTP cannot be resent yet. Please wait.",
+    ),
+    _spec(
+        "otp.send_limit",
+        "Đã gửi OTP quá số lần cho phép.",
+        "The OTP has been sent the maximum number of times.",
+    ),
+    _spec(
+        "sms.unavailable",
+        "Không gửi được tin nhắn OTP. Vui lòng bấm “Gửi lại OTP”.",
+        "The OTP text message could not be sent. Press “Resend OTP”.",
+        retryable=True,
+    ),
+    # the password, one code per broken rule of the seed
+    _spec(
+        "password.too_short",
+        "Mật khẩu phải có ít nhất 8 ký tự.",
+        "The password must have at least 8 characters.",
+    ),
+    _spec(
+        "password.no_lowercase",
+        "Mật khẩu phải có chữ thường.",
+        "The password must contain a lowercase letter.",
+    ),
+    _spec(
+        "password.no_uppercase",
+        "Mật khẩu phải có chữ hoa.",
+        "The password must contain an uppercase letter.",
+    ),
+    _spec("password.no_digit", "Mật khẩu phải có chữ số.", "The password must contain a digit."),
+    _spec(
+        "password.no_special",
+        "Mật khẩu phải có ký tự đặc biệt.",
+        "The password must contain a special character.",
+    ),
+    _spec(
+        "password.too_long",
+        "Mật khẩu tối đa 128 ký tự.",
+        "The password has at most 128 characters.",
+    ),
+    _spec(
+        "password.mismatch",
+        "Xác nhận mật khẩu không khớp.",
+        "The password confirmation does not match.",
+    ),
+    # the flow itself
+    _spec(
+        "flow.not_found",
+        "Không tìm thấy phiên đăng ký. Vui lòng bắt đầu lại.",
+        "The registration was not found. Please start again.",
+    ),
+    _spec(
+        "flow.expired",
+        "Phiên đăng ký đã hết hạn. Vui lòng bắt đầu lại.",
+        "The registration has expired. Please start again.",
+    ),
+    _spec(
+        "flow.locked",
+        "Phiên đăng ký đã bị khóa.",
+        "This registration is locked.",
+    ),
+    _spec(
+        "flow.finished",
+        "Phiên đăng ký đã kết thúc.",
+        "This registration has already finished.",
+    ),
+    _spec(
+        "flow.conflict",
+        "Phiên đăng ký vừa được cập nhật ở nơi khác. Vui lòng thử lại.",
+        "The registration was changed by another request. Please try again.",
+        retryable=True,
+    ),
+    _spec(
+        "event.not_allowed",
+        "Thao tác này không hợp lệ ở bước hiện tại.",
+        "This action is not allowed at the current step.",
+    ),
+    _spec(
+        "event.invalid",
+        "Yêu cầu không hợp lệ.",
+        "The request is not valid.",
+    ),
+    _spec(
+        "storage.unavailable",
+        "Hệ thống đang bận. Vui lòng thử lại sau.",
+        "The service is temporarily unavailable. Please try again later.",
+        retryable=True,
+    ),
+)
+
+ERRORS: dict[str, ErrorSpec] = {spec.code: spec for spec in _CATALOGUE}
+
+
+def flow_error(
+    code: str, *, field: str | None = None, retry_at: datetime | None = None
+) -> FlowError:
+    """Build the reported error for a catalogued `code` (a KeyError names a typo at once)."""
+    spec = ERRORS[code]
+    return FlowError(
+        code=code,
+        message=spec.message,
+        field=field,
+        retryable=spec.retryable,
+        retry_at=retry_at,
+    )
+
+
+class PortUnavailableError(Exception):
+    """An outside service (BHXH, SMS, storage) failed; the request may be retried.
+
+    Adapters may raise it or anything else: the engine maps every failure of a port call
+    to the port's retryable error code and never to a user error.
+    """
+
+
+class DuplicateAccountError(Exception):
+    """`UserStore.add` found an account for the same ID or BHXH number (a lost race)."""
+
+
+class StaleFlowError(Exception):
+    """`FlowStore.save` found a newer version than the one the step was computed from."""

@@ -1,0 +1,27 @@
+"""One-time codes: drawn from `secrets`, kept only as a keyed hash, compared in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+OTP_DIGITS = 6
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(10**OTP_DIGITS):0{OTP_DIGITS}d}"
+
+
+def code_hash(secret: bytes, flow_id: str, code: str) -> str:
+    """HMAC-SHA256 of the code, bound to its flow so a hash is useless for any other flow."""
+    return hmac.new(secret, f"{flow_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def code_matches(secret: bytes, flow_id: str, typed: object, stored_hash: str) -> bool:
+    if not isinstance(typed, str):
+        return False
+    code = typed.strip()
+    if len(code) != OTP_DIGITS or not (code.isascii() and code.isdigit()):
+        return False
+    return hmac.compare_digest(code_hash(secret, flow_id, code), stored_hash)

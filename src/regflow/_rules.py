@@ -1,0 +1,432 @@
+"""The business rules (guards) and actions of the flow, and the step they work on.
+
+A rule is a named predicate over a `Step`; its name is what the diagram shows on the edge,
+its codes are what the citizen is told when it decides the outcome. Facts that cost a port
+call (the BHXH record, an existing account) are fetched once per step, on first use, so a
+rule that is never reached never calls BHXH.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+import attrs
+
+from regflow import _otp
+from regflow._domain import (
+    Account,
+    BhxhRecord,
+    ChooseMethod,
+    ConfirmOtp,
+    OtpChallenge,
+    RegistrationForm,
+    SetPassword,
+    SubmitForm,
+)
+from regflow._errors import (
+    DuplicateAccountError,
+    FlowError,
+    Message,
+    flow_error,
+)
+from regflow._methods import MethodRegistry
+from regflow._policy import Policy
+from regflow._validation import normalise_name, parse_form, password_errors
+from regflow.ports import BhxhRegistry, Clock, PasswordHasher, SmsGateway, UserStore
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from regflow._domain import Event, FlowSnapshot
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+
+VERIFICATION_LEVEL = 2
+ACCOUNT_SOURCE = "bhxh"
+
+
+class PortFailureError(Exception):
+    """A port call failed; `port` names which, so the right retryable code is reported."""
+
+    def __init__(self, port: str) -> None:
+        super().__init__(port)
+        self.port = port
+
+    @property
+    def code(self) -> str:
+        return f"{self.port}.unavailable"
+
+
+@attrs.frozen(kw_only=True)
+class Services:
+    """The ports and settings one engine works with."""
+
+    bhxh: BhxhRegistry
+    sms: SmsGateway
+    users: UserStore
+    hasher: PasswordHasher
+    clock: Clock
+    policy: Policy
+    otp_secret: bytes
+    methods: MethodRegistry
+
+
+def _call(port: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Call a port; any failure but a lost account race becomes a `PortFailureError`."""
+    try:
+        return fn(*args, **kwargs)
+    except DuplicateAccountError:
+        raise
+    except Exception as exc:
+        raise PortFailureError(port) from exc
+
+
+class Step:
+    """One event applied to one snapshot: the facts rules read, the changes actions make."""
+
+    def __init__(
+        self, services: Services, snapshot: FlowSnapshot, event: Event | None, now: datetime
+    ) -> None:
+        self.services = services
+        self.snapshot = snapshot
+        self.event = event
+        self.now = now
+        self.changes: dict[str, Any] = {}
+        self.errors: list[FlowError] = []
+
+    def payload(self, kind: type[T]) -> T:
+        """The event, which the engine has already matched to this trigger's type."""
+        assert isinstance(self.event, kind)  # noqa: S101 - the engine's dispatch guarantees it
+        return self.event
+
+    @cached_property
+    def form(self) -> RegistrationForm | tuple[FlowError, ...]:
+        return parse_form(self.payload(SubmitForm), self.now.date())
+
+    @cached_property
+    def bhxh_record(self) -> BhxhRecord | None:
+        form = self.form
+        assert isinstance(form, RegistrationForm)  # noqa: S101 - form_invalid is checked first
+        return _call("bhxh", self.services.bhxh.lookup, form.bhxh_number)
+
+    @cached_property
+    def citizen(self) -> BhxhRecord:
+        """The BHXH record of this flow: just looked up, or remembered from the match."""
+        record = self.snapshot.citizen or self.bhxh_record
+        assert record is not None  # noqa: S101 - only asked for after a match
+        return record
+
+    @cached_property
+    def existing_account(self) -> Account | None:
+        citizen = self.citizen
+        return _call("storage", self.services.users.find, citizen.id_number, citizen.bhxh_number)
+
+    @cached_property
+    def otp_correct(self) -> bool:
+        otp = self.snapshot.otp
+        assert otp is not None  # noqa: S101 - otp_not_sent is checked first
+        typed = self.payload(ConfirmOtp).code
+        return _otp.code_matches(
+            self.services.otp_secret, self.snapshot.flow_id, typed, otp.code_hash
+        )
+
+    @cached_property
+    def password_errors(self) -> tuple[FlowError, ...]:
+        event = self.payload(SetPassword)
+        return password_errors(event.password, event.confirmation)
+
+    @property
+    def resend_available_at(self) -> datetime | None:
+        last = self.snapshot.otp_last_sent_at
+        return None if last is None else last + self.services.policy.otp_resend_after
+
+
+# --- rules ----------------------------------------------------------------------------------
+
+
+@attrs.frozen(repr=False)
+class Rule:
+    """A named business rule: the guard on a transition and what it reports when it decides."""
+
+    name: str
+    check: Callable[[Step], bool]
+    codes: tuple[str, ...]
+    description: Message
+    report: Callable[[Step], Sequence[FlowError]]
+
+    def __repr__(self) -> str:
+        return f"<rule {self.name}>"
+
+    @property
+    def __name__(self) -> str:  # transitions and the diagrams label conditions by it
+        return self.name
+
+    def __call__(self, step: Step) -> bool:
+        return self.check(step)
+
+
+def rule(
+    *codes: str,
+    vi: str,
+    en: str,
+    field: str | None = None,
+    report: Callable[[Step], Sequence[FlowError]] | None = None,
+) -> Callable[[Callable[[Step], bool]], Rule]:
+    """Declare a function as a business rule that reports `codes` when it decides a step."""
+
+    def default_report(_: Step) -> Sequence[FlowError]:
+        return [flow_error(code, field=field) for code in codes]
+
+    def declare(check: Callable[[Step], bool]) -> Rule:
+        return Rule(check.__name__, check, codes, Message(vi, en), report or default_report)
+
+    return declare
+
+
+def _chosen_method_error(_: Step) -> Sequence[FlowError]:
+    return [flow_error("method.unsupported", field="method")]
+
+
+@rule(
+    "method.unsupported",
+    vi="Loại đối tượng và phương thức đã chọn chưa được hỗ trợ.",
+    en="The chosen registrant type and method are not offered.",
+    report=_chosen_method_error,
+)
+def method_unsupported(step: Step) -> bool:
+    event = step.payload(ChooseMethod)
+    return step.services.methods.find(event.subject, event.method) is None
+
+
+def _form_errors(step: Step) -> Sequence[FlowError]:
+    form = step.form
+    return form if isinstance(form, tuple) else ()
+
+
+@rule(
+    "bhxh_number.required",
+    "bhxh_number.invalid",
+    "full_name.required",
+    "full_name.invalid",
+    "date_of_birth.required",
+    "date_of_birth.invalid",
+    "date_of_birth.out_of_range",
+    "phone.required",
+    "phone.invalid",
+    "email.invalid",
+    vi="Có trường bắt buộc bị bỏ trống hoặc không hợp lệ.",
+    en="A required field is empty or a field is not valid.",
+    report=_form_errors,
+)
+def form_invalid(step: Step) -> bool:
+    return isinstance(step.form, tuple)
+
+
+@rule(
+    "bhxh.data_mismatch",
+    vi="Thông tin nhập không khớp với hồ sơ BHXH (hoặc không có mã số BHXH này).",
+    en="The details typed differ from the BHXH record (or BHXH has no such number).",
+)
+def data_mismatch(step: Step) -> bool:
+    form = step.form
+    record = step.bhxh_record
+    assert isinstance(form, RegistrationForm)  # noqa: S101 - form_invalid is checked first
+    return (
+        record is None
+        or normalise_name(form.full_name) != normalise_name(record.full_name)
+        or form.date_of_birth != record.date_of_birth
+        or form.phone != record.phone
+    )
+
+
+@rule(
+    "bhxh.mismatch_limit",
+    vi="Thông tin không khớp lần thứ N (mặc định 5): khóa phiên để chống dò dữ liệu BHXH.",
+    en="The Nth mismatch (5 by default) locks the flow, so BHXH cannot be probed.",
+)
+def mismatch_limit_reached(step: Step) -> bool:
+    limit = step.services.policy.max_mismatches
+    return step.snapshot.mismatches + 1 >= limit and data_mismatch(step)
+
+
+@rule(
+    "account.exists",
+    vi="Đã có tài khoản với số CMT/CCCD (hoặc mã số BHXH) mà hệ thống BHXH trả về.",
+    en="An account exists for the CMT/CCCD (or BHXH) number that BHXH returns.",
+)
+def account_exists(step: Step) -> bool:
+    account = step.existing_account
+    return account is not None and account.flow_id != step.snapshot.flow_id
+
+
+@rule(
+    "otp.not_sent",
+    vi="Chưa có mã OTP hợp lệ nào được gửi (tin nhắn gửi lỗi).",
+    en="No valid OTP has been sent (the text message failed).",
+)
+def otp_not_sent(step: Step) -> bool:
+    return step.snapshot.otp is None
+
+
+@rule(
+    "otp.expired",
+    vi="Mã OTP đã quá thời hạn hiệu lực (mặc định 5 phút).",
+    en="The OTP is past its lifetime (5 minutes by default).",
+    field="code",
+)
+def otp_expired(step: Step) -> bool:
+    otp = step.snapshot.otp
+    return otp is not None and step.now >= otp.expires_at
+
+
+@rule(
+    "otp.too_many_attempts",
+    vi="Nhập sai OTP lần thứ N (mặc định 5): khóa phiên.",
+    en="The Nth wrong OTP (5 by default) locks the flow.",
+)
+def too_many_attempts(step: Step) -> bool:
+    limit = step.services.policy.otp_max_attempts
+    return step.snapshot.otp_failures + 1 >= limit and not step.otp_correct
+
+
+@rule("otp.invalid", vi="Mã OTP không đúng.", en="The OTP is wrong.", field="code")
+def otp_wrong(step: Step) -> bool:
+    return not step.otp_correct
+
+
+@rule(
+    "otp.send_limit",
+    vi="Đã gửi OTP đủ số lần cho phép trong một phiên (mặc định 5).",
+    en="The OTP was sent the most times a flow allows (5 by default).",
+)
+def send_limit_reached(step: Step) -> bool:
+    return step.snapshot.otp_sends >= step.services.policy.otp_max_sends
+
+
+def _retry_at(step: Step) -> Sequence[FlowError]:
+    return [flow_error("otp.resend_too_soon", retry_at=step.resend_available_at)]
+
+
+@rule(
+    "otp.resend_too_soon",
+    vi="Chưa hết thời gian chờ gửi lại OTP (mặc định 60 giây).",
+    en="The wait before a resend (60 seconds by default) is not over.",
+    report=_retry_at,
+)
+def resend_too_soon(step: Step) -> bool:
+    available = step.resend_available_at
+    return step.snapshot.otp is not None and available is not None and step.now < available
+
+
+def _password_errors(step: Step) -> Sequence[FlowError]:
+    return step.password_errors
+
+
+@rule(
+    "password.too_short",
+    "password.too_long",
+    "password.no_lowercase",
+    "password.no_uppercase",
+    "password.no_digit",
+    "password.no_special",
+    "password.mismatch",
+    vi="Mật khẩu ≥ 8 ký tự gồm chữ thường, chữ hoa, chữ số, ký tự đặc biệt; xác nhận khớp.",
+    en="Password of 8+ characters with lower, upper, digit and special; confirmation equal.",
+    report=_password_errors,
+)
+def password_invalid(step: Step) -> bool:
+    return bool(step.password_errors)
+
+
+@rule(
+    "flow.expired",
+    vi="Cả phiên đăng ký đã quá thời hạn (mặc định 30 phút).",
+    en="The whole flow is past its lifetime (30 minutes by default).",
+)
+def flow_expired(step: Step) -> bool:
+    return step.now >= step.snapshot.expires_at
+
+
+# --- actions --------------------------------------------------------------------------------
+
+
+def record_method(step: Step) -> None:
+    event = step.payload(ChooseMethod)
+    step.changes.update(subject=event.subject, method=event.method)
+
+
+def count_mismatch(step: Step) -> None:
+    step.changes["mismatches"] = step.snapshot.mismatches + 1
+
+
+def remember_citizen(step: Step) -> None:
+    form = step.form
+    assert isinstance(form, RegistrationForm)  # noqa: S101 - reached only on a match
+    step.changes.update(citizen=step.citizen, email=form.email)
+
+
+def send_otp(step: Step) -> None:
+    """Send a new code to the phone on the BHXH record; the previous code stops working.
+
+    A failed send leaves no valid code and no cooldown, so the citizen can resend at once.
+    """
+    services, policy = step.services, step.services.policy
+    code = _otp.new_code()
+    text = policy.otp_text.format(code=code, minutes=int(policy.otp_ttl.total_seconds() // 60))
+    try:
+        _call("sms", services.sms.send, step.citizen.phone, text)
+    except PortFailureError as failure:
+        step.changes.update(otp=None)
+        step.errors.append(flow_error(failure.code))
+        return
+    step.changes.update(
+        otp=OtpChallenge(
+            code_hash=_otp.code_hash(services.otp_secret, step.snapshot.flow_id, code),
+            expires_at=step.now + policy.otp_ttl,
+        ),
+        otp_sends=step.snapshot.otp_sends + 1,
+        otp_last_sent_at=step.now,
+        otp_failures=0,
+    )
+
+
+def count_wrong_otp(step: Step) -> None:
+    step.changes["otp_failures"] = step.snapshot.otp_failures + 1
+
+
+def spend_otp(step: Step) -> None:
+    """A code works once: forget it when it is accepted or when the flow locks."""
+    step.changes["otp"] = None
+
+
+def create_account(step: Step) -> None:
+    """Hash the password and add the level-2 account; a lost race raises DuplicateAccountError.
+
+    An account this flow already created (its save failed after the add) is taken as is,
+    so a retry completes the flow instead of reporting the citizen's own account as taken.
+    """
+    account = step.existing_account
+    if account is None:
+        citizen = step.citizen
+        services = step.services
+        account = Account(
+            account_id=uuid.uuid4().hex,
+            id_number=citizen.id_number,
+            bhxh_number=citizen.bhxh_number,
+            full_name=citizen.full_name,
+            date_of_birth=citizen.date_of_birth,
+            phone=citizen.phone,
+            email=step.snapshot.email,
+            verification_level=VERIFICATION_LEVEL,
+            source=ACCOUNT_SOURCE,
+            created_at=step.now,
+            flow_id=step.snapshot.flow_id,
+        )
+        password_hash = services.hasher.hash(step.payload(SetPassword).password)
+        _call("storage", services.users.add, account, password_hash)
+    step.changes["account"] = account

@@ -1,0 +1,196 @@
+"""The seed's input rules: the BHXH form's fields, names as BHXH compares them, passwords.
+
+Pure functions: each returns the parsed value or the errors, and never raises on bad input,
+whatever type or size it has.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import phonenumbers
+
+from regflow._domain import RegistrationForm
+from regflow._errors import FlowError, flow_error
+
+if TYPE_CHECKING:
+    from regflow._domain import SubmitForm
+
+MAX_NAME_LENGTH = 100
+MAX_PASSWORD_LENGTH = 128
+MIN_PASSWORD_LENGTH = 8
+EARLIEST_BIRTH = date(1900, 1, 1)
+_MAX_FIELD_LENGTH = 320  # longer than any valid value of any field: stop work on junk early
+_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y")
+_EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}$")
+_DOMAIN_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def normalise_name(name: str) -> str:
+    """Fold a name the way the comparison with BHXH needs.
+
+    NFC first so decomposed and precomposed Vietnamese compare equal, case-folded,
+    white space collapsed; diacritics are kept, since "An" and "Ân" are different names.
+    """
+    folded = unicodedata.normalize("NFC", name).casefold()
+    return " ".join(unicodedata.normalize("NFC", folded).split())
+
+
+def _text(value: object) -> str | None:
+    """The stripped text of a field, or None when the field is missing or not text."""
+    if not isinstance(value, str):
+        return None
+    return value.strip()
+
+
+def _bhxh_number(value: object) -> str | FlowError:
+    text = _text(value)
+    if not text:
+        return flow_error("bhxh_number.required", field="bhxh_number")
+    digits = text.replace(" ", "")
+    if len(digits) != 10 or not (digits.isascii() and digits.isdigit()):
+        return flow_error("bhxh_number.invalid", field="bhxh_number")
+    return digits
+
+
+def _is_name_character(char: str) -> bool:
+    return char in " '-" or unicodedata.category(char)[0] in "LM"
+
+
+def _full_name(value: object) -> str | FlowError:
+    text = _text(value)
+    if not text:
+        return flow_error("full_name.required", field="full_name")
+    name = " ".join(unicodedata.normalize("NFC", text).split())
+    if len(name) > MAX_NAME_LENGTH or not all(_is_name_character(c) for c in name):
+        return flow_error("full_name.invalid", field="full_name")
+    return name
+
+
+def _parse_date(text: str) -> date | None:
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar date
+        except ValueError:
+            continue
+    return None
+
+
+def _date_of_birth(value: object, today: date) -> date | FlowError:
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        born: date | None = value
+    else:
+        text = _text(value)
+        if not text:
+            return flow_error("date_of_birth.required", field="date_of_birth")
+        born = _parse_date(text) if len(text) <= _MAX_FIELD_LENGTH else None
+    if born is None:
+        return flow_error("date_of_birth.invalid", field="date_of_birth")
+    if not EARLIEST_BIRTH <= born <= today:
+        return flow_error("date_of_birth.out_of_range", field="date_of_birth")
+    return born
+
+
+def normalise_phone(value: str) -> str | None:
+    """Return a Vietnamese mobile number in E.164 form, or None if it is not one."""
+    try:
+        number = phonenumbers.parse(value, "VN")
+    except phonenumbers.NumberParseException:
+        return None
+    mobile_types = {
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    }
+    if (
+        phonenumbers.region_code_for_number(number) != "VN"
+        or not phonenumbers.is_valid_number(number)
+        or phonenumbers.number_type(number) not in mobile_types
+    ):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _phone(value: object) -> str | FlowError:
+    text = _text(value)
+    if not text:
+        return flow_error("phone.required", field="phone")
+    phone = normalise_phone(text) if len(text) <= _MAX_FIELD_LENGTH else None
+    return phone or flow_error("phone.invalid", field="phone")
+
+
+def _is_email(text: str) -> bool:
+    local, at, domain = text.rpartition("@")
+    if not at or len(text) > 254 or not _EMAIL_LOCAL.match(local) or ".." in local:
+        return False
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = ascii_domain.split(".")
+    return (
+        len(labels) >= 2
+        and all(_DOMAIN_LABEL.match(label) for label in labels)
+        and not labels[-1].isdigit()
+    )
+
+
+def _email(value: object) -> str | FlowError | None:
+    if value is None:
+        return None
+    text = _text(value)
+    if text is None:
+        return flow_error("email.invalid", field="email")
+    if not text:
+        return None
+    if not _is_email(text):
+        return flow_error("email.invalid", field="email")
+    local, _, domain = text.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def parse_form(event: SubmitForm, today: date) -> RegistrationForm | tuple[FlowError, ...]:
+    """Validate every field of the BHXH form; all field errors come back at once."""
+    bhxh_number = _bhxh_number(event.bhxh_number)
+    full_name = _full_name(event.full_name)
+    born = _date_of_birth(event.date_of_birth, today)
+    phone = _phone(event.phone)
+    email = _email(event.email)
+    if (
+        isinstance(bhxh_number, FlowError)
+        or isinstance(full_name, FlowError)
+        or isinstance(born, FlowError)
+        or isinstance(phone, FlowError)
+        or isinstance(email, FlowError)
+    ):
+        fields = (bhxh_number, full_name, born, phone, email)
+        return tuple(value for value in fields if isinstance(value, FlowError))
+    return RegistrationForm(
+        bhxh_number=bhxh_number,
+        full_name=full_name,
+        date_of_birth=born,
+        phone=phone,
+        email=email,
+    )
+
+
+def password_errors(password: object, confirmation: object) -> tuple[FlowError, ...]:
+    """Check the seed's password rule; one error per broken part of it."""
+    if not isinstance(password, str):
+        password = ""
+    checks = (
+        ("password.too_short", len(password) >= MIN_PASSWORD_LENGTH),
+        ("password.too_long", len(password) <= MAX_PASSWORD_LENGTH),
+        ("password.no_lowercase", any(c.islower() for c in password)),
+        ("password.no_uppercase", any(c.isupper() for c in password)),
+        ("password.no_digit", any(c.isdigit() for c in password)),
+        ("password.no_special", any(not c.isalnum() for c in password)),
+    )
+    errors = [flow_error(code, field="password") for code, ok in checks if not ok]
+    if not isinstance(confirmation, str) or confirmation != password:
+        errors.append(flow_error("password.mismatch", field="confirmation"))
+    return tuple(errors)

@@ -1,0 +1,8 @@
+"""The adapters regflow ships, one module per technology.
+
+- `regflow.adapters.memory`: in-memory stores and BHXH registry (tests, demos);
+- `regflow.adapters.system`: the system clock;
+- `regflow.adapters.console`: an SMS gateway that prints (the demo);
+- `regflow.adapters.argon2`: the argon2id password hasher (production default);
+- `regflow.adapters.demo`: the fictional BHXH citizens of the demo.
+"""

@@ -1,0 +1,83 @@
+"""In-memory adapters: fast, thread-safe, gone with the process.
+
+For tests (regflow's and host apps') and demos. Their state is public on purpose, so a
+test can check what was stored: `InMemoryUserStore.accounts`, `InMemoryFlowStore.flows`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from regflow._errors import DuplicateAccountError, StaleFlowError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+
+    from regflow._domain import Account, BhxhRecord, FlowSnapshot
+
+
+class InMemoryBhxhRegistry:
+    """`BhxhRegistry` over a dict of records keyed by BHXH number."""
+
+    def __init__(self, records: Iterable[BhxhRecord] = ()) -> None:
+        self.records: dict[str, BhxhRecord] = {r.bhxh_number: r for r in records}
+
+    def add(self, record: BhxhRecord) -> None:
+        self.records[record.bhxh_number] = record
+
+    def lookup(self, bhxh_number: str) -> BhxhRecord | None:
+        return self.records.get(bhxh_number)
+
+
+class InMemoryUserStore:
+    """`UserStore` over dicts indexed by ID and BHXH number, both unique, under a lock."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, Account] = {}
+        self.password_hashes: dict[str, str] = {}
+        self._by_number: dict[str, str] = {}  # "id:…" / "bhxh:…" → account_id
+        self._lock = threading.Lock()
+
+    def find(self, id_number: str, bhxh_number: str) -> Account | None:
+        account_id = self._by_number.get(f"id:{id_number}") or self._by_number.get(
+            f"bhxh:{bhxh_number}"
+        )
+        return None if account_id is None else self.accounts[account_id]
+
+    def add(self, account: Account, password_hash: str) -> None:
+        keys = (f"id:{account.id_number}", f"bhxh:{account.bhxh_number}")
+        with self._lock:
+            if any(key in self._by_number for key in keys):
+                raise DuplicateAccountError(account.account_id)
+            self.accounts[account.account_id] = account
+            self.password_hashes[account.account_id] = password_hash
+            for key in keys:
+                self._by_number[key] = account.account_id
+
+
+class InMemoryFlowStore:
+    """`FlowStore` over a dict of (immutable) snapshots, with the version check of the port."""
+
+    def __init__(self) -> None:
+        self.flows: dict[str, FlowSnapshot] = {}
+        self._lock = threading.Lock()
+
+    def load(self, flow_id: str) -> FlowSnapshot | None:
+        return self.flows.get(flow_id)
+
+    def save(self, snapshot: FlowSnapshot) -> None:
+        with self._lock:
+            stored = self.flows.get(snapshot.flow_id)
+            stored_version = 0 if stored is None else stored.version
+            if stored_version != snapshot.version - 1:
+                raise StaleFlowError(snapshot.flow_id)
+            self.flows[snapshot.flow_id] = snapshot
+
+    def purge_expired(self, now: datetime) -> int:
+        with self._lock:
+            expired = [k for k, flow in self.flows.items() if flow.expires_at <= now]
+            for flow_id in expired:
+                del self.flows[flow_id]
+            return len(expired)

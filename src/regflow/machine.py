@@ -1,0 +1,131 @@
+"""The registration flow, declared once.
+
+This module is the single source of truth: the engine compiles `TRANSITIONS` into its
+dispatch table, and the docs and diagrams are rendered from the same `MACHINE`. Read it
+top to bottom as the seed's steps; within one trigger and source, transitions are tried in
+the order written and the first whose guards all pass is taken (a transition without
+guards is the "otherwise" case and comes last).
+
+A transition whose ``dest`` is ``None`` rejects the event and stays in its state; its guard's
+error codes tell the citizen why.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from transitions import Machine
+
+from regflow._domain import (
+    ChooseMethod,
+    ConfirmOtp,
+    Event,
+    ResendOtp,
+    SetPassword,
+    State,
+    SubmitForm,
+)
+from regflow._rules import (
+    account_exists,
+    count_mismatch,
+    count_wrong_otp,
+    create_account,
+    data_mismatch,
+    flow_expired,
+    form_invalid,
+    method_unsupported,
+    mismatch_limit_reached,
+    otp_expired,
+    otp_not_sent,
+    otp_wrong,
+    password_invalid,
+    record_method,
+    remember_citizen,
+    resend_too_soon,
+    send_limit_reached,
+    send_otp,
+    spend_otp,
+    too_many_attempts,
+)
+
+S = State
+
+INITIAL: Final = S.CHOOSING_METHOD
+
+#: Terminal states, each with the error an event on a finished flow reports.
+TERMINAL: Final[dict[State, str]] = {
+    S.COMPLETED: "flow.finished",
+    S.ACCOUNT_EXISTS: "flow.finished",
+    S.LOCKED: "flow.locked",
+    S.EXPIRED: "flow.expired",
+}
+
+ACTIVE: Final = [state for state in S if state not in TERMINAL]
+_FORM: Final = [S.FILLING_FORM, S.DATA_MISMATCH]
+_OTP: Final = [S.OTP_PENDING, S.OTP_EXPIRED]
+
+#: The citizen's events, each the payload of one trigger.
+EVENTS: Final[dict[str, type[Event]]] = {
+    "choose_method": ChooseMethod,
+    "submit_form": SubmitForm,
+    "confirm_otp": ConfirmOtp,
+    "resend_otp": ResendOtp,
+    "set_password": SetPassword,
+}
+
+#: Fired by the engine before every event: a flow past its lifetime ends here.
+EXPIRE: Final = "expire"
+
+TRANSITIONS: Final[list[dict[str, Any]]] = [
+    {"trigger": EXPIRE, "source": ACTIVE, "dest": S.EXPIRED, "conditions": [flow_expired]},
+    # Step 2: "Chọn phương thức đăng ký" - Công dân + Bảo hiểm xã hội.
+    {"trigger": "choose_method", "source": INITIAL, "dest": None,
+     "conditions": [method_unsupported]},
+    {"trigger": "choose_method", "source": INITIAL, "dest": S.FILLING_FORM,
+     "after": [record_method]},
+    # Step 3: the BHXH form, checked against the BHXH database.
+    {"trigger": "submit_form", "source": _FORM, "dest": None, "conditions": [form_invalid]},
+    {"trigger": "submit_form", "source": _FORM, "dest": S.LOCKED,
+     "conditions": [mismatch_limit_reached], "after": [count_mismatch]},
+    {"trigger": "submit_form", "source": _FORM, "dest": S.DATA_MISMATCH,
+     "conditions": [data_mismatch], "after": [count_mismatch]},
+    {"trigger": "submit_form", "source": _FORM, "dest": S.ACCOUNT_EXISTS,
+     "conditions": [account_exists]},
+    {"trigger": "submit_form", "source": _FORM, "dest": S.OTP_PENDING,
+     "after": [remember_citizen, send_otp]},
+    # Step 4: the OTP sent to the phone on the BHXH record.
+    {"trigger": "confirm_otp", "source": S.OTP_PENDING, "dest": None,
+     "conditions": [otp_not_sent]},
+    {"trigger": "confirm_otp", "source": S.OTP_PENDING, "dest": S.OTP_EXPIRED,
+     "conditions": [otp_expired]},
+    {"trigger": "confirm_otp", "source": S.OTP_PENDING, "dest": S.LOCKED,
+     "conditions": [too_many_attempts], "after": [count_wrong_otp, spend_otp]},
+    {"trigger": "confirm_otp", "source": S.OTP_PENDING, "dest": None,
+     "conditions": [otp_wrong], "after": [count_wrong_otp]},
+    {"trigger": "confirm_otp", "source": S.OTP_PENDING, "dest": S.SETTING_PASSWORD,
+     "after": [spend_otp]},
+    {"trigger": "confirm_otp", "source": S.OTP_EXPIRED, "dest": None,
+     "conditions": [otp_expired]},
+    {"trigger": "resend_otp", "source": _OTP, "dest": None, "conditions": [send_limit_reached]},
+    {"trigger": "resend_otp", "source": _OTP, "dest": None, "conditions": [resend_too_soon]},
+    {"trigger": "resend_otp", "source": _OTP, "dest": S.OTP_PENDING, "after": [send_otp]},
+    # Step 5: the password; the account is created with verification level 2.
+    {"trigger": "set_password", "source": S.SETTING_PASSWORD, "dest": None,
+     "conditions": [password_invalid]},
+    {"trigger": "set_password", "source": S.SETTING_PASSWORD, "dest": S.ACCOUNT_EXISTS,
+     "conditions": [account_exists]},
+    {"trigger": "set_password", "source": S.SETTING_PASSWORD, "dest": S.COMPLETED,
+     "before": [create_account]},
+]  # fmt: skip
+
+#: The declaration as a `transitions` machine: validated once at import, shared by the
+#: process (never one per flow), and the input of every diagram.
+MACHINE: Final = Machine(
+    model=None,
+    states=[{"name": state, "final": state in TERMINAL} for state in S],
+    transitions=TRANSITIONS,
+    initial=INITIAL,
+    auto_transitions=False,
+    send_event=False,
+    name="regflow",
+)
