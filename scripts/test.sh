@@ -7,3 +7,4 @@ REGFLOW_EXTRAS=dev bash scripts/setup.sh
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/pytest "$@"
+.venv/bin/python bench/run.py --quick  # a smoke run of the benchmark, so it never rots

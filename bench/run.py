@@ -1,0 +1,362 @@
+"""Benchmark regflow against other ways to run its flow: the tables of docs/performance.md.
+
+    .venv/bin/python bench/run.py            # the full run (a few minutes)
+    .venv/bin/python bench/run.py --quick    # a smoke run: a few iterations, numbers meaningless
+    .venv/bin/python bench/run.py --profile  # pyinstrument over regflow's steps
+
+Every variant runs the same registrations (choose method → BHXH form → OTP → password) over
+in-memory stores and the fast test hasher, interleaved in rounds so machine noise hits all
+alike; each request is timed on its own. Peers are in `peers.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import logging
+import os
+import platform
+import statistics
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import structlog
+
+import peers
+import regflow._engine
+from regflow import BhxhRecord, ChooseMethod, ConfirmOtp, Engine, Event, SetPassword, State
+from regflow.adapters import json_codec
+from regflow.adapters.argon2 import Argon2Hasher
+from regflow.adapters.system import SystemClock
+from regflow.testing import FakePorts, InMemoryBhxhRegistry, form_for
+
+if TYPE_CHECKING:
+    from regflow import FlowView
+
+PASSWORD = "Mật-khẩu-2026"  # noqa: S105 - the benchmark citizens' password
+TIMED = ("choose_method", "submit_form", "confirm_otp", "set_password")
+
+Start = Callable[[], str]
+Send = Callable[[str, Event], object]
+Timings = dict[str, list[int]]
+
+
+# --- logging ------------------------------------------------------------------------------------
+
+
+def configure_logging(level: int) -> None:
+    """A production structlog set-up: a level filter, then JSON lines (here to /dev/null)."""
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.WriteLoggerFactory(open(os.devnull, "w")),  # noqa: SIM115, PTH123 - lives as long as the run
+        cache_logger_on_first_use=True,
+    )
+    # The engine's module-level proxy caches its logger on first use, as production wants;
+    # a fresh one lets one run measure two configurations.
+    regflow._engine._log = structlog.get_logger("regflow")  # noqa: SLF001 - benchmark only
+
+
+# --- the flow -----------------------------------------------------------------------------------
+
+
+def citizens(count: int, first: int = 1) -> list[BhxhRecord]:
+    return [
+        BhxhRecord(
+            bhxh_number=f"{n:010d}",
+            full_name="Nguyễn Văn An",
+            date_of_birth=date(1990, 5, 17),
+            phone="+84912345678",
+            id_number=f"{n:012d}",
+        )
+        for n in range(first, first + count)
+    ]
+
+
+def events(record: BhxhRecord, ports: FakePorts) -> Iterator[tuple[str, Event]]:
+    """The citizen's events; each is built before its request, outside the timing."""
+    yield "choose_method", ChooseMethod("citizen", "bhxh")
+    yield "submit_form", form_for(record)
+    yield "confirm_otp", ConfirmOtp(ports.sms.last_code())
+    yield "set_password", SetPassword(PASSWORD, PASSWORD)
+
+
+def drive(start: Start, send: Send, ports: FakePorts, records: list[BhxhRecord]) -> Timings:
+    """Register every citizen in `records`, timing each request."""
+    timings: Timings = {trigger: [] for trigger in TIMED}
+    clock = time.perf_counter_ns
+    for record in records:
+        flow_id = start()
+        for trigger, event in events(record, ports):
+            began = clock()
+            send(flow_id, event)
+            timings[trigger].append(clock() - began)
+    if len(ports.users.accounts) != len(records):
+        raise RuntimeError(f"{len(ports.users.accounts)} of {len(records)} flows completed")
+    return timings
+
+
+@attrs.define
+class Variant:
+    """One way to run the flow, with its own fakes seeded with every citizen of the run."""
+
+    name: str
+    make: Callable[[FakePorts], tuple[Start, Send]]
+    log_level: int = logging.WARNING
+    timings: Timings = attrs.Factory(lambda: {trigger: [] for trigger in TIMED})
+
+    def run(self, ports: FakePorts, records: list[BhxhRecord]) -> None:
+        configure_logging(self.log_level)
+        start, send = self.make(ports)
+        gc.collect()
+        for trigger, times in drive(start, send, ports, records).items():
+            self.timings[trigger].extend(times)
+
+    def steps(self) -> list[int]:
+        return [t for times in self.timings.values() for t in times]
+
+
+def regflow_variant(name: str, level: int) -> Variant:
+    def make(ports: FakePorts) -> tuple[Start, Send]:
+        engine = ports.engine()
+        return (lambda: engine.start().flow_id), engine.send
+
+    return Variant(name, make, level)
+
+
+def peer_variant(name: str, fire: peers.Fire) -> Variant:
+    def make(ports: FakePorts) -> tuple[Start, Send]:
+        peer = peers.Peer(ports, fire)
+        return peer.start, peer.send
+
+    return Variant(name, make)
+
+
+def variants() -> list[Variant]:
+    return [
+        regflow_variant("regflow — logs filtered at WARNING", logging.WARNING),
+        regflow_variant("regflow — INFO logs rendered as JSON", logging.INFO),
+        peer_variant("floor: hand-written dict dispatch", peers.floor),
+        peer_variant("transitions: new Machine per flow load", peers.transitions_machine_per_flow),
+        peer_variant("transitions: add_model/remove_model", peers.transitions_add_remove_model),
+        peer_variant(
+            "python-statemachine: instance per load", peers.statemachine_instance_per_request
+        ),
+    ]
+
+
+def measure_steps(flows: int, rounds: int) -> list[Variant]:
+    """Run every variant over `flows` registrations, interleaved in `rounds`."""
+    measured = variants()
+    per_round = max(1, flows // rounds)
+    records = citizens(per_round * rounds + 1)
+    for variant in measured:  # warm-up: imports, caches, the first-use logger binding
+        variant.run(FakePorts.seeded(*records[-1:]), records[-1:])
+        variant.timings = {trigger: [] for trigger in TIMED}
+    for round_ in range(rounds):
+        batch = records[round_ * per_round : (round_ + 1) * per_round]
+        for variant in measured:
+            variant.run(FakePorts.seeded(*batch), batch)
+    return measured
+
+
+# --- reporting ----------------------------------------------------------------------------------
+
+
+def micros(nanos: float) -> float:
+    return nanos / 1000
+
+
+def p99(values: list[int]) -> float:
+    return statistics.quantiles(values, n=100)[98] if len(values) > 1 else values[0]
+
+
+def steps_table(measured: list[Variant]) -> str:
+    references = measured[:2]
+    header = [
+        "variant",
+        "median µs",
+        "p99 µs",
+        *(f"÷ by {ref.name.split(' — ')[1]}" for ref in references),
+    ]
+    rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for variant in measured:
+        median = statistics.median(variant.steps())
+        ratios = [f"{statistics.median(ref.steps()) / median:.3f}" for ref in references]
+        cells = [
+            variant.name,
+            f"{micros(median):.1f}",
+            f"{micros(p99(variant.steps())):.1f}",
+            *ratios,
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def triggers_table(measured: list[Variant]) -> str:
+    header = ["median µs per request", *TIMED]
+    rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for variant in measured:
+        cells = [f"{micros(statistics.median(variant.timings[t])):.1f}" for t in TIMED]
+        rows.append("| " + " | ".join([variant.name, *cells]) + " |")
+    return "\n".join(rows)
+
+
+# --- snapshot size and memory -------------------------------------------------------------------
+
+
+class FreshRecords(InMemoryBhxhRegistry):
+    """A registry that returns a new record per lookup, as a remote BHXH service would."""
+
+    def lookup(self, bhxh_number: str) -> BhxhRecord | None:
+        record = super().lookup(bhxh_number)
+        if record is None:
+            return None
+        fields = attrs.asdict(record, recurse=False).items()
+        texts = {name: value.encode().decode() for name, value in fields if isinstance(value, str)}
+        return attrs.evolve(record, **texts)  # type: ignore[arg-type]
+
+
+class DiscardSms:
+    def send(self, phone: str, text: str) -> None:
+        """Send nothing: the memory measured is the flows', not an SMS log's."""
+
+
+def to_otp_step(engine: Engine, record: BhxhRecord) -> FlowView:
+    flow_id = engine.start().flow_id
+    engine.send(flow_id, ChooseMethod("citizen", "bhxh"))
+    return engine.send(flow_id, form_for(record))
+
+
+def snapshot_sizes() -> dict[str, int]:
+    """The JSON a text store keeps for a flow waiting for its OTP and for a completed one."""
+    ports = FakePorts.seeded()
+    ports.clock = SystemClock()  # type: ignore[assignment]  # real times have microseconds
+    engine = ports.engine()
+    record = next(iter(ports.bhxh.records.values()))
+    flow_id = to_otp_step(engine, record).flow_id
+    sizes = {"in flight (OTP step)": _json_size(ports, flow_id)}
+    engine.send(flow_id, ConfirmOtp(ports.sms.last_code()))
+    engine.send(flow_id, SetPassword(PASSWORD, PASSWORD))
+    sizes["completed"] = _json_size(ports, flow_id)
+    return sizes
+
+
+def _json_size(ports: FakePorts, flow_id: str) -> int:
+    snapshot = ports.flows.load(flow_id)
+    assert snapshot is not None  # noqa: S101 - the flow was just saved
+    return len(json_codec.dumps(snapshot).encode())
+
+
+def memory_per_flow(flows: int) -> float:
+    """Bytes the in-memory store holds per flow waiting for its OTP (tracemalloc)."""
+    configure_logging(logging.WARNING)
+    records = citizens(flows)
+    ports = FakePorts(bhxh=FreshRecords(records))
+    ports.sms = DiscardSms()  # type: ignore[assignment]
+    ports.clock = SystemClock()  # type: ignore[assignment]  # a time of its own per flow
+    engine = ports.engine()
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for record in records:
+        to_otp_step(engine, record)
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    waiting = sum(flow.state is State.OTP_PENDING for flow in ports.flows.flows.values())
+    if waiting != flows:
+        raise RuntimeError(f"{waiting} of {flows} flows reached the OTP step")
+    return (after - before) / flows
+
+
+# --- end to end with the production hasher ------------------------------------------------------
+
+
+def production_stores() -> tuple[str, dict[str, Any]]:
+    """SQLite stores when `regflow.adapters.sqlite` exists, else the in-memory ones."""
+    try:
+        sqlite = importlib.import_module("regflow.adapters.sqlite")
+    except ImportError:
+        return "in-memory stores (regflow.adapters.sqlite not available)", {}
+    database = sqlite.SqliteDatabase(Path(tempfile.mkdtemp()) / "regflow.db")
+    stores = {"users": sqlite.SqliteUserStore(database), "flows": sqlite.SqliteFlowStore(database)}
+    return f"SQLite stores in {database.path}", stores
+
+
+def end_to_end(registrations: int) -> dict[str, float]:
+    """Registrations per second on one core with argon2id, against bare argon2id hashes."""
+    configure_logging(logging.WARNING)
+    hasher = Argon2Hasher()
+    records = citizens(registrations)
+    label, stores = production_stores()
+    ports = FakePorts(bhxh=InMemoryBhxhRegistry(records), hasher=hasher, **stores)  # type: ignore[arg-type]
+    engine = ports.engine()
+    began = time.perf_counter()
+    drive(lambda: engine.start().flow_id, engine.send, ports, records)
+    flows_rate = registrations / (time.perf_counter() - began)
+    began = time.perf_counter()
+    for _ in range(registrations):
+        hasher.hash(PASSWORD)
+    hash_rate = registrations / (time.perf_counter() - began)
+    print(f"end to end with {label}")
+    return {"registrations/s": flows_rate, "argon2id hashes/s": hash_rate}
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+
+def profile(flows: int) -> None:
+    from pyinstrument import Profiler  # noqa: PLC0415 - only this mode needs it
+
+    configure_logging(logging.WARNING)
+    records = citizens(flows)
+    ports = FakePorts.seeded(*records)
+    engine = ports.engine()
+    with Profiler(interval=0.0001) as profiler:
+        drive(lambda: engine.start().flow_id, engine.send, ports, records)
+    print(profiler.output_text(unicode=True, color=False, show_all=False))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: a few iterations")
+    parser.add_argument("--profile", action="store_true", help="profile regflow's steps")
+    args = parser.parse_args(argv)
+    if args.profile:
+        profile(2000)
+        return
+    flows, rounds, memory_flows, e2e = (20, 2, 1000, 2) if args.quick else (1000, 5, 100_000, 20)
+    print(
+        f"Python {platform.python_version()} on {platform.machine()}: "
+        f"{flows} registrations per variant"
+    )
+    measured = measure_steps(flows, rounds)
+    print("\n" + steps_table(measured))
+    print("\n" + triggers_table(measured))
+    print("\n| snapshot JSON | bytes |\n|---|---|")
+    for name, size in snapshot_sizes().items():
+        print(f"| {name} | {size} |")
+    per_flow = memory_per_flow(memory_flows)
+    print(f"\nmemory per in-flight flow: {per_flow:.0f} bytes ({memory_flows} flows)")
+    rates = end_to_end(e2e)
+    ratio = rates["registrations/s"] / rates["argon2id hashes/s"]
+    print(
+        f"\nend to end: {rates['registrations/s']:.1f} registrations/s vs "
+        f"{rates['argon2id hashes/s']:.1f} argon2id hashes/s ({ratio:.1%} of the hash-bound rate)",
+    )
+
+
+if __name__ == "__main__":
+    main()
