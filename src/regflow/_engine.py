@@ -235,7 +235,7 @@ class Engine:
             flow_id=flow_id,
             trigger=trigger,
             port=failure.port,
-            exception=type(cause).__name__,
+            error_type=type(cause).__name__,
         )
         errors = (flow_error(failure.code),)
         if snapshot is None:
