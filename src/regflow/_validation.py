@@ -106,9 +106,10 @@ def normalise_phone(value: str) -> str | None:
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     }
+    # A mobile number type implies a valid number (phonenumbers' own definition of valid),
+    # so `is_valid_number` would only repeat the costliest part of this check.
     if (
         phonenumbers.region_code_for_number(number) != "VN"
-        or not phonenumbers.is_valid_number(number)
         or phonenumbers.number_type(number) not in mobile_types
     ):
         return None
