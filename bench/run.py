@@ -241,6 +241,7 @@ def to_otp_step(engine: Engine, record: BhxhRecord) -> FlowView:
 
 def snapshot_sizes() -> dict[str, int]:
     """The JSON a text store keeps for a flow waiting for its OTP and for a completed one."""
+    configure_logging(logging.WARNING)
     ports = FakePorts.seeded()
     ports.clock = SystemClock()  # type: ignore[assignment]  # real times have microseconds
     engine = ports.engine()

@@ -43,3 +43,47 @@ def from_document(document: dict[str, Any]) -> FlowSnapshot:
         schema += 1
     document["schema"] = SCHEMA
     return _converter.structure(document, FlowSnapshot)
+
+
+# --- a completed flow's account, without what the document already says -------------------
+
+_CITIZEN_ECHOES: Final = ("id_number", "bhxh_number", "full_name", "date_of_birth", "phone")
+_ABSENT: Final = object()
+
+
+def _account_echoes(document: dict[str, Any]) -> dict[str, Any]:
+    """The account fields that a snapshot's document already holds elsewhere, by name."""
+    citizen = document.get("citizen") or {}
+    echoes = {key: citizen.get(key, _ABSENT) for key in _CITIZEN_ECHOES}
+    echoes.update(flow_id=document["flow_id"], email=document.get("email"))
+    return {key: value for key, value in echoes.items() if value is not _ABSENT}
+
+
+_unstructure_snapshot: Final = _converter.get_unstructure_hook(FlowSnapshot)
+_structure_snapshot: Final = _converter.get_structure_hook(FlowSnapshot)
+
+
+def _without_echoes(snapshot: FlowSnapshot) -> dict[str, Any]:
+    """Leave out the account fields equal to the citizen's and the flow's: a third smaller."""
+    document: dict[str, Any] = _unstructure_snapshot(snapshot)
+    account = document.get("account")
+    if account is not None:
+        echoes = _account_echoes(document)
+        document["account"] = {
+            key: value
+            for key, value in account.items()
+            if key not in echoes or echoes[key] != value
+        }
+    return document
+
+
+def _with_echoes(document: dict[str, Any], cls: type[FlowSnapshot]) -> FlowSnapshot:
+    account = document.get("account")
+    if account is not None:
+        document = {**document, "account": {**_account_echoes(document), **account}}
+    snapshot: FlowSnapshot = _structure_snapshot(document, cls)
+    return snapshot
+
+
+_converter.register_unstructure_hook(FlowSnapshot, _without_echoes)
+_converter.register_structure_hook(FlowSnapshot, _with_echoes)
