@@ -334,6 +334,7 @@ def _password_errors(step: Step) -> Sequence[FlowError]:
     "password.no_uppercase",
     "password.no_digit",
     "password.no_special",
+    "password.invalid_character",
     "password.mismatch",
     vi="Mật khẩu ≥ 8 ký tự gồm chữ thường, chữ hoa, chữ số, ký tự đặc biệt; xác nhận khớp.",
     en="Password of 8+ characters with lower, upper, digit and special; confirmation equal.",
