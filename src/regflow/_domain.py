@@ -29,6 +29,10 @@ class State(enum.StrEnum):
     EXPIRED = "expired"
 
 
+#: An account registered with a BHXH number is verified by the social insurance agency.
+BHXH_VERIFICATION_LEVEL = 2
+
+
 @attrs.frozen(kw_only=True)
 class BhxhRecord:
     """A citizen as the social insurance database knows them.
@@ -70,6 +74,31 @@ class Account:
     source: str
     created_at: datetime
     flow_id: str
+
+    @classmethod
+    def for_citizen(
+        cls,
+        citizen: BhxhRecord,
+        *,
+        account_id: str,
+        email: str | None,
+        created_at: datetime,
+        flow_id: str,
+    ) -> Account:
+        """The account a BHXH match earns: the record's identity, verification level 2."""
+        return cls(
+            account_id=account_id,
+            id_number=citizen.id_number,
+            bhxh_number=citizen.bhxh_number,
+            full_name=citizen.full_name,
+            date_of_birth=citizen.date_of_birth,
+            phone=citizen.phone,
+            email=email,
+            verification_level=BHXH_VERIFICATION_LEVEL,
+            source="bhxh",
+            created_at=created_at,
+            flow_id=flow_id,
+        )
 
 
 @attrs.frozen(kw_only=True)
