@@ -27,7 +27,17 @@ if TYPE_CHECKING:
 
     from regflow._domain import FlowSnapshot
 
-__all__ = ["FORMATS", "DiagramToolMissingError", "Format", "Lang", "dot", "mermaid", "render"]
+__all__ = [
+    "FORMATS",
+    "DiagramToolMissingError",
+    "Format",
+    "Lang",
+    "dot",
+    "mermaid",
+    "render",
+    "state_label",
+    "trigger_label",
+]
 
 Lang = Literal["vi", "en"]
 Format = Literal["mermaid", "dot", "svg", "png"]
@@ -66,8 +76,20 @@ class _Picture:
     current: State | None
 
 
+def state_label(state: State, lang: Lang) -> str:
+    """The state's name for readers (`STATE_LABELS`), or its code when none is declared."""
+    label = STATE_LABELS.get(state)
+    return label.in_language(lang) if label else state.value
+
+
+def trigger_label(trigger: str, lang: Lang) -> str:
+    """The trigger's name for readers (`TRIGGER_LABELS`), or its code when none is declared."""
+    label = TRIGGER_LABELS.get(trigger)
+    return label.in_language(lang) if label else trigger
+
+
 def _edge_label(edge: Edge, lang: Lang) -> str:
-    label = TRIGGER_LABELS[edge.trigger].in_language(lang)
+    label = trigger_label(edge.trigger, lang)
     if edge.guards:
         label += " [" + " & ".join(guard.name for guard in edge.guards) + "]"
     return label
@@ -85,7 +107,7 @@ def _declared_edges() -> Iterator[Edge]:
 def _picture(lang: Lang, snapshot: FlowSnapshot | None) -> _Picture:
     path = (INITIAL, *snapshot.path) if snapshot else ()
     taken = set(itertools.pairwise(path))
-    boxes = {state: [STATE_LABELS[state].in_language(lang)] for state in State}
+    boxes = {state: [state_label(state, lang)] for state in State}
     grouped: dict[tuple[State, State], list[Edge]] = {}
     for edge in _declared_edges():
         if edge.dest is None:
