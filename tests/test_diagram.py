@@ -78,6 +78,9 @@ def test_mermaid_draws_every_state_edge_and_guard(lang: diagram.Lang) -> None:
         label = TRIGGER_LABELS[trigger].in_language(lang) + bracket(guards)
         if dest is None:
             assert f"    {source.value} : ✗ {label}" in lines
+        elif trigger == EXPIRE:  # every running state meets in one choice mark
+            assert f"    {source.value} --> {dest.value}_due" in lines
+            assert f"    {dest.value}_due --> {dest.value} : {label}" in lines
         else:
             assert f"    {source.value} --> {dest.value} : {label}" in lines
 

@@ -136,7 +136,18 @@ def _picture(lang: Lang, snapshot: FlowSnapshot | None) -> _Picture:
 # --- Mermaid --------------------------------------------------------------------------------
 
 
+def _timed(picture: _Picture) -> dict[State, list[_Arrow]]:
+    """The lifetime's arrows by destination: one from every running state, drawn as one."""
+    timed: dict[State, list[_Arrow]] = {}
+    for arrow in picture.arrows:
+        if arrow.timed:
+            timed.setdefault(arrow.dest, []).append(arrow)
+    return timed
+
+
 def _mermaid_lines(picture: _Picture) -> Iterator[str]:
+    """Mermaid text; the lifetime's arrows meet in a choice mark that leads to their state."""
+    timed = _timed(picture)
     yield "---"
     yield f"title: {_TITLE[picture.lang]}"
     yield "---"
@@ -145,14 +156,28 @@ def _mermaid_lines(picture: _Picture) -> Iterator[str]:
         yield f'    state "{_quoted(label)}" as {state.value}'
         for refusal in refusals:
             yield f"    {state.value} : {refusal}"
+    for dest in timed:
+        yield f"    state {dest.value}_due <<choice>>"
     yield f"    [*] --> {INITIAL.value}"
     for arrow in picture.arrows:
-        for label in arrow.labels:
-            mark = f"{_TAKEN} " if arrow.taken else ""
-            yield f"    {arrow.source.value} --> {arrow.dest.value} : {mark}{label}"
+        if arrow.timed:
+            yield f"    {arrow.source.value} --> {arrow.dest.value}_due" + _mermaid_label(arrow, "")
+        else:
+            for label in arrow.labels:
+                yield f"    {arrow.source.value} --> {arrow.dest.value}" + _mermaid_label(
+                    arrow, label
+                )
+    for dest, arrows in timed.items():
+        way = attrs.evolve(arrows[0], taken=any(arrow.taken for arrow in arrows))
+        yield f"    {dest.value}_due --> {dest.value}" + _mermaid_label(way, way.labels[0])
     for state in TERMINAL:
         yield f"    {state.value} --> [*]"
     yield from _mermaid_classes(picture)
+
+
+def _mermaid_label(arrow: _Arrow, label: str) -> str:
+    text = " ".join(filter(None, [_TAKEN if arrow.taken else "", label]))
+    return f" : {text}" if text else ""
 
 
 def _mermaid_classes(picture: _Picture) -> Iterator[str]:
@@ -238,8 +263,8 @@ def _dot_lines(picture: _Picture) -> Iterator[str]:
     The running states sit in one cluster and a single dashed arrow leaves it, so six
     identical arrows do not cross the whole picture; a taken one is still drawn on its own.
     """
-    timed = [arrow for arrow in picture.arrows if arrow.timed]
-    running = {arrow.source for arrow in timed}
+    timed = _timed(picture)
+    running = {arrow.source for arrows in timed.values() for arrow in arrows}
     title, running_label = _dot_text(_TITLE[picture.lang]), _dot_text(_RUNNING[picture.lang])
     yield "digraph regflow {"
     yield f'    graph [label="{title}" {_GRAPH}]'
@@ -259,8 +284,8 @@ def _dot_lines(picture: _Picture) -> Iterator[str]:
     for arrow in picture.arrows:
         if not arrow.timed or arrow.taken:
             yield _dot_edge(arrow)
-    if timed:
-        yield _dot_edge(attrs.evolve(timed[-1], taken=False), " ltail=cluster_running")
+    for arrows in timed.values():
+        yield _dot_edge(attrs.evolve(arrows[-1], taken=False), " ltail=cluster_running")
     yield "}"
 
 
