@@ -38,6 +38,16 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[object]]) -> Iterator[
         yield "| " + " | ".join(_cell(cell) for cell in row) + " |"
 
 
+def _section(
+    title: str, intro: Iterable[str], header: Iterable[str], rows: Iterable[Iterable[object]]
+) -> Iterator[str]:
+    yield f"## {title}"
+    yield ""
+    yield from intro
+    yield ""
+    yield from _table(header, rows)
+
+
 def _code(text: str) -> str:
     return f"`{text}`"
 
@@ -64,11 +74,6 @@ def _accepted(state: State) -> str:
 
 
 def _states() -> Iterator[str]:
-    yield "## States"
-    yield ""
-    yield "A flow starts in `choosing_method`; the terminal states end it, and any event sent"
-    yield "to a finished flow is answered with the error in the last column."
-    yield ""
     rows = (
         (
             _code(state.value) + (" (start)" if state is INITIAL else ""),
@@ -79,16 +84,18 @@ def _states() -> Iterator[str]:
         )
         for state in State
     )
-    yield from _table(("State", "Tiếng Việt", "English", "Accepts", "Terminal: reports"), rows)
+    return _section(
+        "States",
+        (
+            "A flow starts in `choosing_method`; the terminal states end it, and any event sent",
+            "to a finished flow is answered with the error in the last column.",
+        ),
+        ("State", "Tiếng Việt", "English", "Accepts", "Terminal: reports"),
+        rows,
+    )
 
 
 def _triggers() -> Iterator[str]:
-    yield "## Triggers"
-    yield ""
-    yield f"Each trigger but `{EXPIRE}` is an event the host app passes to `Engine.send`;"
-    yield f"`{EXPIRE}` is fired by the engine before every event, so a flow past its lifetime"
-    yield "ends in `expired` whatever the citizen does."
-    yield ""
     triggers = dict.fromkeys(t["trigger"] for t in TRANSITIONS)
     rows = (
         (
@@ -99,16 +106,19 @@ def _triggers() -> Iterator[str]:
         )
         for trigger in triggers
     )
-    yield from _table(("Trigger", "Tiếng Việt", "English", "Event"), rows)
+    return _section(
+        "Triggers",
+        (
+            f"Each trigger but `{EXPIRE}` is an event the host app passes to `Engine.send`;",
+            f"`{EXPIRE}` is fired by the engine before every event, so a flow past its lifetime",
+            "ends in `expired` whatever the citizen does.",
+        ),
+        ("Trigger", "Tiếng Việt", "English", "Event"),
+        rows,
+    )
 
 
 def _transitions() -> Iterator[str]:
-    yield "## Transitions"
-    yield ""
-    yield "For one trigger and state, the transitions are tried in this order and the first"
-    yield "whose guards all hold is taken; one without guards is the \u201cotherwise\u201d case."
-    yield f"A transition that *{REFUSED}* keeps the state and reports its guard's error codes."
-    yield ""
     rows = (
         (
             number,
@@ -119,15 +129,19 @@ def _transitions() -> Iterator[str]:
         )
         for number, transition in enumerate(TRANSITIONS, start=1)
     )
-    yield from _table(("#", "Trigger", "From", "Guards", "To"), rows)
+    return _section(
+        "Transitions",
+        (
+            "For one trigger and state, the transitions are tried in this order and the first",
+            "whose guards all hold is taken; one without guards is the \u201cotherwise\u201d case.",
+            f"A transition that *{REFUSED}* keeps the state and reports its guard's error codes.",
+        ),
+        ("#", "Trigger", "From", "Guards", "To"),
+        rows,
+    )
 
 
 def _rules() -> Iterator[str]:
-    yield "## Business rules (guards)"
-    yield ""
-    yield "The names on the diagram's edges. When a rule decides a step, the citizen is told"
-    yield "why with one of its error codes."
-    yield ""
     rows = (
         (
             _code(rule.name),
@@ -137,18 +151,29 @@ def _rules() -> Iterator[str]:
         )
         for rule in rules()
     )
-    yield from _table(("Rule", "Tiếng Việt", "English", "Error codes"), rows)
+    return _section(
+        "Business rules (guards)",
+        (
+            "The names on the diagram's edges. When a rule decides a step, the citizen is told",
+            "why with one of its error codes.",
+        ),
+        ("Rule", "Tiếng Việt", "English", "Error codes"),
+        rows,
+    )
 
 
 def _flow_errors() -> Iterator[str]:
-    yield "## Error codes of the flow"
-    yield ""
-    yield "What the rules and the terminal states report; [the error-code reference](errors.md)"
-    yield "lists every code, including those of the services behind the ports."
-    yield ""
     codes = dict.fromkeys([*(code for rule in rules() for code in rule.codes), *TERMINAL.values()])
     rows = ((_code(code), ERRORS[code].message.vi, ERRORS[code].message.en) for code in codes)
-    yield from _table(("Code", "Tiếng Việt", "English"), rows)
+    return _section(
+        "Error codes of the flow",
+        (
+            "What the rules and the terminal states report; [the error-code reference](errors.md)",
+            "lists every code, including those of the services behind the ports.",
+        ),
+        ("Code", "Tiếng Việt", "English"),
+        rows,
+    )
 
 
 def _diagrams() -> Iterator[str]:
