@@ -111,3 +111,15 @@ def test_diagram_command_says_what_to_install(
 
     assert status == 2
     assert "install" in capsys.readouterr().err
+
+
+def test_diagram_command_reports_an_unreadable_snapshot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "flow.json"
+    broken.write_text('{"flow_id": "x"}', encoding="utf-8")
+
+    status = main(["diagram", "--snapshot", str(broken)])
+
+    assert status == 2
+    assert "cannot read the snapshot" in capsys.readouterr().err

@@ -7,8 +7,12 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
+
+if TYPE_CHECKING:
+    from regflow._domain import FlowSnapshot
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -22,15 +26,21 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(args.lang)
 
 
+def _read_snapshot(name: str) -> FlowSnapshot:
+    """A snapshot as `json_codec` writes it, from a file or ('-') stdin."""
+    from regflow.adapters import json_codec  # noqa: PLC0415 - only `diagram` needs it
+
+    return json_codec.loads(sys.stdin.read() if name == "-" else Path(name).read_bytes())
+
+
 def _diagram(args: argparse.Namespace) -> int:
     from regflow import diagram  # noqa: PLC0415 - only this command needs it
-    from regflow.adapters import json_codec  # noqa: PLC0415
 
-    snapshot = None
-    if args.snapshot == "-":
-        snapshot = json_codec.loads(sys.stdin.read())
-    elif args.snapshot:
-        snapshot = json_codec.loads(Path(args.snapshot).read_bytes())
+    try:
+        snapshot = _read_snapshot(args.snapshot) if args.snapshot else None
+    except Exception as exc:  # noqa: BLE001 - any unreadable snapshot is reported, not raised
+        print(f"regflow diagram: cannot read the snapshot {args.snapshot}: {exc}", file=sys.stderr)
+        return 2
     try:
         image = diagram.render(args.format, lang=args.lang, snapshot=snapshot)
     except diagram.DiagramToolMissingError as missing:
