@@ -181,7 +181,8 @@ def _diagrams() -> Iterator[str]:
     yield ""
     yield "Arrows are the transitions that move a flow, labelled with the trigger and, in"
     yield "brackets, the guards that must hold. Lines marked ✗ inside a state are refusals:"
-    yield "the event is rejected and the flow stays. Terminal states lead to the end mark."
+    yield "the event is rejected and the flow stays. Every running state leads to the choice"
+    yield "mark ◇ that ends a flow past its lifetime; terminal states lead to the end mark."
     yield "[Diagrams](diagrams.md) explains how to draw the same picture as SVG or PNG, or"
     yield "for one flow with the way it went highlighted."
     languages: tuple[tuple[diagram.Lang, str], ...] = (("vi", "Tiếng Việt"), ("en", "English"))
