@@ -164,3 +164,23 @@ class FakePorts:
             policy=policy,
             methods=methods,
         )
+
+
+# The scenario runner builds on the fakes above, so it is imported once they exist.
+from regflow._scenario import (  # noqa: E402
+    RECIPES,
+    STRONG_PASSWORD,
+    Recipe,
+    ScenarioError,
+    ScenarioRunner,
+    Scene,
+)
+
+__all__ += [
+    "RECIPES",
+    "STRONG_PASSWORD",
+    "Recipe",
+    "ScenarioError",
+    "ScenarioRunner",
+    "Scene",
+]
