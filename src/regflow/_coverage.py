@@ -77,7 +77,7 @@ class TransitionCoverage:
         shown = declared if verbose else self.missed
         lines.extend(f"  {self.hits[edge]:>5}  {edge}" for edge in shown)
         lines.extend(
-            f"  unknown  {source} --{trigger} [{rule}]: not in the declaration"
+            f"  unknown  {source} --{trigger} [{rule}]: not declared in the covered machine"
             for source, trigger, rule in sorted(self.unknown, key=str)
         )
         return "\n".join(lines)

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 #: The outcome name of an edge without guards: taken when no guarded edge before it fires.
 OTHERWISE = "otherwise"
+#: The outcome name shown for a guard without a rule name (the static check reports it).
+UNNAMED = "<unnamed>"
 
 
 def label(state: object) -> str:
@@ -53,7 +55,9 @@ class Transition:
 
     @property
     def rule(self) -> str | None:
-        return guard_name(self.guards[-1]) if self.guards else None
+        if not self.guards:
+            return None
+        return guard_name(self.guards[-1]) or UNNAMED
 
     @property
     def outcome(self) -> str:
@@ -91,6 +95,8 @@ class Declaration:
     events: frozenset[str] = frozenset()
     implicit: frozenset[str] = frozenset()
     errors: frozenset[str] = attrs.field(factory=lambda: frozenset(ERRORS))
+    #: The `transitions.Machine` built from it, when there is one: what an engine runs.
+    machine: Any = attrs.field(default=None, eq=False, repr=False)
 
     @classmethod
     def build(  # noqa: PLR0913 - mirrors the declaration's parts, all keyword-only
@@ -103,6 +109,7 @@ class Declaration:
         events: Iterable[str] = (),
         implicit: Iterable[str] = (),
         errors: Collection[str] = ERRORS.keys(),
+        machine: Any = None,  # noqa: ANN401 - transitions is untyped
     ) -> Declaration:
         """Read a `transitions`-format list of dicts (source may be a list or ``"*"``)."""
         state_labels = tuple(label(state) for state in states)
@@ -119,6 +126,7 @@ class Declaration:
             events=frozenset(events),
             implicit=frozenset(implicit),
             errors=frozenset(errors),
+            machine=machine,
         )
 
     @classmethod
@@ -132,6 +140,7 @@ class Declaration:
             events=getattr(module, "EVENTS", {}),
             implicit=[module.EXPIRE] if hasattr(module, "EXPIRE") else [],
             errors=getattr(module, "ERRORS", ERRORS),
+            machine=module.MACHINE,
         )
 
     @classmethod

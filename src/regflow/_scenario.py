@@ -45,10 +45,6 @@ SCENARIO_POLICY: Final = Policy(flow_ttl=timedelta(days=1))
 EngineFactory = Callable[[FakePorts, Policy], Engine]
 
 
-def fake_engine(ports: FakePorts, policy: Policy) -> Engine:
-    return ports.engine(policy=policy)
-
-
 @attrs.define
 class Scene:
     """One scenario in progress: the fakes, the policy, the engine, the flow."""
@@ -259,19 +255,20 @@ class ScenarioRunner:
     """Runs generated paths through the public engine API on fresh fakes, one path each.
 
     `recipes` say how to make each outcome decide; `engine` builds the engine under test
-    (a host app passes its own machine's); `ports` builds the fakes for one scenario.
+    (by default: on the fakes, running the declaration's machine); `ports` builds the fakes
+    for one scenario.
     """
 
     declaration: Declaration = attrs.field(factory=regflow_declaration)
     recipes: Mapping[tuple[str, str], Recipe] = RECIPES
-    engine: EngineFactory = fake_engine
+    engine: EngineFactory | None = None
     ports: Callable[[], FakePorts] = FakePorts.seeded
     policy: Policy = SCENARIO_POLICY
     citizen: BhxhRecord = CITIZEN
 
     def run(self, path: Path) -> list[State | None]:
         """Run `path` from a new flow; returns the states visited, asserting each one."""
-        scene = Scene(self.ports(), self.policy, self.engine, self.citizen)
+        scene = Scene(self.ports(), self.policy, self.engine or self._fake_engine, self.citizen)
         visited = [scene.view.state]
         for number, step in enumerate(path.steps, 1):
             recipe = self.recipe(step.trigger, step.outcome)
@@ -282,6 +279,9 @@ class ScenarioRunner:
             _expect(number, step, view, taken)
             visited.append(view.state)
         return visited
+
+    def _fake_engine(self, ports: FakePorts, policy: Policy) -> Engine:
+        return ports.engine(policy=policy, machine=self.declaration.machine)
 
     def recipe(self, trigger: str, outcome: str) -> Recipe:
         try:
