@@ -3,6 +3,10 @@ deliberately broken declarations."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from regflow import State
@@ -149,3 +153,17 @@ def test_coverage_counts_transition_events_by_source_trigger_and_rule() -> None:
 def test_an_empty_declaration_is_fully_covered() -> None:
     empty = Declaration.build(transitions=[], states=["a"], initial="a", terminal=["a"])
     assert TransitionCoverage(empty).percent == 100.0
+
+
+def test_the_regflow_command_checks_a_broken_machine() -> None:
+    root = Path(__file__).parent.parent
+    result = subprocess.run(
+        [sys.executable, "-m", "regflow", "check", "tests.broken_machines:NEVER_FIRES"],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "never_fires: middle --stop [code_wrong]--> (stays) can never fire" in result.stdout

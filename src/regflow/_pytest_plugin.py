@@ -97,7 +97,7 @@ def _threshold(config: pytest.Config) -> float | None:
     configured = str(config.getini("regflow_coverage_fail_under") or "")
     option = config.option
     partial = (
-        config.args_source is not pytest.Config.ArgsSource.TESTPATHS
+        config.args_source is pytest.Config.ArgsSource.ARGS
         or option.keyword
         or option.markexpr
         or getattr(option, "lf", False)
