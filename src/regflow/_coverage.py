@@ -66,7 +66,8 @@ class TransitionCoverage:
         return 100.0 * (len(declared) - len(self.missed)) / len(declared)
 
     def report(self, *, verbose: bool = False) -> str:
-        """The lines a terminal shows: the total, then each missed (or, verbose, each) edge."""
+        """The lines a terminal shows: the total, then each missed edge (verbose: every edge,
+        and the transitions of other machines the run took)."""
         declared = self.declared
         lines = [
             (
@@ -76,8 +77,9 @@ class TransitionCoverage:
         ]
         shown = declared if verbose else self.missed
         lines.extend(f"  {self.hits[edge]:>5}  {edge}" for edge in shown)
+        unknown = sorted(self.unknown, key=str) if verbose else []
         lines.extend(
             f"  unknown  {source} --{trigger} [{rule}]: not declared in the covered machine"
-            for source, trigger, rule in sorted(self.unknown, key=str)
+            for source, trigger, rule in unknown
         )
         return "\n".join(lines)
