@@ -81,3 +81,12 @@ def test_a_test_taking_regflow_path_runs_once_per_generated_path(
     result = pytester.runpytest()
 
     result.assert_outcomes(passed=19)
+
+
+@pytest.mark.parametrize("narrowing", [["-k", "choose"], ["--ignore", "test_two.py"]])
+def test_a_narrowed_run_is_not_held_to_the_configured_coverage(
+    suite: pytest.Pytester, narrowing: list[str]
+) -> None:
+    suite.makepyfile(test_two="def test_nothing():\n    pass\n")
+
+    assert suite.runpytest(*narrowing).ret == pytest.ExitCode.OK

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from regflow import machine as regflow_machine
 from regflow._errors import ERRORS
 
 if TYPE_CHECKING:
@@ -165,9 +166,7 @@ class Declaration:
 
 def regflow_declaration() -> Declaration:
     """regflow's own machine, `regflow.machine`, as a `Declaration`."""
-    from regflow import machine  # noqa: PLC0415 - the analyses must not need the machine loaded
-
-    return Declaration.from_module(machine)
+    return Declaration.from_module(regflow_machine)
 
 
 def _expand(spec: Mapping[str, Any], index: int, states: Sequence[str]) -> list[Transition]:

@@ -64,7 +64,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("regflow_machine", "module (or module:Declaration) to analyse", "string")
     parser.addini(
         "regflow_coverage_fail_under",
-        "fail a full run (no paths, -k, -m or --lf given) below this transition coverage",
+        "fail a full run (no paths, -k, -m, --lf, --deselect or --ignore) below this coverage",
         "string",
     )
 
@@ -102,6 +102,7 @@ def _threshold(config: pytest.Config) -> float | None:
         or option.markexpr
         or getattr(option, "lf", False)
         or getattr(option, "deselect", None)
+        or getattr(option, "ignore", None)
     )
     return float(configured) if configured and not partial else None
 
