@@ -12,9 +12,11 @@ import pytest
 from regflow import State
 from regflow._cli import main
 from regflow.analysis import (
+    PATH_KINDS,
     Declaration,
     TransitionCoverage,
     check,
+    generated_paths,
     regflow_declaration,
     shortest_paths,
     simple_paths,
@@ -126,6 +128,16 @@ def test_transition_paths_end_in_every_transition_an_engine_can_take() -> None:
     active = [t for t in REGFLOW.transitions if t.source not in REGFLOW.terminal]
 
     assert [path.steps[-1] for path in paths] == active
+
+
+def test_all_generated_paths_are_every_kind_without_repeats() -> None:
+    kinds = {kind: generated_paths(REGFLOW, kind) for kind in PATH_KINDS}
+    every = generated_paths(REGFLOW)
+
+    assert len(kinds["terminal"]) == len(terminal_paths(REGFLOW))
+    assert len(kinds["shortest"]) == len(REGFLOW.states) - 1  # the start needs no path
+    assert set(every) == {path for paths in kinds.values() for path in paths}
+    assert len(every) == len(set(every)) < sum(len(paths) for paths in kinds.values())
 
 
 def test_coverage_counts_transition_events_by_source_trigger_and_rule() -> None:

@@ -9,14 +9,14 @@ one shortest path ending in every declared transition, rejections included.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
 from regflow._declaration import Declaration, Transition
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 
 @attrs.frozen
@@ -102,3 +102,22 @@ def transition_paths(declaration: Declaration) -> list[Path]:
         for edge in declaration.transitions
         if edge.source in to_state and edge.source not in declaration.terminal
     ]
+
+
+def _shortest(declaration: Declaration) -> list[Path]:
+    return [path for path in shortest_paths(declaration).values() if path.steps]
+
+
+#: The kinds of path `generated_paths` (and the plugin's ``regflow_paths`` marker) knows.
+PATH_KINDS: Final[dict[str, Callable[[Declaration], list[Path]]]] = {
+    "terminal": terminal_paths,
+    "shortest": _shortest,
+    "transitions": transition_paths,
+}
+
+
+def generated_paths(declaration: Declaration, kind: str = "all") -> list[Path]:
+    """The paths of one kind, or of every kind without repeats for ``"all"``."""
+    kinds = PATH_KINDS if kind == "all" else {kind: PATH_KINDS[kind]}
+    paths = (path for generate in kinds.values() for path in generate(declaration))
+    return list(dict.fromkeys(paths))

@@ -23,28 +23,16 @@ import pytest
 
 from regflow._coverage import TransitionCoverage
 from regflow._declaration import Declaration
-from regflow._paths import Path, shortest_paths, terminal_paths, transition_paths
+from regflow._paths import generated_paths
 from regflow._tap import listening
 from regflow.testing import FakePorts, ScenarioRunner
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
     from regflow._engine import Engine
 
-PATH_KINDS: Final[dict[str, Callable[[Declaration], list[Path]]]] = {
-    "terminal": terminal_paths,
-    "shortest": lambda declaration: list(shortest_paths(declaration).values())[1:],
-    "transitions": transition_paths,
-}
 _COVERAGE: Final = pytest.StashKey[TransitionCoverage]()
-
-
-def generated_paths(declaration: Declaration, kind: str = "all") -> list[Path]:
-    """The paths of one kind, or of every kind without repeats for ``"all"``."""
-    kinds = PATH_KINDS if kind == "all" else {kind: PATH_KINDS[kind]}
-    paths = (path for generate in kinds.values() for path in generate(declaration))
-    return list(dict.fromkeys(paths))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,9 +1,9 @@
 """Generated paths as concrete scenarios on the fakes.
 
-A path says "send `submit_form` so that `data_mismatch` decides". A *recipe* knows how:
-it arranges the fakes (moves the clock, adds an account, tightens a limit) and returns the
-event to send. Recipes are looked up by (trigger, outcome), so a host app that declares its
-own rule adds one entry to `RECIPES` and every generated path through its rule runs.
+A path says "send `submit_form` so that `data_mismatch` decides". A *recipe* knows how: it
+arranges the fakes (moves the clock, has another flow register the citizen, tightens a limit)
+and returns the event to send. Recipes are looked up by (trigger, outcome), so a host app that
+declares its own rule adds one entry to `RECIPES` and every generated path through it runs.
 """
 
 from __future__ import annotations
@@ -83,11 +83,9 @@ class Scene:
 
     def register_elsewhere(self) -> None:
         """Another flow registers this citizen to the end (the seed's "đã có tài khoản")."""
-        other = self.engine.start().flow_id
-        for event in (_supported_method(self), _matching_form(self)):
-            self.engine.send(other, event)
-        self.engine.send(other, _right_code(self))
-        view = self.engine.send(other, _strong_password(self))
+        view = self.engine.start()
+        for recipe in (_supported_method, _matching_form, _right_code, _strong_password):
+            view = self.engine.send(view.flow_id, recipe(self))
         assert view.state is State.COMPLETED, view.errors  # noqa: S101 - a broken arrangement
 
     def wrong_code(self) -> str:
@@ -209,7 +207,7 @@ def _flow_too_old(scene: Scene) -> Event:
 
 
 #: (trigger, outcome) → how to make that outcome decide; outcome is the rule name, or
-#: "otherwise" for the unguarded edge. Host apps extend it: ``RECIPES | {…}``.
+#: "otherwise" for the unguarded edge. Host apps extend a copy: ``{**RECIPES, …}``.
 RECIPES: Final[Mapping[tuple[str, str], Recipe]] = {
     ("expire", "flow_expired"): _flow_too_old,
     ("choose_method", "method_unsupported"): _unsupported_method,

@@ -11,11 +11,20 @@ that extends the machine checks and tests its own declaration the same way::
 from regflow._check import CHECKS, Finding, check, reachable_states
 from regflow._coverage import TRANSITION_EVENT, TransitionCoverage
 from regflow._declaration import OTHERWISE, Declaration, Transition, regflow_declaration
-from regflow._paths import Path, shortest_paths, simple_paths, terminal_paths, transition_paths
+from regflow._paths import (
+    PATH_KINDS,
+    Path,
+    generated_paths,
+    shortest_paths,
+    simple_paths,
+    terminal_paths,
+    transition_paths,
+)
 
 __all__ = [
     "CHECKS",
     "OTHERWISE",
+    "PATH_KINDS",
     "TRANSITION_EVENT",
     "Declaration",
     "Finding",
@@ -23,6 +32,7 @@ __all__ = [
     "Transition",
     "TransitionCoverage",
     "check",
+    "generated_paths",
     "reachable_states",
     "regflow_declaration",
     "shortest_paths",
