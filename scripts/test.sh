@@ -6,4 +6,6 @@ REGFLOW_EXTRAS=dev bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+REGFLOW_REDIS_URL="$(bash scripts/redis.sh)"
+export REGFLOW_REDIS_URL
 .venv/bin/pytest "$@"

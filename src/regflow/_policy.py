@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import attrs
 
+from regflow._limits import RateLimits
+
 _POSITIVE_TIME = attrs.validators.gt(timedelta(0))
 _POSITIVE_COUNT = (attrs.validators.instance_of(int), attrs.validators.gt(0))
 
@@ -26,6 +28,7 @@ class Policy:
     otp_max_sends: int = attrs.field(default=5, validator=_POSITIVE_COUNT)
     otp_max_attempts: int = attrs.field(default=5, validator=_POSITIVE_COUNT)
     max_mismatches: int = attrs.field(default=5, validator=_POSITIVE_COUNT)
+    rate_limits: RateLimits = attrs.Factory(RateLimits)
     otp_text: str = (
         "Ma OTP dang ky tai khoan Cong DVC Quoc gia: {code}. "
         "Ma co hieu luc trong {minutes} phut. Khong cung cap ma cho bat ky ai."

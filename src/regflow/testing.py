@@ -24,11 +24,17 @@ import attrs
 
 from regflow._domain import BhxhRecord, SubmitForm
 from regflow._engine import Engine
-from regflow.adapters.memory import InMemoryBhxhRegistry, InMemoryFlowStore, InMemoryUserStore
+from regflow.adapters.memory import (
+    InMemoryBhxhRegistry,
+    InMemoryFlowStore,
+    InMemoryRateLimiter,
+    InMemoryUserStore,
+)
 
 if TYPE_CHECKING:
     from regflow._methods import MethodRegistry
     from regflow._policy import Policy
+    from regflow.ports import RateLimiter
 
 __all__ = [
     "CITIZEN",
@@ -37,6 +43,7 @@ __all__ = [
     "FastHasher",
     "InMemoryBhxhRegistry",
     "InMemoryFlowStore",
+    "InMemoryRateLimiter",
     "InMemoryUserStore",
     "SentSms",
     "SmsInbox",
@@ -151,8 +158,13 @@ class FakePorts:
         return cls(bhxh=InMemoryBhxhRegistry(records or (CITIZEN,)))
 
     def engine(
-        self, *, policy: Policy | None = None, methods: MethodRegistry | None = None
+        self,
+        *,
+        policy: Policy | None = None,
+        methods: MethodRegistry | None = None,
+        limiter: RateLimiter | None = None,
     ) -> Engine:
+        """The engine on these fakes; no limits across flows unless a `limiter` is given."""
         return Engine(
             bhxh=self.bhxh,
             sms=self.sms,
@@ -163,4 +175,5 @@ class FakePorts:
             otp_secret=self.otp_secret,
             policy=policy,
             methods=methods,
+            limiter=limiter,
         )
