@@ -17,7 +17,8 @@ class Policy:
     """Limits and lifetimes of a flow; the defaults follow the issue that specified them.
 
     `max_mismatches` stops the form from being used to probe the BHXH database;
-    `otp_max_attempts` bounds guessing a 6-digit code to 5 in a million per flow.
+    `otp_max_attempts` bounds guessing a 6-digit code to 5 in a million per flow;
+    `rate_limits` bound the same across flows (they need a `RateLimiter`).
     """
 
     flow_ttl: timedelta = attrs.field(default=timedelta(minutes=30), validator=_POSITIVE_TIME)

@@ -246,9 +246,8 @@ def _record(answer: object, bhxh_number: str) -> BhxhRecord:
     )
 
 
-class HttpBhxhRegistry:
-    """`BhxhRegistry` over `LOOKUP_PATH`, a POST so the number stays out of URLs and access
-    logs; retried, since a look-up changes nothing."""
+class _HttpAdapter:
+    """What both adapters share: the upstream, its breaker, closing the connections."""
 
     def __init__(
         self,
@@ -262,34 +261,23 @@ class HttpBhxhRegistry:
     @property
     def breaker(self) -> CircuitBreaker:
         return self._upstream.breaker
+
+    def close(self) -> None:
+        self._upstream.close()
+
+
+class HttpBhxhRegistry(_HttpAdapter):
+    """`BhxhRegistry` over `LOOKUP_PATH`, a POST so the number stays out of URLs and access
+    logs; retried, since a look-up changes nothing."""
 
     def lookup(self, bhxh_number: str) -> BhxhRecord | None:
         return self._upstream.post(
             LOOKUP_PATH, {"bhxh_number": bhxh_number}, _lookup_answer(bhxh_number), retry=True
         )
 
-    def close(self) -> None:
-        self._upstream.close()
 
-
-class HttpSmsGateway:
+class HttpSmsGateway(_HttpAdapter):
     """`SmsGateway` over `MESSAGES_PATH`; one attempt per send (see the module doc)."""
-
-    def __init__(
-        self,
-        settings: HttpSettings,
-        *,
-        breaker: CircuitBreaker | None = None,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self._upstream = _Upstream(settings, breaker, transport)
-
-    @property
-    def breaker(self) -> CircuitBreaker:
-        return self._upstream.breaker
 
     def send(self, phone: str, text: str) -> None:
         self._upstream.post(MESSAGES_PATH, {"to": phone, "text": text}, _sent, retry=False)
-
-    def close(self) -> None:
-        self._upstream.close()
