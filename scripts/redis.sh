@@ -5,7 +5,10 @@ set -euo pipefail
 port="${REGFLOW_REDIS_PORT:-6390}"
 if ! command -v redis-server >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    { apt-get install -y -qq redis-server || { apt-get update -qq && apt-get install -y -qq redis-server; }; } >&2
+    if ! { apt-get install -y -qq redis-server || { apt-get update -qq && apt-get install -y -qq redis-server; }; } >&2; then
+      echo "redis-server could not be installed: the Redis limiter tests will skip" >&2
+      exit 0
+    fi
   else
     echo "redis-server is not installed: the Redis limiter tests will skip" >&2
     exit 0
