@@ -3,9 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REGFLOW_EXTRAS=dev bash scripts/setup.sh
+bash scripts/graphviz.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
 REGFLOW_REDIS_URL="$(bash scripts/redis.sh)"
 export REGFLOW_REDIS_URL
 .venv/bin/pytest "$@"

@@ -22,9 +22,10 @@ from regflow import FlowSnapshot, mask_id
 from regflow.adapters import json_codec
 from regflow.adapters.http import HttpBhxhRegistry, HttpSettings, HttpSmsGateway
 from regflow.testing import CITIZEN, Fault, FaultPlan, InMemoryFlowStore, SmsInbox, form_for
-from test_faults import PASSWORD, SCENARIOS, _play, campaign
-from test_http_adapters import RECORD, _engine
-from test_rate_limits import (
+
+from .test_faults import PASSWORD, SCENARIOS, _play, campaign
+from .test_http_adapters import RECORD, _engine
+from .test_rate_limits import (
     test_otp_guessing_locks_the_flow_after_five_and_never_succeeds,
     test_sms_pumping_one_phone_gets_no_more_than_the_daily_limit,
 )

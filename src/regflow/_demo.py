@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import secrets
 import sys
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from regflow._bootstrap import bootstrap
@@ -98,7 +99,11 @@ class Terminal:
     def errors(self, view: FlowView) -> None:
         for error in view.errors:
             where = f"[{error.field}] " if error.field else ""
-            self.say(f"  ✗ {where}{error.message.in_language(self.lang)}")
+            wait = ""
+            if error.retry_at is not None:
+                seconds = max(0, int((error.retry_at - datetime.now(UTC)).total_seconds()) + 1)
+                wait = f" ({seconds} s)"
+            self.say(f"  ✗ {where}{error.message.in_language(self.lang)}{wait}")
 
 
 def demo_engine(stdout: TextIO) -> Engine:
