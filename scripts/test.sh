@@ -6,4 +6,5 @@ REGFLOW_EXTRAS=dev bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+bash scripts/chromium.sh
 .venv/bin/pytest "$@"
