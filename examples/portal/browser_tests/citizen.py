@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import attrs
 from playwright.sync_api import Page, expect
 
-import attrs
 from regflow.adapters.demo import demo_citizens
 from regflow.adapters.memory import InMemoryUserStore
+from regflow_portal import Services
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from regflow import BhxhRecord
-    from regflow_portal import Services
 
 NEW_CITIZEN, SECOND_CITIZEN, HAS_ACCOUNT, OLD_ID_CARD = demo_citizens()
 GOOD_PASSWORD = "Sao-Mai-2026!"

@@ -36,7 +36,7 @@ def sms_count(portal: Portal) -> int:
     return len(inbox.messages())
 
 
-def test_resend_appears_when_the_wait_is_over_in_the_page(page: Page, portal: Portal) -> None:
+def test_resend_appears_when_the_wait_is_over_in_the_page(page: Page) -> None:
     page.clock.install()
     reach_otp(page)
     expect(page.locator("#resend")).to_be_hidden()
@@ -143,7 +143,8 @@ def test_the_flow_cookie_is_signed_http_only_and_same_site(page: Page, portal: P
     assert cookie["sameSite"] == "Lax"
     assert page.evaluate("document.cookie") == ""
 
-    page.context.add_cookies([{**cookie, "value": cookie["value"][:-4] + "AAAA"}])
+    forged = cookie["value"][:-4] + "AAAA"
+    page.context.add_cookies([{"name": cookie["name"], "value": forged, "url": portal.url}])
     page.goto("/register/otp")
     expect(page.get_by_text("Không tìm thấy phiên đăng ký")).to_be_visible()
 

@@ -139,9 +139,7 @@ def test_five_wrong_otps_lock_the_registration(page: Page, portal: Portal) -> No
     expect(page.get_by_role("heading", name="Chọn phương thức đăng ký")).to_be_visible()
 
 
-def test_a_registration_left_past_its_lifetime_shows_as_expired(
-    page: Page, portal: Portal
-) -> None:
+def test_a_registration_left_past_its_lifetime_shows_as_expired(page: Page, portal: Portal) -> None:
     reach_otp(page)
     clock = portal.services.dev_clock
     assert clock is not None

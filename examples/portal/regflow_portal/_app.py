@@ -23,7 +23,6 @@ from flask import (
     session,
     url_for,
 )
-
 from markupsafe import Markup
 
 from regflow import (
@@ -42,8 +41,9 @@ from regflow_portal._wiring import Services, Settings, build_services
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from regflow import Event
     from werkzeug.wrappers import Response
+
+    from regflow import Event
 
 #: The screen (URL and template) that shows each state.
 SCREENS: dict[State, str] = {
@@ -256,7 +256,15 @@ def choose_method() -> Response:
 def submit_details() -> Response:
     typed = {name: request.form.get(name, "").strip() for name in FORM_FIELDS}
     session["typed"] = typed
-    return step(SubmitForm(**{**typed, "email": typed["email"] or None}))
+    return step(
+        SubmitForm(
+            bhxh_number=typed["bhxh_number"],
+            full_name=typed["full_name"],
+            date_of_birth=typed["date_of_birth"],
+            phone=typed["phone"],
+            email=typed["email"] or None,
+        )
+    )
 
 
 @pages.post("/register/otp")

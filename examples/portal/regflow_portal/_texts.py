@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from regflow import Message as M
+from regflow import Message
+
+M = Message
 
 TEXTS: dict[str, M] = {
     "portal": M("Cổng Dịch vụ công Quốc gia", "National Public Service Portal"),
@@ -41,7 +43,8 @@ TEXTS: dict[str, M] = {
                      "No code yet? You can resend it in {seconds} seconds."),
     "resent": M("Đã gửi lại mã OTP.", "A new OTP has been sent."),
     "sends_left": M("Còn {n} lần gửi mã.", "{n} sends left."),
-    "otp_valid": M("Mã có hiệu lực trong {minutes} phút.", "The code is valid for {minutes} minutes."),
+    "otp_valid": M("Mã có hiệu lực trong {minutes} phút.",
+                   "The code is valid for {minutes} minutes."),
     "password_title": M("Đặt mật khẩu", "Set a password"),
     "password_rule": M(
         "Mật khẩu có ít nhất 8 ký tự, gồm chữ thường, chữ hoa, chữ số và ký tự đặc biệt.",

@@ -18,10 +18,11 @@ from regflow.adapters.console import ConsoleSmsGateway
 from regflow.adapters.demo import DEMO_PASSWORD_HASH, demo_accounts, demo_citizens
 from regflow.adapters.memory import InMemoryBhxhRegistry, InMemoryFlowStore, InMemoryUserStore
 from regflow.adapters.system import SystemClock
+from regflow.ports import Clock, PasswordHasher, UserStore
 from regflow_portal._dev import AdjustableClock, DevSmsInbox
 
 if TYPE_CHECKING:
-    from regflow.ports import Clock, FlowStore, PasswordHasher, SmsGateway, UserStore
+    from regflow.ports import FlowStore, SmsGateway
 
 
 @attrs.frozen(kw_only=True)
@@ -41,7 +42,7 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        """Read `REGFLOW_PORTAL_*` variables; without secrets (development) use fresh random ones."""
+        """Read `REGFLOW_PORTAL_*`; in development, missing secrets are made up per process."""
         dev_mode = os.environ.get("REGFLOW_PORTAL_DEV", "0") == "1"
         return cls(
             secret_key=_secret("REGFLOW_PORTAL_SECRET_KEY", dev_mode=dev_mode),
