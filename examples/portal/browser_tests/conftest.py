@@ -78,7 +78,7 @@ def portal(screenshots: Path) -> Iterator[Portal]:
 @pytest.fixture
 def page(browser: Browser, portal: Portal) -> Iterator[Page]:
     context = browser.new_context(
-        base_url=portal.url, viewport={"width": 900, "height": 900}, locale="vi-VN"
+        base_url=portal.url, viewport={"width": 900, "height": 640}, locale="vi-VN"
     )
     opened = context.new_page()
     yield opened

@@ -32,6 +32,7 @@ def test_a_citizen_registers_reading_the_otp_from_the_dev_inbox(page: Page, port
     start(page)
     shoot(page, portal, "02-choose-method")
     choose_bhxh(page)
+    shoot(page, portal, "03-form")
     expect(page.locator("label[for=bhxh_number] .required")).to_have_text("*")
     expect(page.locator("label[for=email] .required")).to_have_count(0)
     submit_form(page, typed_form(NEW_CITIZEN, email="mau@example.vn"))

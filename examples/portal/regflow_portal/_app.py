@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import math
 import secrets
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import (
@@ -148,6 +149,7 @@ def _template_helpers() -> dict[str, Any]:
         "lang": language(),
         "csrf_token": csrf_token,
         "dev_mode": services().inbox is not None,
+        "flow_minutes": services().engine.policy.flow_ttl // timedelta(minutes=1),
     }
 
 
