@@ -9,7 +9,6 @@ from playwright.sync_api import Page, expect
 
 from .citizen import (
     GOOD_PASSWORD,
-    NEW_CITIZEN,
     enter_otp,
     last_otp,
     reach_otp,
@@ -154,14 +153,3 @@ def test_a_form_without_its_csrf_token_is_refused(page: Page, portal: Portal) ->
     answer = page.request.post("/register/otp/resend", form={"csrf_token": "forged"})
     assert answer.status == 400
     assert sms_count(portal) == 1
-
-
-def test_the_dev_inbox_is_absent_outside_development_mode() -> None:
-    from regflow_portal import Settings, create_app  # noqa: PLC0415 - only this test needs it
-
-    settings = Settings(secret_key=b"k" * 32, otp_secret=b"o" * 32)
-    client = create_app(settings).test_client()
-
-    assert client.get("/dev/sms").status_code == 404
-    assert client.get("/").status_code == 200
-    assert NEW_CITIZEN.full_name not in client.get("/").text

@@ -6,6 +6,8 @@ team copying this example replaces the demo BHXH registry and the SMS gateway he
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import secrets
 from typing import TYPE_CHECKING
@@ -31,12 +33,14 @@ class Settings:
 
     `dev_mode` exposes the development SMS inbox and clock pages; `secure_cookies` must stay
     on wherever the portal is served over HTTPS (everywhere but a developer's machine).
+    `database` is the SQLite file of accounts and flows (None: in memory, gone on restart).
     """
 
     secret_key: bytes = attrs.field(repr=False)
     otp_secret: bytes = attrs.field(repr=False)
     dev_mode: bool = False
     secure_cookies: bool = True
+    database: str | None = None
     policy: regflow.Policy | None = None
     hasher: PasswordHasher | None = None
 
@@ -49,6 +53,7 @@ class Settings:
             otp_secret=_secret("REGFLOW_PORTAL_OTP_SECRET", dev_mode=dev_mode),
             dev_mode=dev_mode,
             secure_cookies=not dev_mode,
+            database=os.environ.get("REGFLOW_PORTAL_DATABASE") or None,
         )
 
 
@@ -74,7 +79,7 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     """Wire regflow for the portal: demo BHXH data, stores, SMS and clock by mode."""
-    users, flows = _stores()
+    users, flows = _stores(settings.database)
     _seed_demo_accounts(users)
     dev_clock = AdjustableClock() if settings.dev_mode else None
     clock: Clock = dev_clock or SystemClock()
@@ -93,9 +98,16 @@ def build_services(settings: Settings) -> Services:
     return Services(engine=engine, clock=clock, users=users, inbox=inbox, dev_clock=dev_clock)
 
 
-def _stores() -> tuple[UserStore, FlowStore]:
-    """Where accounts and flows live: the one line to change for SQLite or PostgreSQL."""
-    return InMemoryUserStore(), InMemoryFlowStore()
+def _stores(database: str | None) -> tuple[UserStore, FlowStore]:
+    """Where accounts and flows live: the one place to change for PostgreSQL.
+
+    regflow's SQLite stores when a file is named and this regflow has them, memory otherwise.
+    """
+    if database is None or importlib.util.find_spec("regflow.adapters.sqlite") is None:
+        return InMemoryUserStore(), InMemoryFlowStore()
+    sqlite = importlib.import_module("regflow.adapters.sqlite")
+    opened = sqlite.SqliteDatabase(database)
+    return sqlite.SqliteUserStore(opened), sqlite.SqliteFlowStore(opened)
 
 
 def _seed_demo_accounts(users: UserStore) -> None:
