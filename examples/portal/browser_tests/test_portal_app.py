@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -75,3 +76,18 @@ def test_accounts_in_the_sqlite_file_survive_a_restart(tmp_path: Path) -> None:
 
     restarted = create_app(settings(database=database)).test_client()
     assert "Tài khoản đã tồn tại" in reach_otp(restarted)
+
+
+def test_the_otp_screen_says_when_no_resend_is_left() -> None:
+    services = build_services(settings())
+    client = create_app(settings(), services).test_client()
+    page = reach_otp(client)
+    assert services.dev_clock is not None
+    for _ in range(4):
+        services.dev_clock.advance(timedelta(seconds=60))
+        page = post(client, "/register/otp/resend")
+
+    assert "Đã gửi OTP quá số lần cho phép." in page
+    assert 'id="resend"' not in page
+    services.dev_clock.advance(timedelta(minutes=5))
+    assert "Đăng ký lại từ đầu" in client.get("/register/otp").text

@@ -68,9 +68,11 @@ def test_an_expired_otp_asks_for_a_resend(page: Page, portal: Portal) -> None:
     reach_otp(page)
     code = last_otp(portal)
     advance(portal, minutes=5)
-    enter_otp(page, code)
+    enter_otp(page, code)  # typed on the page opened before the code expired
 
-    expect(page.get_by_role("alert")).to_contain_text("Mã OTP đã hết hạn")
+    expect(page.get_by_role("alert")).to_have_text("Mã OTP đã hết hạn. Vui lòng bấm “Gửi lại OTP”.")
+    expect(page.locator("#code")).to_have_count(0)
+    shoot(page, portal, "04-otp-expired")
     page.get_by_role("button", name="Gửi lại OTP").click()
     enter_otp(page, last_otp(portal))
     expect(page.get_by_role("heading", name="Đặt mật khẩu")).to_be_visible()

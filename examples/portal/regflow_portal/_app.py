@@ -64,6 +64,7 @@ REQUIRED_FIELDS = frozenset(FORM_FIELDS) - {"email"}
 #: Errors that only say the page was older than the flow: the current screen says enough.
 STALE_PAGE = frozenset({"event.not_allowed", "flow.finished", "flow.locked", "flow.expired"})
 LANGUAGES = ("vi", "en")
+ZERO = timedelta(0)
 
 pages = Blueprint("pages", __name__)
 
@@ -237,7 +238,7 @@ def show(screen: str) -> Response | str:
     )
 
 
-def _otp_timing(view: FlowView) -> dict[str, int]:
+def _otp_timing(view: FlowView) -> dict[str, int | bool]:
     """Seconds until "Gửi lại OTP" works and minutes the code stays valid, counted here."""
     current = now()
     wait = view.resend_available_at - current if view.resend_available_at else None
@@ -245,6 +246,7 @@ def _otp_timing(view: FlowView) -> dict[str, int]:
     return {
         "resend_in": max(0, math.ceil(wait.total_seconds())) if wait else 0,
         "valid_minutes": max(0, math.ceil(valid.total_seconds() / 60)) if valid else 0,
+        "otp_expired": view.state is State.OTP_EXPIRED or (valid is not None and valid <= ZERO),
     }
 
 
