@@ -8,8 +8,18 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+import regflow
+from regflow.adapters.demo import demo_citizens
+from regflow.adapters.memory import InMemoryBhxhRegistry, InMemoryFlowStore, InMemoryUserStore
 from regflow.testing import FastHasher
-from regflow_portal import Settings, build_services, create_app
+from regflow_portal import (
+    AdjustableClock,
+    DevSmsInbox,
+    Services,
+    Settings,
+    build_services,
+    create_app,
+)
 
 from .citizen import GOOD_PASSWORD, NEW_CITIZEN, typed_form
 
@@ -17,6 +27,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from flask.testing import FlaskClient
+
+    from regflow import FlowSnapshot
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -91,3 +103,37 @@ def test_the_otp_screen_says_when_no_resend_is_left() -> None:
     assert 'id="resend"' not in page
     services.dev_clock.advance(timedelta(minutes=5))
     assert "Đăng ký lại từ đầu" in client.get("/register/otp").text
+
+
+class FlakyFlowStore(InMemoryFlowStore):
+    """A flow store whose database can be switched off."""
+
+    down = False
+
+    def load(self, flow_id: str) -> FlowSnapshot | None:
+        if self.down:
+            raise ConnectionError("database down")
+        return super().load(flow_id)
+
+
+def test_a_storage_outage_is_reported_and_the_flow_goes_on_after_it() -> None:
+    flows = FlakyFlowStore()
+    clock = AdjustableClock()
+    engine = regflow.bootstrap(
+        bhxh=InMemoryBhxhRegistry(demo_citizens()),
+        sms=DevSmsInbox(clock),
+        otp_secret=b"o" * 32,
+        users=InMemoryUserStore(),
+        flows=flows,
+        clock=clock,
+    )
+    services = Services(engine=engine, clock=clock, users=InMemoryUserStore())
+    client = create_app(settings(), services).test_client()
+    post(client, "/register")
+    flows.down = True
+
+    answer = client.get("/register/method")
+    assert answer.status_code == 503
+    assert "Hệ thống đang bận" in answer.text
+    flows.down = False
+    assert "Chọn phương thức đăng ký" in client.get("/register/method").text

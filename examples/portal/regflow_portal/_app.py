@@ -213,11 +213,13 @@ def start() -> Response | str:
 
 
 @pages.get("/register/<screen>")
-def show(screen: str) -> Response | str:
+def show(screen: str) -> Response | str | tuple[str, int]:
     view = current_view()
     if view is None:
         session["notice"] = "no_flow"
         return redirect(url_for("pages.home"))
+    if view.state is None:
+        return unavailable(view)
     errors = session.pop("errors", [])
     expected = screen_of(view)
     fixing_details = screen == "details" and view.state is State.DATA_MISMATCH
@@ -251,13 +253,13 @@ def _otp_timing(view: FlowView) -> dict[str, int | bool]:
 
 
 @pages.post("/register/method")
-def choose_method() -> Response:
+def choose_method() -> Response | tuple[str, int]:
     form = request.form
     return step(ChooseMethod(form.get("subject", ""), form.get("method", "")))
 
 
 @pages.post("/register/details")
-def submit_details() -> Response:
+def submit_details() -> Response | tuple[str, int]:
     typed = {name: request.form.get(name, "").strip() for name in FORM_FIELDS}
     session["typed"] = typed
     return step(
@@ -272,28 +274,30 @@ def submit_details() -> Response:
 
 
 @pages.post("/register/otp")
-def confirm_otp() -> Response:
+def confirm_otp() -> Response | tuple[str, int]:
     return step(ConfirmOtp(request.form.get("code", "").strip()))
 
 
 @pages.post("/register/otp/resend")
-def resend_otp() -> Response:
+def resend_otp() -> Response | tuple[str, int]:
     return step(ResendOtp(), notice="resent")
 
 
 @pages.post("/register/password")
-def set_password() -> Response:
+def set_password() -> Response | tuple[str, int]:
     form = request.form
     return step(SetPassword(form.get("password", ""), form.get("confirmation", "")))
 
 
-def step(event: Event, notice: str | None = None) -> Response:
+def step(event: Event, notice: str | None = None) -> Response | tuple[str, int]:
     """Send one event to the session's flow, keep its errors for the next page, redirect."""
     flow_id = session.get("flow_id")
     if not flow_id:
         session["notice"] = "no_flow"
         return redirect(url_for("pages.home"), code=303)
     view = services().engine.send(flow_id, event)
+    if view.state is None and view.retryable:
+        return unavailable(view)
     if view.state is None:
         session["notice"] = "no_flow"
         return redirect(url_for("pages.home"), code=303)
@@ -303,6 +307,11 @@ def step(event: Event, notice: str | None = None) -> Response:
     elif notice and view.ok:
         session["notice"] = notice
     return to_screen(view)
+
+
+def unavailable(view: FlowView) -> tuple[str, int]:
+    """A service regflow needs is down: say so, keep the flow, let the citizen retry."""
+    return render_template("unavailable.html", errors=_messages(view)), 503
 
 
 def _messages(view: FlowView) -> list[dict[str, str | None]]:

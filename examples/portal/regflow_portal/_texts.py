@@ -73,6 +73,7 @@ TEXTS: dict[str, M] = {
                       "A registration stays open for {minutes} minutes. Please start again."),
     "start_again": M("Đăng ký lại từ đầu", "Start again"),
     "home": M("Về trang chủ", "Back to home"),
+    "retry": M("Thử lại", "Try again"),
     "no_flow": M("Không tìm thấy phiên đăng ký. Vui lòng bấm “Đăng ký” để bắt đầu.",
                  "No registration in progress. Press “Register” to start."),
     "bad_request_title": M("Trang đã hết hạn", "This page has expired"),
