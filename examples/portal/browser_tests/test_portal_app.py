@@ -66,6 +66,15 @@ def test_the_dev_pages_are_absent_outside_development_mode() -> None:
     assert "MÔI TRƯỜNG PHÁT TRIỂN" not in client.get("/").text
 
 
+@pytest.mark.parametrize("target", ["//evil.example", "/\\evil.example", "https://evil.example"])
+def test_the_language_switch_returns_only_to_this_site(target: str) -> None:
+    client = create_app(settings()).test_client()
+
+    answer = client.get("/lang/en", query_string={"next": target})
+    assert answer.headers["Location"] == "/"
+    assert "National Public Service Portal" in client.get("/").text
+
+
 def test_secrets_are_required_outside_development_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REGFLOW_PORTAL_DEV", raising=False)
     monkeypatch.delenv("REGFLOW_PORTAL_SECRET_KEY", raising=False)

@@ -159,7 +159,7 @@ def switch_language(lang: str) -> Response:
     if lang in LANGUAGES:
         session["lang"] = lang
     target = request.args.get("next", "/")
-    safe = target.startswith("/") and not target.startswith("//")
+    safe = target.startswith("/") and not target.startswith(("//", "/\\"))  # no open redirect
     return redirect(target if safe else "/")
 
 
