@@ -114,7 +114,9 @@ class FlowSnapshot:
     """Everything a flow remembers between two requests.
 
     `version` grows by one with every save, so a store can refuse a stale write;
-    `schema` is the shape of this class, so a store can upgrade an older one on load.
+    `schema` is the shape of this class, so a store can upgrade an older one on load;
+    `path` lists the states entered after the initial one, in order, so a support desk can
+    see (and `regflow.diagram` draw) the way a flow went.
     """
 
     flow_id: str
@@ -132,6 +134,7 @@ class FlowSnapshot:
     otp_last_sent_at: datetime | None = None
     otp_failures: int = 0
     account: Account | None = None
+    path: tuple[State, ...] = ()
     schema: int = 1
 
 

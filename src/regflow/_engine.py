@@ -206,6 +206,8 @@ class Engine:
             action(step)
         if edge.dest is not None:
             step.changes["state"] = edge.dest
+        if edge.dest not in {None, edge.source}:
+            step.changes["path"] = (*step.snapshot.path, edge.dest)
         for action in edge.after:
             action(step)
         errors = [error for guard in edge.guards for error in guard.report(step)]
