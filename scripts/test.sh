@@ -7,6 +7,7 @@ bash scripts/graphviz.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+bash scripts/chromium.sh
 NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
 REGFLOW_REDIS_URL="$(bash scripts/redis.sh)"
 export REGFLOW_REDIS_URL
