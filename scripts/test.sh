@@ -3,8 +3,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REGFLOW_EXTRAS=dev bash scripts/setup.sh
+bash scripts/graphviz.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+bash scripts/chromium.sh
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
+REGFLOW_REDIS_URL="$(bash scripts/redis.sh)"
+export REGFLOW_REDIS_URL
 .venv/bin/pytest "$@"
 .venv/bin/python bench/run.py --quick  # a smoke run of the benchmark, so it never rots

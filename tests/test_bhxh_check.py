@@ -22,16 +22,10 @@ MISMATCHES = [
 
 
 def existing_account(**changes: Any) -> Account:
-    account = Account(
+    account = Account.for_citizen(
+        attrs.evolve(CITIZEN, bhxh_number="0000000000"),
         account_id="existing",
-        id_number=CITIZEN.id_number,
-        bhxh_number="0000000000",
-        full_name=CITIZEN.full_name,
-        date_of_birth=CITIZEN.date_of_birth,
-        phone=CITIZEN.phone,
         email=None,
-        verification_level=2,
-        source="bhxh",
         created_at=datetime(2025, 1, 1, tzinfo=UTC),
         flow_id="another-flow",
     )

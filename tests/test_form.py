@@ -41,6 +41,8 @@ def test_an_empty_form_reports_every_required_field_at_once(engine: Engine) -> N
         ("bhxh_number", "０１２３４５６７８９", "bhxh_number.invalid"),  # full-width digits
         ("full_name", "Nguyễn Văn 4n", "full_name.invalid"),
         ("full_name", "A" * 101, "full_name.invalid"),
+        pytest.param("full_name", "A " * 1_000_000, "full_name.invalid", id="huge-name"),
+        ("full_name", "Nguyễn \ud800", "full_name.invalid"),
         ("full_name", "Nguyễn\x00Văn", "full_name.invalid"),
         ("date_of_birth", "31/02/1990", "date_of_birth.invalid"),
         ("date_of_birth", "yesterday", "date_of_birth.invalid"),

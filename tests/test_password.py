@@ -23,6 +23,7 @@ from .conftest import STRONG_PASSWORD, at_password
         ("", {"password.too_short", "password.no_lowercase", "password.no_uppercase",
               "password.no_digit", "password.no_special"}),
         ("Aa1!" + "x" * 125, {"password.too_long"}),
+        ("Abcdef1!\ud800", {"password.invalid_character"}),
     ],
 )  # fmt: skip
 def test_each_broken_part_of_the_rule_has_its_own_code(

@@ -32,9 +32,11 @@ from regflow._errors import (
     PortUnavailableError,
     StaleFlowError,
 )
+from regflow._limits import RateLimit, RateLimits
 from regflow._masking import mask_id, mask_phone
 from regflow._methods import CITIZEN_BY_BHXH, MethodRegistry, RegistrationMethod
 from regflow._policy import Policy
+from regflow._rules import Rule, Step, rule
 from regflow._view import FlowView
 
 __all__ = [
@@ -57,15 +59,20 @@ __all__ = [
     "OtpChallenge",
     "Policy",
     "PortUnavailableError",
+    "RateLimit",
+    "RateLimits",
     "RegistrationForm",
     "RegistrationMethod",
     "Remedy",
     "ResendOtp",
+    "Rule",
     "SetPassword",
     "StaleFlowError",
     "State",
+    "Step",
     "SubmitForm",
     "bootstrap",
     "mask_id",
     "mask_phone",
+    "rule",
 ]

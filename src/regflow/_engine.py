@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         Clock,
         FlowStore,
         PasswordHasher,
+        RateLimiter,
         SmsGateway,
         UserStore,
     )
@@ -63,10 +64,10 @@ class Edge:
     after: tuple[Action, ...]
 
     def passes(self, step: Step) -> bool:
-        # A plain loop calling `check` directly: every request runs this, and the generator
-        # and `Rule.__call__` frames of `all(guard(step) …)` cost more than the guards.
+        # A plain loop: every request runs this, and the generator frame of
+        # `all(guard(step) for …)` costs more than most guards.
         for guard in self.guards:  # noqa: SIM110 - see above
-            if not guard.check(step):
+            if not guard(step):
                 return False
         return True
 
@@ -92,10 +93,17 @@ def compile_machine(
     return {key: tuple(edges) for key, edges in table.items()}
 
 
+Table = dict[tuple[State, str], tuple[Edge, ...]]
+
+
+def _allowed(table: Table) -> dict[State, frozenset[str]]:
+    return {
+        state: frozenset(t for (s, t) in table if s == state and t != EXPIRE) for state in State
+    }
+
+
 _TABLE: Final = compile_machine()
-_ALLOWED: Final = {
-    state: frozenset(t for (s, t) in _TABLE if s == state and t != EXPIRE) for state in State
-}
+_ALLOWED: Final = _allowed(_TABLE)
 _TRIGGERS: Final = {event: trigger for trigger, event in EVENTS.items()}
 
 
@@ -118,11 +126,16 @@ class Engine:
         otp_secret: bytes,
         policy: Policy | None = None,
         methods: MethodRegistry | None = None,
+        limiter: RateLimiter | None = None,
+        machine: Any = None,  # noqa: ANN401 - transitions is untyped
     ) -> None:
         if len(otp_secret) < _MIN_SECRET_BYTES:
             raise ValueError(f"otp_secret needs at least {_MIN_SECRET_BYTES} random bytes")
         self._flows = flows
         self._clock = clock
+        # A host app's extension of `regflow.machine.MACHINE` (same states, more rules).
+        self._table = _TABLE if machine is None else compile_machine(machine)
+        self._allowed = _ALLOWED if machine is None else _allowed(self._table)
         self._services = Services(
             bhxh=bhxh,
             sms=sms,
@@ -132,6 +145,7 @@ class Engine:
             policy=policy or Policy(),
             otp_secret=otp_secret,
             methods=methods or MethodRegistry(),
+            limiter=limiter,
         )
 
     @property
@@ -162,8 +176,12 @@ class Engine:
             return loaded
         return self._view(loaded, ())
 
-    def send(self, flow_id: str, event: Event) -> FlowView:
-        """Apply the citizen's `event` to the flow and return the flow as it now is."""
+    def send(self, flow_id: str, event: Event, *, client: str | None = None) -> FlowView:
+        """Apply the citizen's `event` to the flow and return the flow as it now is.
+
+        `client` is the host's key for who sends it (IP address, device id): the limits
+        across flows count forms per client when one is given.
+        """
         trigger = _TRIGGERS.get(type(event))
         for _ in range(MAX_ATTEMPTS):
             loaded = self._load(flow_id, trigger or "invalid")
@@ -172,7 +190,7 @@ class Engine:
             if trigger is None:
                 return self._view(loaded, (flow_error("event.invalid"),))
             try:
-                return self._apply(loaded, trigger, event)
+                return self._apply(loaded, trigger, event, client)
             except (StaleFlowError, DuplicateAccountError):
                 _log.info("flow.conflict", flow_id=flow_id, trigger=trigger)
             except PortFailureError as failure:
@@ -188,18 +206,20 @@ class Engine:
             return FlowView(flow_id=flow_id, state=None, errors=(flow_error("flow.not_found"),))
         return snapshot
 
-    def _apply(self, snapshot: FlowSnapshot, trigger: str, event: Event) -> FlowView:
+    def _apply(
+        self, snapshot: FlowSnapshot, trigger: str, event: Event, client: str | None
+    ) -> FlowView:
         if snapshot.state in TERMINAL:
             return self._view(snapshot, (flow_error(TERMINAL[snapshot.state]),))
         now = self._clock.now()
         expiry = Step(self._services, snapshot, None, now)
-        expired = _choose(expiry, _TABLE[snapshot.state, EXPIRE])
+        expired = _choose(expiry, self._table.get((snapshot.state, EXPIRE), ()))
         if expired is not None:
             return self._take(expiry, expired)
-        edges = _TABLE.get((snapshot.state, trigger))
+        edges = self._table.get((snapshot.state, trigger))
         if edges is None:
             return self._view(snapshot, (flow_error("event.not_allowed"),))
-        step = Step(self._services, snapshot, event, now)
+        step = Step(self._services, snapshot, event, now, client)
         edge = _choose(step, edges)
         if edge is None:  # a declaration without an "otherwise" edge: nothing happens
             return self._view(snapshot, ())
@@ -211,6 +231,8 @@ class Engine:
             action(step)
         if edge.dest is not None:
             step.changes["state"] = edge.dest
+        if edge.dest not in {None, edge.source}:
+            step.changes["path"] = (*step.snapshot.path, edge.dest)
         for action in edge.after:
             action(step)
         errors = [error for guard in edge.guards for error in guard.report(step)]
@@ -260,7 +282,7 @@ class Engine:
             state=state,
             version=snapshot.version,
             errors=tuple(errors),
-            allowed_events=_ALLOWED[state],
+            allowed_events=self._allowed[state],
             expires_at=snapshot.expires_at,
             methods=self._services.methods.methods if state is INITIAL else (),
             phone_hint=mask_phone(citizen.phone) if citizen and state in _OTP_STATES else None,
@@ -295,5 +317,6 @@ def _log_transition(
         errors=[error.code for error in errors],
         version=snapshot.version,
         citizen=mask_id(citizen.id_number) if citizen else None,
+        client=step.client,
         at=step.now.isoformat(),
     )

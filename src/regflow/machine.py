@@ -25,8 +25,12 @@ from regflow._domain import (
     State,
     SubmitForm,
 )
+from regflow._errors import Message
 from regflow._rules import (
     account_exists,
+    bhxh_attempt_rate_limited,
+    bhxh_mismatch_rate_limited,
+    client_rate_limited,
     count_mismatch,
     count_wrong_otp,
     create_account,
@@ -37,6 +41,7 @@ from regflow._rules import (
     mismatch_limit_reached,
     otp_expired,
     otp_not_sent,
+    otp_send_rate_limited,
     otp_wrong,
     password_invalid,
     record_method,
@@ -76,6 +81,30 @@ EVENTS: Final[dict[str, type[Event]]] = {
 #: Fired by the engine before every event: a flow past its lifetime ends here.
 EXPIRE: Final = "expire"
 
+#: What a reader of the diagrams and docs calls each state, in Vietnamese and English.
+STATE_LABELS: Final[dict[State, Message]] = {
+    S.CHOOSING_METHOD: Message("Chọn phương thức đăng ký", "Choosing the method"),
+    S.FILLING_FORM: Message("Nhập thông tin BHXH", "Filling in the BHXH form"),
+    S.DATA_MISMATCH: Message("Không khớp dữ liệu BHXH", "Data does not match BHXH"),
+    S.OTP_PENDING: Message("Chờ nhập OTP", "Waiting for the OTP"),
+    S.OTP_EXPIRED: Message("OTP hết hạn", "OTP expired"),
+    S.SETTING_PASSWORD: Message("Đặt mật khẩu", "Setting the password"),
+    S.COMPLETED: Message("Đăng ký thành công", "Registered"),
+    S.ACCOUNT_EXISTS: Message("Tài khoản đã tồn tại", "Account already exists"),
+    S.LOCKED: Message("Phiên bị khóa", "Flow locked"),
+    S.EXPIRED: Message("Phiên hết hạn", "Flow expired"),
+}
+
+#: The same for each trigger: the button the citizen presses, or the flow's own timeout.
+TRIGGER_LABELS: Final[dict[str, Message]] = {
+    "choose_method": Message("Chọn phương thức", "Choose method"),
+    "submit_form": Message("Đăng ký (gửi thông tin)", "Register (submit the form)"),
+    "confirm_otp": Message("Xác nhận OTP", "Confirm OTP"),
+    "resend_otp": Message("Gửi lại OTP", "Resend OTP"),
+    "set_password": Message("Đăng ký (đặt mật khẩu)", "Register (set the password)"),
+    EXPIRE: Message("Hết thời gian", "Time runs out"),
+}
+
 TRANSITIONS: Final[list[dict[str, Any]]] = [
     {"trigger": EXPIRE, "source": ACTIVE, "dest": S.EXPIRED, "conditions": [flow_expired]},
     # Step 2: "Chọn phương thức đăng ký" - Công dân + Bảo hiểm xã hội.
@@ -85,12 +114,22 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
      "after": [record_method]},
     # Step 3: the BHXH form, checked against the BHXH database.
     {"trigger": "submit_form", "source": _FORM, "dest": None, "conditions": [form_invalid]},
+    # Limits across flows, before BHXH is asked: per client, per BHXH number, and failed
+    # matches of that number in any flow (so the form cannot probe BHXH from new flows).
+    {"trigger": "submit_form", "source": _FORM, "dest": None,
+     "conditions": [client_rate_limited]},
+    {"trigger": "submit_form", "source": _FORM, "dest": None,
+     "conditions": [bhxh_attempt_rate_limited]},
+    {"trigger": "submit_form", "source": _FORM, "dest": None,
+     "conditions": [bhxh_mismatch_rate_limited]},
     {"trigger": "submit_form", "source": _FORM, "dest": S.LOCKED,
      "conditions": [mismatch_limit_reached], "after": [count_mismatch]},
     {"trigger": "submit_form", "source": _FORM, "dest": S.DATA_MISMATCH,
      "conditions": [data_mismatch], "after": [count_mismatch]},
     {"trigger": "submit_form", "source": _FORM, "dest": S.ACCOUNT_EXISTS,
      "conditions": [account_exists]},
+    {"trigger": "submit_form", "source": _FORM, "dest": None,
+     "conditions": [otp_send_rate_limited]},
     {"trigger": "submit_form", "source": _FORM, "dest": S.OTP_PENDING,
      "after": [remember_citizen, send_otp]},
     # Step 4: the OTP sent to the phone on the BHXH record.
@@ -108,6 +147,8 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
      "conditions": [otp_expired]},
     {"trigger": "resend_otp", "source": _OTP, "dest": None, "conditions": [send_limit_reached]},
     {"trigger": "resend_otp", "source": _OTP, "dest": None, "conditions": [resend_too_soon]},
+    {"trigger": "resend_otp", "source": _OTP, "dest": None,
+     "conditions": [otp_send_rate_limited]},
     {"trigger": "resend_otp", "source": _OTP, "dest": S.OTP_PENDING, "after": [send_otp]},
     # Step 5: the password; the account is created with verification level 2.
     {"trigger": "set_password", "source": S.SETTING_PASSWORD, "dest": None,
@@ -118,14 +159,21 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
      "before": [create_account]},
 ]  # fmt: skip
 
+
+def build_machine(transitions: list[dict[str, Any]], name: str = "regflow") -> Machine:
+    """A `transitions` machine over regflow's states: the shipped one, or a host app's
+    extension of `TRANSITIONS` (more rules), which `Engine(machine=…)` then runs."""
+    return Machine(
+        model=None,
+        states=[{"name": state, "final": state in TERMINAL} for state in S],
+        transitions=transitions,
+        initial=INITIAL,
+        auto_transitions=False,
+        send_event=False,
+        name=name,
+    )
+
+
 #: The declaration as a `transitions` machine: validated once at import, shared by the
 #: process (never one per flow), and the input of every diagram.
-MACHINE: Final = Machine(
-    model=None,
-    states=[{"name": state, "final": state in TERMINAL} for state in S],
-    transitions=TRANSITIONS,
-    initial=INITIAL,
-    auto_transitions=False,
-    send_event=False,
-    name="regflow",
-)
+MACHINE: Final = build_machine(TRANSITIONS)
