@@ -85,6 +85,7 @@ class FlowSnapshot:
     """Everything a flow remembers between two requests.
 
     `version` grows by one with every save, so a store can refuse a stale write;
+    `updated_at` is when that save happened, so an operator can see where flows stall;
     `schema` is the shape of this class, so a store can upgrade an older one on load.
     """
 
@@ -103,7 +104,8 @@ class FlowSnapshot:
     otp_last_sent_at: datetime | None = None
     otp_failures: int = 0
     account: Account | None = None
-    schema: int = 1
+    updated_at: datetime | None = None
+    schema: int = 2
 
 
 # --- events: what the citizen does, as the host app passes it in -------------------------

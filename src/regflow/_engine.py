@@ -142,6 +142,7 @@ class Engine:
             state=INITIAL,
             created_at=now,
             expires_at=now + self._services.policy.flow_ttl,
+            updated_at=now,
         )
         try:
             self._flows.save(snapshot)
@@ -156,6 +157,15 @@ class Engine:
         if isinstance(loaded, FlowView):
             return loaded
         return self._view(loaded, ())
+
+    def purge_expired(self) -> int:
+        """Delete the flows past their lifetime, so the store never grows without bound.
+
+        Run it from a scheduler (or `regflow db purge-expired`); returns how many went.
+        """
+        purged = self._flows.purge_expired(self._clock.now())
+        _log.info("flows.purged", count=purged)
+        return purged
 
     def send(self, flow_id: str, event: Event) -> FlowView:
         """Apply the citizen's `event` to the flow and return the flow as it now is."""
@@ -212,7 +222,9 @@ class Engine:
         errors.extend(step.errors)
         snapshot = step.snapshot
         if step.changes:
-            snapshot = attrs.evolve(snapshot, version=snapshot.version + 1, **step.changes)
+            snapshot = attrs.evolve(
+                snapshot, version=snapshot.version + 1, updated_at=step.now, **step.changes
+            )
             try:
                 self._flows.save(snapshot)
             except StaleFlowError:
