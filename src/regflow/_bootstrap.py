@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from typing import TYPE_CHECKING, Final
 
 from regflow._engine import Engine
 from regflow.adapters.argon2 import Argon2Hasher
-from regflow.adapters.memory import InMemoryFlowStore, InMemoryUserStore
+from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteUserStore
 from regflow.adapters.system import SystemClock
 
 if TYPE_CHECKING:
@@ -21,6 +22,33 @@ if TYPE_CHECKING:
         UserStore,
     )
 
+#: Where the stores live when the host names no database: `$REGFLOW_DATABASE`, else this
+#: SQLite file in the working directory.
+DEFAULT_DATABASE: Final = "regflow.sqlite3"
+_POSTGRES_SCHEMES: Final = ("postgresql://", "postgres://")
+
+
+def default_database() -> str:
+    return os.environ.get("REGFLOW_DATABASE") or DEFAULT_DATABASE
+
+
+def open_stores(
+    database: str | os.PathLike[str] | None = None,
+) -> tuple[UserStore, FlowStore]:
+    """The account and flow stores of `database`: a PostgreSQL URL or a SQLite file path.
+
+    PostgreSQL needs the `regflow[postgres]` extra; its tables are created if missing.
+    """
+    where = os.fspath(database if database is not None else default_database())
+    if where.startswith(_POSTGRES_SCHEMES):
+        from regflow.adapters import postgres  # noqa: PLC0415 - an optional extra
+
+        pool = postgres.open_pool(where)
+        postgres.create_schema(pool)
+        return postgres.PostgresUserStore(pool), postgres.PostgresFlowStore(pool)
+    sqlite = SqliteDatabase(where)
+    return SqliteUserStore(sqlite), SqliteFlowStore(sqlite)
+
 
 def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     *,
@@ -33,17 +61,23 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     clock: Clock | None = None,
     policy: Policy | None = None,
     methods: MethodRegistry | None = None,
+    database: str | os.PathLike[str] | None = None,
 ) -> Engine:
     """Build an engine with production defaults for every port the caller leaves out.
 
     BHXH and SMS are the portal's own services and have no default; the password hasher
-    defaults to argon2id with OWASP's parameters and the clock to the system's.
+    defaults to argon2id with OWASP's parameters and the clock to the system's. Stores
+    left out live in `database` (see `open_stores`; by default `default_database()`).
     """
+    if users is None or flows is None:
+        default_users, default_flows = open_stores(database)
+        users = users if users is not None else default_users
+        flows = flows if flows is not None else default_flows
     return Engine(
         bhxh=bhxh,
         sms=sms,
-        users=users if users is not None else InMemoryUserStore(),
-        flows=flows if flows is not None else InMemoryFlowStore(),
+        users=users,
+        flows=flows,
         hasher=hasher or Argon2Hasher(),
         clock=clock or SystemClock(),
         otp_secret=otp_secret,

@@ -21,6 +21,39 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(args.lang)
 
 
+def _db_schema(args: argparse.Namespace) -> int:
+    if args.postgres:
+        from regflow.adapters.postgres import SCHEMA  # noqa: PLC0415 - an optional extra
+    else:
+        from regflow.adapters.sqlite import SCHEMA  # noqa: PLC0415 - keeps both names SCHEMA
+    print(SCHEMA, end="")
+    return 0
+
+
+def _db_purge_expired(args: argparse.Namespace) -> int:
+    from regflow._bootstrap import open_stores  # noqa: PLC0415 - only this command needs it
+    from regflow.adapters.system import SystemClock  # noqa: PLC0415 - as above
+
+    _, flows = open_stores(args.postgres_dsn or args.database)
+    print(flows.purge_expired(SystemClock().now()))
+    return 0
+
+
+def _add_db_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = commands.add_parser("db", help="the database of the flow and account stores")
+    jobs = db.add_subparsers(dest="job", required=True)
+    schema = jobs.add_parser("schema", help="print the tables' DDL (SQLite unless --postgres)")
+    schema.add_argument("--postgres", action="store_true", help="PostgreSQL's DDL")
+    schema.set_defaults(run=_db_schema)
+    purge = jobs.add_parser("purge-expired", help="delete expired flows, print how many")
+    where = purge.add_mutually_exclusive_group()
+    where.add_argument(
+        "--database", help="SQLite file (default: $REGFLOW_DATABASE or ./regflow.sqlite3)"
+    )
+    where.add_argument("--postgres-dsn", help="e.g. postgresql://user:pass@host/db")
+    purge.set_defaults(run=_db_purge_expired)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="regflow", description="Citizen registration by BHXH number."
@@ -30,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--lang", choices=("vi", "en"), default="vi")
     demo.add_argument("--list", action="store_true", help="list the fictional demo citizens")
     demo.set_defaults(run=_demo)
+    _add_db_commands(commands)
     return parser
 
 

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import getpass
 import secrets
+import shutil
 import sys
+import tempfile
+import weakref
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from regflow._bootstrap import bootstrap
+from regflow._bootstrap import bootstrap, open_stores
 from regflow._domain import (
     ChooseMethod,
     ConfirmOtp,
@@ -23,9 +27,11 @@ from regflow._domain import (
 from regflow._errors import Message
 from regflow.adapters.console import ConsoleSmsGateway
 from regflow.adapters.demo import DEMO_PASSWORD_HASH, demo_accounts, demo_citizens
-from regflow.adapters.memory import InMemoryBhxhRegistry, InMemoryUserStore
+from regflow.adapters.memory import InMemoryBhxhRegistry
 
 if TYPE_CHECKING:
+    import os
+
     from regflow._engine import Engine
     from regflow._view import FlowView
 
@@ -101,17 +107,30 @@ class Terminal:
             self.say(f"  ✗ {where}{error.message.in_language(self.lang)}")
 
 
-def demo_engine(stdout: TextIO) -> Engine:
-    """The demo's wiring: fictional BHXH data, one existing account, SMS on the terminal."""
-    users = InMemoryUserStore()
+def demo_engine(stdout: TextIO, database: str | os.PathLike[str] | None = None) -> Engine:
+    """The demo's wiring: fictional BHXH data, one existing account, SMS on the terminal.
+
+    The stores are the default SQLite ones, in `database` or else in a temporary file that
+    goes away with the engine.
+    """
+    folder = None
+    if database is None:
+        folder = tempfile.mkdtemp(prefix="regflow-demo-")
+        database = Path(folder, "demo.sqlite3")
+    users, flows = open_stores(database)
     for account in demo_accounts():
-        users.add(account, DEMO_PASSWORD_HASH)
-    return bootstrap(
+        if users.find(account.id_number, account.bhxh_number) is None:
+            users.add(account, DEMO_PASSWORD_HASH)
+    engine = bootstrap(
         bhxh=InMemoryBhxhRegistry(demo_citizens()),
         sms=ConsoleSmsGateway(stdout),
         users=users,
+        flows=flows,
         otp_secret=secrets.token_bytes(32),
     )
+    if folder is not None:
+        weakref.finalize(engine, shutil.rmtree, folder, ignore_errors=True)
+    return engine
 
 
 def list_citizens(stdout: TextIO) -> None:
