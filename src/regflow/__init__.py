@@ -5,7 +5,7 @@ run by an `Engine` over ports (`regflow.ports`) that host apps fill with adapter
 (`regflow.adapters`, fakes in `regflow.testing`).
 """
 
-from regflow._bootstrap import bootstrap
+from regflow._bootstrap import Stores, bootstrap, open_stores
 from regflow._domain import (
     REMEDIES,
     Account,
@@ -64,8 +64,10 @@ __all__ = [
     "SetPassword",
     "StaleFlowError",
     "State",
+    "Stores",
     "SubmitForm",
     "bootstrap",
     "mask_id",
     "mask_phone",
+    "open_stores",
 ]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Final
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final, Self
+
+import attrs
 
 from regflow._engine import Engine
 from regflow.adapters.argon2 import Argon2Hasher
 from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteUserStore
 from regflow.adapters.system import SystemClock
+from regflow.ports import FlowStore, UserStore
 
 if TYPE_CHECKING:
     from regflow._methods import MethodRegistry
@@ -16,10 +20,8 @@ if TYPE_CHECKING:
     from regflow.ports import (
         BhxhRegistry,
         Clock,
-        FlowStore,
         PasswordHasher,
         SmsGateway,
-        UserStore,
     )
 
 #: Where the stores live when the host names no database: `$REGFLOW_DATABASE`, else this
@@ -32,10 +34,27 @@ def default_database() -> str:
     return os.environ.get("REGFLOW_DATABASE") or DEFAULT_DATABASE
 
 
-def open_stores(
-    database: str | os.PathLike[str] | None = None,
-) -> tuple[UserStore, FlowStore]:
-    """The account and flow stores of `database`: a PostgreSQL URL or a SQLite file path.
+def _nothing_to_close() -> None:
+    """SQLite stores hold no connection between calls."""
+
+
+@attrs.frozen
+class Stores:
+    """The account and flow stores of one database; `close` releases its connections."""
+
+    users: UserStore
+    flows: FlowStore
+    close: Callable[[], None] = _nothing_to_close
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def open_stores(database: str | os.PathLike[str] | None = None) -> Stores:
+    """The stores of `database`: a PostgreSQL URL or a SQLite file path.
 
     PostgreSQL needs the `regflow[postgres]` extra; its tables are created if missing.
     """
@@ -45,9 +64,11 @@ def open_stores(
 
         pool = postgres.open_pool(where)
         postgres.create_schema(pool)
-        return postgres.PostgresUserStore(pool), postgres.PostgresFlowStore(pool)
+        return Stores(
+            postgres.PostgresUserStore(pool), postgres.PostgresFlowStore(pool), pool.close
+        )
     sqlite = SqliteDatabase(where)
-    return SqliteUserStore(sqlite), SqliteFlowStore(sqlite)
+    return Stores(SqliteUserStore(sqlite), SqliteFlowStore(sqlite))
 
 
 def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
@@ -67,12 +88,13 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
 
     BHXH and SMS are the portal's own services and have no default; the password hasher
     defaults to argon2id with OWASP's parameters and the clock to the system's. Stores
-    left out live in `database` (see `open_stores`; by default `default_database()`).
+    left out live in `database` (see `open_stores`; by default `default_database()`) for
+    the life of the process: a host that must close them opens them itself.
     """
     if users is None or flows is None:
-        default_users, default_flows = open_stores(database)
-        users = users if users is not None else default_users
-        flows = flows if flows is not None else default_flows
+        stores = open_stores(database)
+        users = users if users is not None else stores.users
+        flows = flows if flows is not None else stores.flows
     return Engine(
         bhxh=bhxh,
         sms=sms,

@@ -34,8 +34,8 @@ def _db_purge_expired(args: argparse.Namespace) -> int:
     from regflow._bootstrap import open_stores  # noqa: PLC0415 - only this command needs it
     from regflow.adapters.system import SystemClock  # noqa: PLC0415 - as above
 
-    _, flows = open_stores(args.postgres_dsn or args.database)
-    print(flows.purge_expired(SystemClock().now()))
+    with open_stores(args.postgres_dsn or args.database) as stores:
+        print(stores.flows.purge_expired(SystemClock().now()))
     return 0
 
 

@@ -117,7 +117,8 @@ def demo_engine(stdout: TextIO, database: str | os.PathLike[str] | None = None) 
     if database is None:
         folder = tempfile.mkdtemp(prefix="regflow-demo-")
         database = Path(folder, "demo.sqlite3")
-    users, flows = open_stores(database)
+    stores = open_stores(database)
+    users = stores.users
     for account in demo_accounts():
         if users.find(account.id_number, account.bhxh_number) is None:
             users.add(account, DEMO_PASSWORD_HASH)
@@ -125,7 +126,7 @@ def demo_engine(stdout: TextIO, database: str | os.PathLike[str] | None = None) 
         bhxh=InMemoryBhxhRegistry(demo_citizens()),
         sms=ConsoleSmsGateway(stdout),
         users=users,
-        flows=flows,
+        flows=stores.flows,
         otp_secret=secrets.token_bytes(32),
     )
     if folder is not None:
