@@ -114,43 +114,44 @@ def test_fifty_confirms_of_one_code_count_it_once(
     )
 
 
-def test_fifty_wrong_codes_at_once_get_no_more_guesses_than_the_limit(
-    shared_backend: Backend, ports: FakePorts
-) -> None:
-    users, flows = shared_backend.open()
-    engine = engine_on(ports, users, flows)
+def race_wrong_codes(
+    backend: Backend, ports: FakePorts, policy: Policy
+) -> tuple[Counter[str], FlowSnapshot]:
+    """Send one wrong code from 50 threads at once; the errors reported and the flow after."""
+    users, flows = backend.open()
+    engine = engine_on(ports, users, flows, policy)
     otp = at_otp(engine)
     wrong = ConfirmOtp("000000" if ports.sms.last_code() != "000000" else "111111")
 
     views = race([lambda: engine.send(otp.flow_id, wrong)] * RACERS)
 
-    codes = Counter(error.code for view in views for error in view.errors)
-    limit = engine.policy.otp_max_attempts
-    assert codes["otp.invalid"] == limit - 1
-    assert codes["otp.too_many_attempts"] == 1
-    assert set(codes) <= {"otp.invalid", "otp.too_many_attempts", "flow.locked", "flow.conflict"}
     stored = flows.load(otp.flow_id)
     assert stored is not None
-    assert (stored.state, stored.otp_failures) == (State.LOCKED, limit)
+    assert stored.version == otp.version + stored.otp_failures  # one save per counted guess
+    return Counter(error.code for view in views for error in view.errors), stored
+
+
+def test_fifty_wrong_codes_at_once_get_no_more_guesses_than_the_limit(
+    shared_backend: Backend, ports: FakePorts
+) -> None:
+    policy = Policy()
+
+    codes, stored = race_wrong_codes(shared_backend, ports, policy)
+
+    assert codes["otp.invalid"] == policy.otp_max_attempts - 1
+    assert codes["otp.too_many_attempts"] == 1
+    assert set(codes) <= {"otp.invalid", "otp.too_many_attempts", "flow.locked", "flow.conflict"}
+    assert (stored.state, stored.otp_failures) == (State.LOCKED, policy.otp_max_attempts)
 
 
 def test_fifty_wrong_codes_at_once_lose_no_attempt(
     shared_backend: Backend, ports: FakePorts
 ) -> None:
-    users, flows = shared_backend.open()
-    engine = engine_on(ports, users, flows, Policy(otp_max_attempts=RACERS + 1))
-    otp = at_otp(engine)
-    wrong = ConfirmOtp("000000" if ports.sms.last_code() != "000000" else "111111")
+    codes, stored = race_wrong_codes(shared_backend, ports, Policy(otp_max_attempts=RACERS + 1))
 
-    views = race([lambda: engine.send(otp.flow_id, wrong)] * RACERS)
-
-    codes = Counter(error.code for view in views for error in view.errors)
     assert set(codes) <= {"otp.invalid", "flow.conflict"}
     assert codes["otp.invalid"] + codes["flow.conflict"] == RACERS
-    stored = flows.load(otp.flow_id)
-    assert stored is not None
     assert stored.otp_failures == codes["otp.invalid"]
-    assert stored.version == otp.version + codes["otp.invalid"]
 
 
 # --- a process killed between load and save -------------------------------------------------

@@ -19,7 +19,7 @@ from psycopg_pool import ConnectionPool
 
 from regflow._domain import Account
 from regflow._errors import DuplicateAccountError, StaleFlowError
-from regflow.adapters import json_codec
+from regflow.adapters import _sql, json_codec
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -56,25 +56,10 @@ CREATE TABLE IF NOT EXISTS regflow_accounts (
 #: Serialises `create_schema` across app servers starting at once (any fixed 64-bit key).
 _SCHEMA_LOCK: Final = 0x7265_6766_6C6F_77
 
-_ACCOUNT_COLUMNS: Final = [field.name for field in attrs.fields(Account)]
-_INSERT_ACCOUNT: Final = (
-    f"INSERT INTO regflow_accounts ({', '.join(_ACCOUNT_COLUMNS)}, password_hash) "  # noqa: S608 - column names are the Account class's own
-    f"VALUES ({', '.join(f'%({name})s' for name in _ACCOUNT_COLUMNS)}, %(password_hash)s)"
-)
-_FIND_ACCOUNT: Final = (
-    f"SELECT {', '.join(_ACCOUNT_COLUMNS)} FROM regflow_accounts "  # noqa: S608 - as above
-    "WHERE id_number = %(id)s OR bhxh_number = %(bhxh)s "
-    "ORDER BY id_number = %(id)s DESC LIMIT 1"
-)
-_INSERT_FLOW: Final = """\
-INSERT INTO regflow_flows (flow_id, version, state, expires_at, updated_at, snapshot)
-VALUES (%(flow_id)s, %(version)s, %(state)s, %(expires_at)s, %(updated_at)s, %(snapshot)s)
-ON CONFLICT (flow_id) DO NOTHING"""
-_UPDATE_FLOW: Final = """\
-UPDATE regflow_flows
-SET version = %(version)s, state = %(state)s, expires_at = %(expires_at)s,
-    updated_at = %(updated_at)s, snapshot = %(snapshot)s
-WHERE flow_id = %(flow_id)s AND version = %(version)s - 1"""
+
+def _as_is(moment: datetime | None) -> datetime | None:
+    """psycopg sends an aware datetime as a timestamptz."""
+    return moment
 
 
 def open_pool(dsn: str, *, max_size: int = 10, min_size: int = 1) -> ConnectionPool:
@@ -105,14 +90,16 @@ class PostgresUserStore:
     def find(self, id_number: str, bhxh_number: str) -> Account | None:
         with self._pool.connection() as connection:
             cursor = connection.cursor(row_factory=dict_row)
-            row = cursor.execute(_FIND_ACCOUNT, {"id": id_number, "bhxh": bhxh_number}).fetchone()
+            row = cursor.execute(
+                _sql.FIND_ACCOUNT, {"id": id_number, "bhxh": bhxh_number}
+            ).fetchone()
         return None if row is None else Account(**row)
 
     def add(self, account: Account, password_hash: str) -> None:
         values = {**attrs.asdict(account), "password_hash": password_hash}
         try:
             with self._pool.connection() as connection:
-                connection.execute(_INSERT_ACCOUNT, values)
+                connection.execute(_sql.INSERT_ACCOUNT, values)
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateAccountError(account.account_id) from exc
 
@@ -125,31 +112,19 @@ class PostgresFlowStore:
 
     def load(self, flow_id: str) -> FlowSnapshot | None:
         with self._pool.connection() as connection:
-            row = connection.execute(
-                "SELECT snapshot FROM regflow_flows WHERE flow_id = %s", (flow_id,)
-            ).fetchone()
+            row = connection.execute(_sql.LOAD_FLOW, {"flow_id": flow_id}).fetchone()
         if row is None:
             return None
         document: dict[str, Any] = row[0]
         return json_codec.from_document(document)
 
     def save(self, snapshot: FlowSnapshot) -> None:
-        values = {
-            "flow_id": snapshot.flow_id,
-            "version": snapshot.version,
-            "state": snapshot.state.value,
-            "expires_at": snapshot.expires_at,
-            "updated_at": snapshot.updated_at,
-            "snapshot": Jsonb(json_codec.to_document(snapshot)),
-        }
-        statement = _INSERT_FLOW if snapshot.version == 1 else _UPDATE_FLOW
+        values = _sql.flow_row(snapshot, _as_is, Jsonb(json_codec.to_document(snapshot)))
         with self._pool.connection() as connection:
-            saved = connection.execute(statement, values).rowcount
+            saved = connection.execute(_sql.save_flow(snapshot), values).rowcount
         if saved != 1:
             raise StaleFlowError(snapshot.flow_id)
 
     def purge_expired(self, now: datetime) -> int:
         with self._pool.connection() as connection:
-            return connection.execute(
-                "DELETE FROM regflow_flows WHERE expires_at <= %s", (now,)
-            ).rowcount
+            return connection.execute(_sql.PURGE_FLOWS, {"now": now}).rowcount

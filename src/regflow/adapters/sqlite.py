@@ -14,12 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-import attrs
 from cattrs.preconf.json import make_converter
 
 from regflow._domain import Account
 from regflow._errors import DuplicateAccountError, StaleFlowError
-from regflow.adapters import json_codec
+from regflow.adapters import _sql, json_codec
 
 if TYPE_CHECKING:
     import os
@@ -54,24 +53,10 @@ CREATE TABLE IF NOT EXISTS regflow_accounts (
 );
 """
 
-_ACCOUNT_COLUMNS: Final = [field.name for field in attrs.fields(Account)]
-_INSERT_ACCOUNT: Final = (
-    f"INSERT INTO regflow_accounts ({', '.join(_ACCOUNT_COLUMNS)}, password_hash) "  # noqa: S608 - column names are the Account class's own
-    f"VALUES ({', '.join(':' + name for name in _ACCOUNT_COLUMNS)}, :password_hash)"
-)
-_FIND_ACCOUNT: Final = (
-    f"SELECT {', '.join(_ACCOUNT_COLUMNS)} FROM regflow_accounts "  # noqa: S608 - as above
-    "WHERE id_number = ? OR bhxh_number = ? ORDER BY id_number = ? DESC LIMIT 1"
-)
-_INSERT_FLOW: Final = """\
-INSERT INTO regflow_flows (flow_id, version, state, expires_at, updated_at, snapshot)
-VALUES (:flow_id, :version, :state, :expires_at, :updated_at, :snapshot)
-ON CONFLICT (flow_id) DO NOTHING"""
-_UPDATE_FLOW: Final = """\
-UPDATE regflow_flows
-SET version = :version, state = :state, expires_at = :expires_at,
-    updated_at = :updated_at, snapshot = :snapshot
-WHERE flow_id = :flow_id AND version = :version - 1"""
+_INSERT_ACCOUNT: Final = _sql.sqlite_style(_sql.INSERT_ACCOUNT)
+_FIND_ACCOUNT: Final = _sql.sqlite_style(_sql.FIND_ACCOUNT)
+_LOAD_FLOW: Final = _sql.sqlite_style(_sql.LOAD_FLOW)
+_PURGE_FLOWS: Final = _sql.sqlite_style(_sql.PURGE_FLOWS)
 
 _converter = make_converter()
 
@@ -111,7 +96,8 @@ class SqliteUserStore:
 
     def find(self, id_number: str, bhxh_number: str) -> Account | None:
         with self._db.connect() as connection:
-            row = connection.execute(_FIND_ACCOUNT, (id_number, bhxh_number, id_number)).fetchone()
+            numbers = {"id": id_number, "bhxh": bhxh_number}
+            row = connection.execute(_FIND_ACCOUNT, numbers).fetchone()
         return None if row is None else _converter.structure(dict(row), Account)
 
     def add(self, account: Account, password_hash: str) -> None:
@@ -131,21 +117,12 @@ class SqliteFlowStore:
 
     def load(self, flow_id: str) -> FlowSnapshot | None:
         with self._db.connect() as connection:
-            row = connection.execute(
-                "SELECT snapshot FROM regflow_flows WHERE flow_id = ?", (flow_id,)
-            ).fetchone()
+            row = connection.execute(_LOAD_FLOW, {"flow_id": flow_id}).fetchone()
         return None if row is None else json_codec.loads(row["snapshot"])
 
     def save(self, snapshot: FlowSnapshot) -> None:
-        values = {
-            "flow_id": snapshot.flow_id,
-            "version": snapshot.version,
-            "state": snapshot.state.value,
-            "expires_at": _utc_text(snapshot.expires_at),
-            "updated_at": _utc_text(snapshot.updated_at),
-            "snapshot": json_codec.dumps(snapshot),
-        }
-        statement = _INSERT_FLOW if snapshot.version == 1 else _UPDATE_FLOW
+        statement = _sql.sqlite_style(_sql.save_flow(snapshot))
+        values = _sql.flow_row(snapshot, _utc_text, json_codec.dumps(snapshot))
         with self._db.connect() as connection:
             saved = connection.execute(statement, values).rowcount
         if saved != 1:
@@ -153,6 +130,4 @@ class SqliteFlowStore:
 
     def purge_expired(self, now: datetime) -> int:
         with self._db.connect() as connection:
-            return connection.execute(
-                "DELETE FROM regflow_flows WHERE expires_at <= ?", (_utc_text(now),)
-            ).rowcount
+            return connection.execute(_PURGE_FLOWS, {"now": _utc_text(now)}).rowcount
