@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,6 @@ from .conftest import STRONG_PASSWORD, Backend, at_otp, at_password, engine_on
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from datetime import datetime
 
     from regflow.ports import FlowStore
 
@@ -161,20 +161,35 @@ class ProcessKilledError(BaseException):
     """What the engine sees when its process dies: nothing it may catch."""
 
 
-class DiesBeforeSaving:
-    """A `FlowStore` whose process is killed after a step was computed, before it was saved."""
+class InterruptedSave:
+    """A `FlowStore` whose `save` meets something else happening first; see the subclasses."""
 
     def __init__(self, flows: FlowStore) -> None:
-        self._flows = flows
+        self.flows = flows
 
     def load(self, flow_id: str) -> FlowSnapshot | None:
-        return self._flows.load(flow_id)
+        return self.flows.load(flow_id)
+
+    def save(self, snapshot: FlowSnapshot) -> None:
+        self.flows.save(snapshot)
+
+    def purge_expired(self, now: datetime) -> int:
+        return self.flows.purge_expired(now)
+
+
+class DiesBeforeSaving(InterruptedSave):
+    """The process is killed after a step was computed, before it was saved."""
 
     def save(self, snapshot: FlowSnapshot) -> None:
         raise ProcessKilledError(snapshot.flow_id)
 
-    def purge_expired(self, now: datetime) -> int:
-        return self._flows.purge_expired(now)
+
+class PurgedBeforeSaving(InterruptedSave):
+    """Housekeeping on another server deletes every flow just before this save."""
+
+    def save(self, snapshot: FlowSnapshot) -> None:
+        self.flows.purge_expired(snapshot.expires_at + timedelta(days=1))
+        super().save(snapshot)
 
 
 def test_a_crash_before_saving_a_step_leaves_the_last_saved_step(
@@ -212,3 +227,16 @@ def test_a_crash_after_creating_the_account_completes_on_retry(
     assert created is not None
     view = restarted.send(ready.flow_id, password)
     assert (view.state, view.account) == (State.COMPLETED, created)
+
+
+def test_a_step_racing_a_purge_finds_its_flow_gone(
+    shared_backend: Backend, ports: FakePorts
+) -> None:
+    users, flows = shared_backend.open()
+    otp = at_otp(engine_on(ports, users, flows))
+    unlucky = engine_on(ports, users, PurgedBeforeSaving(flows))
+
+    view = unlucky.send(otp.flow_id, ConfirmOtp(ports.sms.last_code()))
+
+    assert (view.state, [error.code for error in view.errors]) == (None, ["flow.not_found"])
+    assert flows.load(otp.flow_id) is None
