@@ -107,3 +107,13 @@ def test_the_postgres_schema_runs_twice(postgres_pool: ConnectionPool) -> None:
         ).fetchone()
 
     assert unique == (3,)
+
+
+def test_a_new_sqlite_file_runs_in_wal_mode(tmp_path: Path) -> None:
+    SqliteFlowStore(tmp_path / "new.sqlite3")
+
+    with sqlite3.connect(tmp_path / "new.sqlite3") as connection:
+        mode = connection.execute("PRAGMA journal_mode").fetchone()
+    connection.close()
+
+    assert mode == ("wal",)

@@ -58,6 +58,9 @@ _FIND_ACCOUNT: Final = _sql.sqlite_style(_sql.FIND_ACCOUNT)
 _LOAD_FLOW: Final = _sql.sqlite_style(_sql.LOAD_FLOW)
 _PURGE_FLOWS: Final = _sql.sqlite_style(_sql.PURGE_FLOWS)
 
+#: The constraint failures that mean "this account's number is taken".
+_TAKEN: Final = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+
 _converter = make_converter()
 
 
@@ -106,6 +109,8 @@ class SqliteUserStore:
             with self._db.connect() as connection:
                 connection.execute(_INSERT_ACCOUNT, values)
         except sqlite3.IntegrityError as exc:
+            if exc.sqlite_errorname not in _TAKEN:
+                raise
             raise DuplicateAccountError(account.account_id) from exc
 
 
