@@ -6,8 +6,13 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
+
+if TYPE_CHECKING:
+    from regflow._domain import FlowSnapshot
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -54,6 +59,66 @@ def _add_db_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     purge.set_defaults(run=_db_purge_expired)
 
 
+def _read_snapshot(name: str) -> FlowSnapshot:
+    """A snapshot as `json_codec` writes it, from a file or ('-') stdin."""
+    from regflow.adapters import json_codec  # noqa: PLC0415 - only `diagram` needs it
+
+    return json_codec.loads(sys.stdin.read() if name == "-" else Path(name).read_bytes())
+
+
+def _diagram(args: argparse.Namespace) -> int:
+    from regflow import diagram  # noqa: PLC0415 - only this command needs it
+
+    try:
+        snapshot = _read_snapshot(args.snapshot) if args.snapshot else None
+    except Exception as exc:  # noqa: BLE001 - any unreadable snapshot is reported, not raised
+        print(f"regflow diagram: cannot read the snapshot {args.snapshot}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        image = diagram.render(args.format, lang=args.lang, snapshot=snapshot)
+    except diagram.DiagramToolMissingError as missing:
+        print(f"regflow diagram: {missing}", file=sys.stderr)
+        return 2
+    if args.output:
+        Path(args.output).write_bytes(image)
+    else:
+        sys.stdout.buffer.write(image)
+        sys.stdout.flush()
+    return 0
+
+
+def _docs_build(args: argparse.Namespace) -> int:
+    from regflow._docs import build  # noqa: PLC0415 - only this command needs it
+
+    stale = build(Path(args.docs_dir), check=args.check)
+    for name in stale:
+        verb = "differs from the declaration" if args.check else "written"
+        print(f"{Path(args.docs_dir) / name}: {verb}")
+    if args.check and stale:
+        print("run `regflow docs build` and commit the result", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_doc_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from regflow.diagram import FORMATS  # noqa: PLC0415 - keep `regflow demo` light
+
+    draw = commands.add_parser("diagram", help="draw the flow, or one flow from its snapshot")
+    draw.add_argument("--format", choices=FORMATS, default="mermaid")
+    draw.add_argument("--lang", choices=("vi", "en"), default="vi")
+    draw.add_argument(
+        "--snapshot", metavar="FILE", help="a flow's snapshot as JSON ('-': stdin) to highlight"
+    )
+    draw.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
+    draw.set_defaults(run=_diagram)
+    docs = commands.add_parser("docs", help="the generated pages of the docs")
+    jobs = docs.add_subparsers(dest="job", required=True)
+    build = jobs.add_parser("build", help="write docs/flow.md and docs/errors.md")
+    build.add_argument("--docs-dir", default="docs", help="the docs folder (default: ./docs)")
+    build.add_argument("--check", action="store_true", help="only report pages that differ")
+    build.set_defaults(run=_docs_build)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="regflow", description="Citizen registration by BHXH number."
@@ -64,6 +129,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--list", action="store_true", help="list the fictional demo citizens")
     demo.set_defaults(run=_demo)
     _add_db_commands(commands)
+
+    _add_doc_commands(commands)
     return parser
 
 

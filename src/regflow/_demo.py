@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 import weakref
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -104,7 +105,11 @@ class Terminal:
     def errors(self, view: FlowView) -> None:
         for error in view.errors:
             where = f"[{error.field}] " if error.field else ""
-            self.say(f"  ✗ {where}{error.message.in_language(self.lang)}")
+            wait = ""
+            if error.retry_at is not None:
+                seconds = max(0, int((error.retry_at - datetime.now(UTC)).total_seconds()) + 1)
+                wait = f" ({seconds} s)"
+            self.say(f"  ✗ {where}{error.message.in_language(self.lang)}{wait}")
 
 
 def demo_engine(stdout: TextIO, database: str | os.PathLike[str] | None = None) -> Engine:

@@ -29,6 +29,10 @@ class State(enum.StrEnum):
     EXPIRED = "expired"
 
 
+#: An account registered with a BHXH number is verified by the social insurance agency.
+BHXH_VERIFICATION_LEVEL = 2
+
+
 @attrs.frozen(kw_only=True)
 class BhxhRecord:
     """A citizen as the social insurance database knows them.
@@ -71,6 +75,31 @@ class Account:
     created_at: datetime
     flow_id: str
 
+    @classmethod
+    def for_citizen(
+        cls,
+        citizen: BhxhRecord,
+        *,
+        account_id: str,
+        email: str | None,
+        created_at: datetime,
+        flow_id: str,
+    ) -> Account:
+        """The account a BHXH match earns: the record's identity, verification level 2."""
+        return cls(
+            account_id=account_id,
+            id_number=citizen.id_number,
+            bhxh_number=citizen.bhxh_number,
+            full_name=citizen.full_name,
+            date_of_birth=citizen.date_of_birth,
+            phone=citizen.phone,
+            email=email,
+            verification_level=BHXH_VERIFICATION_LEVEL,
+            source="bhxh",
+            created_at=created_at,
+            flow_id=flow_id,
+        )
+
 
 @attrs.frozen(kw_only=True)
 class OtpChallenge:
@@ -86,7 +115,9 @@ class FlowSnapshot:
 
     `version` grows by one with every save, so a store can refuse a stale write;
     `updated_at` is when that save happened, so an operator can see where flows stall;
-    `schema` is the shape of this class, so a store can upgrade an older one on load.
+    `schema` is the shape of this class, so a store can upgrade an older one on load;
+    `path` lists the states entered after the initial one, in order, so a support desk can
+    see (and `regflow.diagram` draw) the way a flow went.
     """
 
     flow_id: str
@@ -104,6 +135,7 @@ class FlowSnapshot:
     otp_last_sent_at: datetime | None = None
     otp_failures: int = 0
     account: Account | None = None
+    path: tuple[State, ...] = ()
     updated_at: datetime | None = None
     schema: int = 2
 

@@ -216,6 +216,8 @@ class Engine:
             action(step)
         if edge.dest is not None:
             step.changes["state"] = edge.dest
+        if edge.dest not in {None, edge.source}:
+            step.changes["path"] = (*step.snapshot.path, edge.dest)
         for action in edge.after:
             action(step)
         errors = [error for guard in edge.guards for error in guard.report(step)]
@@ -247,7 +249,7 @@ class Engine:
             flow_id=flow_id,
             trigger=trigger,
             port=failure.port,
-            exception=type(cause).__name__,
+            error_type=type(cause).__name__,
         )
         errors = (flow_error(failure.code),)
         if snapshot is None:

@@ -177,6 +177,11 @@ _CATALOGUE = (
         "The password has at most 128 characters.",
     ),
     _spec(
+        "password.invalid_character",
+        "Mật khẩu chứa ký tự không hợp lệ.",
+        "The password contains a character that is not valid.",
+    ),
+    _spec(
         "password.mismatch",
         "Xác nhận mật khẩu không khớp.",
         "The password confirmation does not match.",

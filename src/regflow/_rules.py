@@ -46,9 +46,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
 
-VERIFICATION_LEVEL = 2
-ACCOUNT_SOURCE = "bhxh"
-
 
 class PortFailureError(Exception):
     """A port call failed; `port` names which, so the right retryable code is reported."""
@@ -188,15 +185,11 @@ def rule(
     return declare
 
 
-def _chosen_method_error(_: Step) -> Sequence[FlowError]:
-    return [flow_error("method.unsupported", field="method")]
-
-
 @rule(
     "method.unsupported",
     vi="Loại đối tượng và phương thức đã chọn chưa được hỗ trợ.",
     en="The chosen registrant type and method are not offered.",
-    report=_chosen_method_error,
+    field="method",
 )
 def method_unsupported(step: Step) -> bool:
     event = step.payload(ChooseMethod)
@@ -334,6 +327,7 @@ def _password_errors(step: Step) -> Sequence[FlowError]:
     "password.no_uppercase",
     "password.no_digit",
     "password.no_special",
+    "password.invalid_character",
     "password.mismatch",
     vi="Mật khẩu ≥ 8 ký tự gồm chữ thường, chữ hoa, chữ số, ký tự đặc biệt; xác nhận khớp.",
     en="Password of 8+ characters with lower, upper, digit and special; confirmation equal.",
@@ -412,21 +406,13 @@ def create_account(step: Step) -> None:
     """
     account = step.existing_account
     if account is None:
-        citizen = step.citizen
-        services = step.services
-        account = Account(
+        account = Account.for_citizen(
+            step.citizen,
             account_id=uuid.uuid4().hex,
-            id_number=citizen.id_number,
-            bhxh_number=citizen.bhxh_number,
-            full_name=citizen.full_name,
-            date_of_birth=citizen.date_of_birth,
-            phone=citizen.phone,
             email=step.snapshot.email,
-            verification_level=VERIFICATION_LEVEL,
-            source=ACCOUNT_SOURCE,
             created_at=step.now,
             flow_id=step.snapshot.flow_id,
         )
-        password_hash = services.hasher.hash(step.payload(SetPassword).password)
-        _call("storage", services.users.add, account, password_hash)
+        password_hash = step.services.hasher.hash(step.payload(SetPassword).password)
+        _call("storage", step.services.users.add, account, password_hash)
     step.changes["account"] = account

@@ -64,6 +64,8 @@ def _full_name(value: object) -> str | FlowError:
     text = _text(value)
     if not text:
         return flow_error("full_name.required", field="full_name")
+    if len(text) > _MAX_FIELD_LENGTH:
+        return flow_error("full_name.invalid", field="full_name")
     name = " ".join(unicodedata.normalize("NFC", text).split())
     if len(name) > MAX_NAME_LENGTH or not all(_is_name_character(c) for c in name):
         return flow_error("full_name.invalid", field="full_name")
@@ -178,6 +180,15 @@ def parse_form(event: SubmitForm, today: date) -> RegistrationForm | tuple[FlowE
     )
 
 
+def _is_encodable(text: str) -> bool:
+    """False for text no store or hasher can take (lone surrogates from a broken client)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def password_errors(password: object, confirmation: object) -> tuple[FlowError, ...]:
     """Check the seed's password rule; one error per broken part of it."""
     if not isinstance(password, str):
@@ -189,6 +200,7 @@ def password_errors(password: object, confirmation: object) -> tuple[FlowError, 
         ("password.no_uppercase", any(c.isupper() for c in password)),
         ("password.no_digit", any(c.isdigit() for c in password)),
         ("password.no_special", any(not c.isalnum() for c in password)),
+        ("password.invalid_character", _is_encodable(password)),
     )
     errors = [flow_error(code, field="password") for code, ok in checks if not ok]
     if not isinstance(confirmation, str) or confirmation != password:

@@ -25,6 +25,7 @@ from regflow._domain import (
     State,
     SubmitForm,
 )
+from regflow._errors import Message
 from regflow._rules import (
     account_exists,
     count_mismatch,
@@ -75,6 +76,30 @@ EVENTS: Final[dict[str, type[Event]]] = {
 
 #: Fired by the engine before every event: a flow past its lifetime ends here.
 EXPIRE: Final = "expire"
+
+#: What a reader of the diagrams and docs calls each state, in Vietnamese and English.
+STATE_LABELS: Final[dict[State, Message]] = {
+    S.CHOOSING_METHOD: Message("Chọn phương thức đăng ký", "Choosing the method"),
+    S.FILLING_FORM: Message("Nhập thông tin BHXH", "Filling in the BHXH form"),
+    S.DATA_MISMATCH: Message("Không khớp dữ liệu BHXH", "Data does not match BHXH"),
+    S.OTP_PENDING: Message("Chờ nhập OTP", "Waiting for the OTP"),
+    S.OTP_EXPIRED: Message("OTP hết hạn", "OTP expired"),
+    S.SETTING_PASSWORD: Message("Đặt mật khẩu", "Setting the password"),
+    S.COMPLETED: Message("Đăng ký thành công", "Registered"),
+    S.ACCOUNT_EXISTS: Message("Tài khoản đã tồn tại", "Account already exists"),
+    S.LOCKED: Message("Phiên bị khóa", "Flow locked"),
+    S.EXPIRED: Message("Phiên hết hạn", "Flow expired"),
+}
+
+#: The same for each trigger: the button the citizen presses, or the flow's own timeout.
+TRIGGER_LABELS: Final[dict[str, Message]] = {
+    "choose_method": Message("Chọn phương thức", "Choose method"),
+    "submit_form": Message("Đăng ký (gửi thông tin)", "Register (submit the form)"),
+    "confirm_otp": Message("Xác nhận OTP", "Confirm OTP"),
+    "resend_otp": Message("Gửi lại OTP", "Resend OTP"),
+    "set_password": Message("Đăng ký (đặt mật khẩu)", "Register (set the password)"),
+    EXPIRE: Message("Hết thời gian", "Time runs out"),
+}
 
 TRANSITIONS: Final[list[dict[str, Any]]] = [
     {"trigger": EXPIRE, "source": ACTIVE, "dest": S.EXPIRED, "conditions": [flow_expired]},

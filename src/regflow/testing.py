@@ -120,7 +120,7 @@ class FastHasher:
         return hashlib.sha256(f"{salt}:{password}".encode()).hexdigest()
 
 
-def form_for(record: BhxhRecord = CITIZEN, **changes: str | None) -> SubmitForm:
+def form_for(record: BhxhRecord = CITIZEN, /, **changes: str | None) -> SubmitForm:
     """The BHXH form as a citizen would type it for `record`; `changes` alter single fields."""
     typed: dict[str, str | None] = {
         "bhxh_number": record.bhxh_number,

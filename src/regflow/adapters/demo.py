@@ -35,16 +35,10 @@ def demo_accounts() -> list[Account]:
     """Accounts that already exist in the demo, so the "account exists" outcome can be tried."""
     created = datetime(2023, 6, 6, tzinfo=UTC)
     return [
-        Account(
+        Account.for_citizen(
+            record,
             account_id=f"demo-{record.bhxh_number}",
-            id_number=record.id_number,
-            bhxh_number=record.bhxh_number,
-            full_name=record.full_name,
-            date_of_birth=record.date_of_birth,
-            phone=record.phone,
             email=None,
-            verification_level=2,
-            source="bhxh",
             created_at=created,
             flow_id="demo",
         )

@@ -1,0 +1,327 @@
+"""Diagrams of the registration flow, drawn from the one declaration in `regflow.machine`.
+
+`mermaid()` and `dot()` return text and need nothing beyond regflow; `render()` lays the
+DOT text out as SVG or PNG with the `graphviz` package (``pip install 'regflow[diagrams]'``)
+and Graphviz's ``dot`` program. Given a `FlowSnapshot`, every function draws that one flow:
+the way it went (`FlowSnapshot.path`) highlighted and its current state marked.
+
+Edges that move the flow are arrows labelled with the trigger and, in brackets, the business
+rules (guards) that must hold; refusals (transitions that keep the state and report an
+error) are listed inside their state, marked ✗, so the arrows show only the way forward.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+from typing import TYPE_CHECKING, Final, Literal
+
+import attrs
+
+from regflow._domain import State
+from regflow._engine import Edge, compile_machine
+from regflow.machine import EXPIRE, INITIAL, STATE_LABELS, TERMINAL, TRIGGER_LABELS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from regflow._domain import FlowSnapshot
+
+__all__ = [
+    "FORMATS",
+    "DiagramToolMissingError",
+    "Format",
+    "Lang",
+    "dot",
+    "mermaid",
+    "render",
+    "state_label",
+    "trigger_label",
+]
+
+Lang = Literal["vi", "en"]
+Format = Literal["mermaid", "dot", "svg", "png"]
+FORMATS: Final[tuple[Format, ...]] = ("mermaid", "dot", "svg", "png")
+
+_TITLE: Final = {
+    "vi": "Đăng ký tài khoản Cổng DVC Quốc gia bằng mã số BHXH",
+    "en": "Registering a National Public Service Portal account by BHXH number",
+}
+_RUNNING: Final = {"vi": "Phiên đang diễn ra", "en": "Flow in progress"}
+_REFUSED: Final = "✗"
+_TAKEN: Final = "✔"
+
+
+class DiagramToolMissingError(RuntimeError):
+    """SVG or PNG was asked for, but the `graphviz` package or the `dot` program is missing."""
+
+
+@attrs.frozen
+class _Arrow:
+    source: State
+    dest: State
+    labels: tuple[str, ...]
+    timed: bool  # fired by the flow's lifetime, not by the citizen
+    taken: bool
+
+
+@attrs.frozen
+class _Picture:
+    """The diagram before it is written in one notation."""
+
+    lang: Lang
+    boxes: dict[State, tuple[str, ...]]  # state -> its label, then its refusals
+    arrows: tuple[_Arrow, ...]
+    visited: frozenset[State]
+    current: State | None
+
+
+def state_label(state: State, lang: Lang) -> str:
+    """The state's name for readers (`STATE_LABELS`), or its code when none is declared."""
+    label = STATE_LABELS.get(state)
+    return label.in_language(lang) if label else state.value
+
+
+def trigger_label(trigger: str, lang: Lang) -> str:
+    """The trigger's name for readers (`TRIGGER_LABELS`), or its code when none is declared."""
+    label = TRIGGER_LABELS.get(trigger)
+    return label.in_language(lang) if label else trigger
+
+
+def _edge_label(edge: Edge, lang: Lang) -> str:
+    label = trigger_label(edge.trigger, lang)
+    if edge.guards:
+        label += " [" + " & ".join(guard.name for guard in edge.guards) + "]"
+    return label
+
+
+def _declared_edges() -> Iterator[Edge]:
+    """Every edge of the machine, grouped by source state in the order states are declared."""
+    table = compile_machine()
+    for state in State:
+        for (source, _), edges in table.items():
+            if source is state:
+                yield from edges
+
+
+def _picture(lang: Lang, snapshot: FlowSnapshot | None) -> _Picture:
+    path = (INITIAL, *snapshot.path) if snapshot else ()
+    taken = set(itertools.pairwise(path))
+    boxes = {state: [state_label(state, lang)] for state in State}
+    grouped: dict[tuple[State, State], list[Edge]] = {}
+    for edge in _declared_edges():
+        if edge.dest is None:
+            boxes[edge.source].append(f"{_REFUSED} {_edge_label(edge, lang)}")
+        else:
+            grouped.setdefault((edge.source, edge.dest), []).append(edge)
+    arrows = tuple(
+        _Arrow(
+            source,
+            dest,
+            tuple(_edge_label(edge, lang) for edge in edges),
+            timed=all(edge.trigger == EXPIRE for edge in edges),
+            taken=(source, dest) in taken,
+        )
+        for (source, dest), edges in grouped.items()
+    )
+    return _Picture(
+        lang=lang,
+        boxes={state: tuple(lines) for state, lines in boxes.items()},
+        arrows=arrows,
+        visited=frozenset(path),
+        current=snapshot.state if snapshot else None,
+    )
+
+
+# --- Mermaid --------------------------------------------------------------------------------
+
+
+def _timed(picture: _Picture) -> dict[State, list[_Arrow]]:
+    """The lifetime's arrows by destination: one from every running state, drawn as one."""
+    timed: dict[State, list[_Arrow]] = {}
+    for arrow in picture.arrows:
+        if arrow.timed:
+            timed.setdefault(arrow.dest, []).append(arrow)
+    return timed
+
+
+def _mermaid_lines(picture: _Picture) -> Iterator[str]:
+    """Mermaid text; the lifetime's arrows meet in a choice mark that leads to their state."""
+    timed = _timed(picture)
+    yield "---"
+    yield f"title: {_TITLE[picture.lang]}"
+    yield "---"
+    yield "stateDiagram-v2"
+    for state, (label, *refusals) in picture.boxes.items():
+        yield f'    state "{_quoted(label)}" as {state.value}'
+        for refusal in refusals:
+            yield f"    {state.value} : {refusal}"
+    for dest in timed:
+        yield f"    state {dest.value}_due <<choice>>"
+    yield f"    [*] --> {INITIAL.value}"
+    for arrow in picture.arrows:
+        if arrow.timed:
+            yield f"    {arrow.source.value} --> {arrow.dest.value}_due" + _mermaid_label(arrow, "")
+        else:
+            for label in arrow.labels:
+                yield f"    {arrow.source.value} --> {arrow.dest.value}" + _mermaid_label(
+                    arrow, label
+                )
+    for dest, arrows in timed.items():
+        way = attrs.evolve(arrows[0], taken=any(arrow.taken for arrow in arrows))
+        yield f"    {dest.value}_due --> {dest.value}" + _mermaid_label(way, way.labels[0])
+    for state in TERMINAL:
+        yield f"    {state.value} --> [*]"
+    yield from _mermaid_classes(picture)
+
+
+def _mermaid_label(arrow: _Arrow, label: str) -> str:
+    text = " ".join(filter(None, [_TAKEN if arrow.taken else "", label]))
+    return f" : {text}" if text else ""
+
+
+def _mermaid_classes(picture: _Picture) -> Iterator[str]:
+    yield "    classDef terminal fill:#f3f4f6,stroke:#374151,stroke-width:2px"
+    yield "    classDef visited fill:#dbeafe,stroke:#1d4ed8,stroke-width:2px"
+    yield "    classDef current fill:#fee2e2,stroke:#b91c1c,stroke-width:4px"
+    plain_terminals = [s for s in TERMINAL if s not in picture.visited and s != picture.current]
+    groups = {
+        "terminal": plain_terminals,
+        "visited": [s for s in State if s in picture.visited and s != picture.current],
+        "current": [picture.current] if picture.current else [],
+    }
+    for name, states in groups.items():
+        if states:
+            yield f"    class {','.join(state.value for state in states)} {name}"
+
+
+def _quoted(text: str) -> str:
+    return text.replace('"', "'")
+
+
+def mermaid(*, lang: Lang = "vi", snapshot: FlowSnapshot | None = None) -> str:
+    """The flow as Mermaid ``stateDiagram-v2`` text, for Markdown (GitHub, MkDocs)."""
+    return "\n".join(_mermaid_lines(_picture(lang, snapshot))) + "\n"
+
+
+# --- Graphviz DOT ---------------------------------------------------------------------------
+
+_FONT: Final = 'fontname="Helvetica,Arial,sans-serif"'
+_GRAPH: Final = f"labelloc=t rankdir=TB compound=true nodesep=0.4 ranksep=0.45 {_FONT} fontsize=16"
+_NODE: Final = f'shape=box style="rounded,filled" {_FONT} fontsize=11 margin="0.15,0.08"'
+_EDGE: Final = f"{_FONT} fontsize=10 arrowsize=0.7"
+_CLUSTER: Final = f'style="rounded,dashed" color="#9ca3af" {_FONT} fontsize=10 fontcolor="#6b7280"'
+_REFUSAL_FONT: Final = 'point-size="9" color="#4b5563"'
+_NODE_STYLES: Final = {
+    "plain": 'fillcolor="#ffffff" color="#374151"',
+    "terminal": 'fillcolor="#f3f4f6" color="#374151"',
+    "visited": 'fillcolor="#dbeafe" color="#1d4ed8" penwidth=2',
+    "current": 'fillcolor="#fee2e2" color="#b91c1c" penwidth=3',
+}
+
+
+def _dot_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _node_style(picture: _Picture, state: State) -> str:
+    if state == picture.current:
+        role = "current"
+    elif state in picture.visited:
+        role = "visited"
+    else:
+        role = "terminal" if state in TERMINAL else "plain"
+    return _NODE_STYLES[role] + (" peripheries=2" if state in TERMINAL else "")
+
+
+def _edge_style(arrow: _Arrow) -> str:
+    if arrow.taken:
+        return 'color="#1d4ed8" fontcolor="#1d4ed8" penwidth=2.5'
+    if arrow.timed:
+        return 'color="#9ca3af" fontcolor="#6b7280" style=dashed'
+    return 'color="#374151"'
+
+
+def _dot_node(picture: _Picture, state: State, indent: str) -> str:
+    """A box: the state's name in bold, its refusals below in small grey type."""
+    label, *refusals = (html.escape(line) for line in picture.boxes[state])
+    lines = [f"<b>{label}</b>", *(f"<font {_REFUSAL_FONT}>{r}</font>" for r in refusals)]
+    text = '<br align="left"/>'.join(lines) + ('<br align="left"/>' if refusals else "")
+    return f"{indent}{state.value} [label=<{text}> {_node_style(picture, state)}]"
+
+
+def _dot_edge(arrow: _Arrow, extra: str = "") -> str:
+    mark = f"{_TAKEN} " if arrow.taken else ""
+    label = "\\n".join(mark + _dot_text(line).replace(" [", "\\n[") for line in arrow.labels)
+    head = f"    {arrow.source.value} -> {arrow.dest.value}"
+    return f'{head} [label="{label}" {_edge_style(arrow)}{extra}]'
+
+
+def _dot_lines(picture: _Picture) -> Iterator[str]:
+    """DOT text; the lifetime's arrows, one from every running state, are drawn once.
+
+    The running states sit in one cluster and a single dashed arrow leaves it, so six
+    identical arrows do not cross the whole picture; a taken one is still drawn on its own.
+    """
+    timed = _timed(picture)
+    running = {arrow.source for arrows in timed.values() for arrow in arrows}
+    title, running_label = _dot_text(_TITLE[picture.lang]), _dot_text(_RUNNING[picture.lang])
+    yield "digraph regflow {"
+    yield f'    graph [label="{title}" {_GRAPH}]'
+    yield f"    node [{_NODE}]"
+    yield f"    edge [{_EDGE}]"
+    yield '    __start__ [shape=circle style=filled fillcolor="#111827" label="" width=0.2]'
+    yield "    subgraph cluster_running {"
+    yield f'        graph [label="{running_label}" {_CLUSTER}]'
+    for state in State:
+        if state in running:
+            yield _dot_node(picture, state, "        ")
+    yield "    }"
+    for state in State:
+        if state not in running:
+            yield _dot_node(picture, state, "    ")
+    yield f"    __start__ -> {INITIAL.value}"
+    for arrow in picture.arrows:
+        if not arrow.timed or arrow.taken:
+            yield _dot_edge(arrow)
+    for arrows in timed.values():
+        yield _dot_edge(attrs.evolve(arrows[-1], taken=False), " ltail=cluster_running")
+    yield "}"
+
+
+def dot(*, lang: Lang = "vi", snapshot: FlowSnapshot | None = None) -> str:
+    """The flow as Graphviz DOT text; `render` lays it out as SVG or PNG."""
+    return "\n".join(_dot_lines(_picture(lang, snapshot))) + "\n"
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def render(
+    fmt: Format = "svg", *, lang: Lang = "vi", snapshot: FlowSnapshot | None = None
+) -> bytes:
+    """The diagram in `fmt`; SVG and PNG need the `graphviz` package and the `dot` program.
+
+    Raises `DiagramToolMissingError`, naming what to install, when either is missing.
+    """
+    if fmt == "mermaid":
+        return mermaid(lang=lang, snapshot=snapshot).encode()
+    text = dot(lang=lang, snapshot=snapshot)
+    if fmt == "dot":
+        return text.encode()
+    try:
+        import graphviz  # noqa: PLC0415 - optional: only SVG and PNG need it
+    except ImportError as exc:
+        raise DiagramToolMissingError(
+            f"{fmt.upper()} diagrams need the 'graphviz' Python package: "
+            "pip install 'regflow[diagrams]'"
+        ) from exc
+    try:
+        image: bytes = graphviz.Source(text).pipe(format=fmt)
+    except graphviz.ExecutableNotFound as exc:
+        raise DiagramToolMissingError(
+            f"{fmt.upper()} diagrams need Graphviz's 'dot' program on PATH: "
+            "apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS), "
+            "or see https://graphviz.org/download/"
+        ) from exc
+    return image

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+import structlog
+
+from regflow import ChooseMethod, ConfirmOtp, Engine, FlowView, State
+from regflow.testing import FakePorts, form_for
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+STRONG_PASSWORD = "Mật-khẩu-1A"  # lower, upper, digit, special, 11 characters
+
+
+@pytest.fixture(autouse=True)
+def _structlog_defaults() -> Iterator[None]:
+    """The CLI configures structlog for the process; give every test the defaults back."""
+    yield
+    structlog.reset_defaults()
+
+
+@pytest.fixture
+def ports() -> FakePorts:
+    return FakePorts.seeded()
+
+
+@pytest.fixture
+def engine(ports: FakePorts) -> Engine:
+    return ports.engine()
+
+
+def at_form(engine: Engine) -> FlowView:
+    view = engine.send(engine.start().flow_id, ChooseMethod("citizen", "bhxh"))
+    assert view.state is State.FILLING_FORM
+    return view
+
+
+def at_otp(engine: Engine) -> FlowView:
+    view = engine.send(at_form(engine).flow_id, form_for())
+    assert view.state is State.OTP_PENDING, view.errors
+    return view
+
+
+def at_password(engine: Engine, ports: FakePorts) -> FlowView:
+    flow_id = at_otp(engine).flow_id
+    view = engine.send(flow_id, ConfirmOtp(ports.sms.last_code()))
+    assert view.state is State.SETTING_PASSWORD, view.errors
+    return view

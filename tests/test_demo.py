@@ -1,0 +1,92 @@
+"""`regflow demo`: the five screens in a terminal, scripted through stdin."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+from regflow._cli import main
+
+if TYPE_CHECKING:
+    import pytest
+
+DEMO = [sys.executable, "-m", "regflow", "demo"]
+FORM = ["", "1", "1", "0100000001", "nguyễn văn mẫu", "15/01/1990", "0912000001", ""]
+
+
+def run(args: list[str], answers: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own CLI
+        DEMO + args,
+        input="\n".join(answers) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+
+
+def test_a_full_registration_with_answers_piped_on_stdin() -> None:
+    demo = subprocess.Popen(  # noqa: S603 - our own CLI
+        [*DEMO, "--lang", "en"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
+    assert demo.stdin is not None
+    assert demo.stdout is not None
+    demo.stdin.write("\n".join(FORM) + "\n")
+    demo.stdin.flush()
+    code = None
+    while code is None:
+        line = demo.stdout.readline()
+        assert line, "the demo ended before sending an OTP"
+        found = re.search(r"SMS → \+849\*+001: .*?(\d{6})", line)
+        code = found.group(1) if found else None
+    out, err = demo.communicate(f"{code}\nMật-khẩu-1A\nMật-khẩu-1A\n", timeout=60)
+
+    assert demo.returncode == 0, err
+    assert "Registered! Account of Nguyễn Văn Mẫu — verification level 2" in out
+    assert "Mật-khẩu-1A" not in out
+
+
+def test_the_account_exists_outcome_shows_the_three_remedies_in_vietnamese() -> None:
+    answers = ["", "1", "1", "0100000003", "Lê Minh Hoạ", "01/12/2000", "0358000003", ""]
+
+    result = run([], answers)
+
+    assert result.returncode == 0, result.stderr
+    assert "Đã tồn tại tài khoản" in result.stdout
+    for remedy in ("Quên mật khẩu", "Quầy dịch vụ", "Khiếu nại"):
+        assert remedy in result.stdout
+
+
+def test_field_errors_and_mismatch_are_shown_then_the_form_is_asked_again() -> None:
+    answers = [*FORM[:3], "123", "", "", "", "", *FORM[3:6], "0912000002", ""]
+
+    result = run(["--lang", "en"], answers)
+
+    assert result.returncode == 1  # the answers ran out on the form asked a third time
+    assert "[bhxh_number] The social insurance number has exactly 10 digits." in result.stdout
+    assert "[phone] Enter your phone number." in result.stdout
+    assert "The account cannot be registered." in result.stdout
+    assert "Input ended" in result.stdout
+
+
+def test_an_unsupported_choice_is_explained() -> None:
+    result = run(["--lang", "en"], ["", "2", "1"])
+
+    assert "This registration method is not supported." in result.stdout
+
+
+def test_the_demo_citizens_can_be_listed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--list"]) == 0
+
+    out = capsys.readouterr().out
+    assert "0100000001  Nguyễn Văn Mẫu" in out
+    assert len(out.splitlines()) == 4
