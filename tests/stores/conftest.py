@@ -53,7 +53,9 @@ def postgres_pool() -> Iterator[ConnectionPool]:
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true needs the PostgreSQL tests to run, but " + NO_POSTGRES)
         pytest.skip(NO_POSTGRES)
-    pool = open_pool(POSTGRES_DSN, min_size=1, max_size=60)  # 50 racing connections and more
+    # 50 connections open before any race, so 50 racing threads each hold their own at once.
+    pool = open_pool(POSTGRES_DSN, min_size=50, max_size=60)
+    pool.wait()
     create_schema(pool)
     yield pool
     pool.close()
