@@ -35,6 +35,7 @@ from regflow._errors import (
 from regflow._masking import mask_id, mask_phone
 from regflow._methods import CITIZEN_BY_BHXH, MethodRegistry, RegistrationMethod
 from regflow._policy import Policy
+from regflow._rules import Rule, Step, rule
 from regflow._view import FlowView
 
 __all__ = [
@@ -61,13 +62,16 @@ __all__ = [
     "RegistrationMethod",
     "Remedy",
     "ResendOtp",
+    "Rule",
     "SetPassword",
     "StaleFlowError",
     "State",
+    "Step",
     "Stores",
     "SubmitForm",
     "bootstrap",
     "mask_id",
     "mask_phone",
     "open_stores",
+    "rule",
 ]

@@ -119,6 +119,24 @@ def _add_doc_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     build.set_defaults(run=_docs_build)
 
 
+def _check(args: argparse.Namespace) -> int:
+    from regflow.analysis import Declaration, check  # noqa: PLC0415 - only this command needs it
+
+    here = str(Path.cwd())
+    if here not in sys.path:  # like `python -m`: the app's own modules are found
+        sys.path.insert(0, here)
+    try:
+        declaration = Declaration.load(args.machine)
+    except (ImportError, AttributeError, TypeError) as exc:
+        print(f"regflow check: cannot load {args.machine}: {exc}", file=sys.stderr)
+        return 2
+    findings = check(declaration)
+    for finding in findings:
+        print(finding)
+    print(f"{len(findings)} finding(s) in {args.machine}")
+    return 1 if findings else 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="regflow", description="Citizen registration by BHXH number."
@@ -131,6 +149,14 @@ def _parser() -> argparse.ArgumentParser:
     _add_db_commands(commands)
 
     _add_doc_commands(commands)
+    check = commands.add_parser("check", help="statically check a machine declaration")
+    check.add_argument(
+        "machine",
+        nargs="?",
+        default="regflow.machine",
+        help="a module shaped like regflow.machine, or module:DECLARATION (default: %(default)s)",
+    )
+    check.set_defaults(run=_check)
     return parser
 
 

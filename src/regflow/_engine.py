@@ -87,10 +87,17 @@ def compile_machine(
     return {key: tuple(edges) for key, edges in table.items()}
 
 
+Table = dict[tuple[State, str], tuple[Edge, ...]]
+
+
+def _allowed(table: Table) -> dict[State, frozenset[str]]:
+    return {
+        state: frozenset(t for (s, t) in table if s == state and t != EXPIRE) for state in State
+    }
+
+
 _TABLE: Final = compile_machine()
-_ALLOWED: Final = {
-    state: frozenset(t for (s, t) in _TABLE if s == state and t != EXPIRE) for state in State
-}
+_ALLOWED: Final = _allowed(_TABLE)
 _TRIGGERS: Final = {event: trigger for trigger, event in EVENTS.items()}
 
 
@@ -113,11 +120,15 @@ class Engine:
         otp_secret: bytes,
         policy: Policy | None = None,
         methods: MethodRegistry | None = None,
+        machine: Any = None,  # noqa: ANN401 - transitions is untyped
     ) -> None:
         if len(otp_secret) < _MIN_SECRET_BYTES:
             raise ValueError(f"otp_secret needs at least {_MIN_SECRET_BYTES} random bytes")
         self._flows = flows
         self._clock = clock
+        # A host app's extension of `regflow.machine.MACHINE` (same states, more rules).
+        self._table = _TABLE if machine is None else compile_machine(machine)
+        self._allowed = _ALLOWED if machine is None else _allowed(self._table)
         self._services = Services(
             bhxh=bhxh,
             sms=sms,
@@ -198,10 +209,10 @@ class Engine:
             return self._view(snapshot, (flow_error(TERMINAL[snapshot.state]),))
         now = self._clock.now()
         expiry = Step(self._services, snapshot, None, now)
-        expired = _choose(expiry, _TABLE[snapshot.state, EXPIRE])
+        expired = _choose(expiry, self._table.get((snapshot.state, EXPIRE), ()))
         if expired is not None:
             return self._take(expiry, expired)
-        edges = _TABLE.get((snapshot.state, trigger))
+        edges = self._table.get((snapshot.state, trigger))
         if edges is None:
             return self._view(snapshot, (flow_error("event.not_allowed"),))
         step = Step(self._services, snapshot, event, now)
@@ -269,7 +280,7 @@ class Engine:
             state=state,
             version=snapshot.version,
             errors=tuple(errors),
-            allowed_events=_ALLOWED[state],
+            allowed_events=self._allowed[state],
             expires_at=snapshot.expires_at,
             methods=self._services.methods.methods if state is INITIAL else (),
             phone_hint=mask_phone(citizen.phone) if citizen and state in _OTP_STATES else None,

@@ -143,14 +143,21 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
      "before": [create_account]},
 ]  # fmt: skip
 
+
+def build_machine(transitions: list[dict[str, Any]], name: str = "regflow") -> Machine:
+    """A `transitions` machine over regflow's states: the shipped one, or a host app's
+    extension of `TRANSITIONS` (more rules), which `Engine(machine=…)` then runs."""
+    return Machine(
+        model=None,
+        states=[{"name": state, "final": state in TERMINAL} for state in S],
+        transitions=transitions,
+        initial=INITIAL,
+        auto_transitions=False,
+        send_event=False,
+        name=name,
+    )
+
+
 #: The declaration as a `transitions` machine: validated once at import, shared by the
 #: process (never one per flow), and the input of every diagram.
-MACHINE: Final = Machine(
-    model=None,
-    states=[{"name": state, "final": state in TERMINAL} for state in S],
-    transitions=TRANSITIONS,
-    initial=INITIAL,
-    auto_transitions=False,
-    send_event=False,
-    name="regflow",
-)
+MACHINE: Final = build_machine(TRANSITIONS)

@@ -18,7 +18,7 @@ import hmac
 import re
 import secrets
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -151,7 +151,11 @@ class FakePorts:
         return cls(bhxh=InMemoryBhxhRegistry(records or (CITIZEN,)))
 
     def engine(
-        self, *, policy: Policy | None = None, methods: MethodRegistry | None = None
+        self,
+        *,
+        policy: Policy | None = None,
+        methods: MethodRegistry | None = None,
+        machine: Any = None,  # noqa: ANN401 - a transitions.Machine, which is untyped
     ) -> Engine:
         return Engine(
             bhxh=self.bhxh,
@@ -163,4 +167,25 @@ class FakePorts:
             otp_secret=self.otp_secret,
             policy=policy,
             methods=methods,
+            machine=machine,
         )
+
+
+# The scenario runner builds on the fakes above, so it is imported once they exist.
+from regflow._scenario import (  # noqa: E402
+    RECIPES,
+    STRONG_PASSWORD,
+    Recipe,
+    ScenarioError,
+    ScenarioRunner,
+    Scene,
+)
+
+__all__ += [
+    "RECIPES",
+    "STRONG_PASSWORD",
+    "Recipe",
+    "ScenarioError",
+    "ScenarioRunner",
+    "Scene",
+]

@@ -1,0 +1,289 @@
+"""Generated paths as concrete scenarios on the fakes.
+
+A path says "send `submit_form` so that `data_mismatch` decides". A *recipe* knows how: it
+arranges the fakes (moves the clock, has another flow register the citizen, tightens a limit)
+and returns the event to send. Recipes are looked up by (trigger, outcome), so a host app that
+declares its own rule adds one entry to `RECIPES` and every generated path through it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from regflow._declaration import Declaration, Transition, label, regflow_declaration
+from regflow._domain import (
+    BhxhRecord,
+    ChooseMethod,
+    ConfirmOtp,
+    Event,
+    FlowSnapshot,
+    ResendOtp,
+    SetPassword,
+    State,
+)
+from regflow._engine import Engine
+from regflow._methods import CITIZEN_BY_BHXH
+from regflow._policy import Policy
+from regflow._tap import listening
+from regflow._view import FlowView
+from regflow.testing import CITIZEN, FakePorts, form_for
+
+if TYPE_CHECKING:
+    from regflow._paths import Path
+
+STRONG_PASSWORD: Final = "Mật-khẩu-1A"  # noqa: S105 - a test password, public on purpose
+#: Long enough that no recipe's clock move ends the flow unless a path asks for it.
+SCENARIO_POLICY: Final = Policy(flow_ttl=timedelta(days=1))
+
+EngineFactory = Callable[[FakePorts, Policy], Engine]
+
+
+@attrs.define
+class Scene:
+    """One scenario in progress: the fakes, the policy, the engine, the flow."""
+
+    ports: FakePorts
+    policy: Policy
+    make_engine: EngineFactory
+    citizen: BhxhRecord
+    engine: Engine = attrs.field(init=False)
+    view: FlowView = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.engine = self.make_engine(self.ports, self.policy)
+        self.view = self.engine.start()
+
+    @property
+    def flow_id(self) -> str:
+        return self.view.flow_id
+
+    @property
+    def snapshot(self) -> FlowSnapshot:
+        """The flow as stored (the fakes keep state a recipe may read)."""
+        snapshot = self.ports.flows.load(self.flow_id)
+        assert snapshot is not None  # noqa: S101 - the scene started it
+        return snapshot
+
+    def send(self, event: Event) -> FlowView:
+        self.view = self.engine.send(self.flow_id, event)
+        return self.view
+
+    def set_policy(self, **limits: Any) -> None:  # noqa: ANN401 - Policy's fields
+        """Change limits from now on: a new engine over the same fakes (flows live there)."""
+        self.policy = attrs.evolve(self.policy, **limits)
+        self.engine = self.make_engine(self.ports, self.policy)
+
+    def allow(self, **minimums: int) -> None:
+        """Raise each named count limit to at least the given value."""
+        self.set_policy(**{k: max(v, getattr(self.policy, k)) for k, v in minimums.items()})
+
+    def register_elsewhere(self) -> None:
+        """Another flow registers this citizen to the end (the seed's "đã có tài khoản")."""
+        view = self.engine.start()
+        for recipe in (_supported_method, _matching_form, _right_code, _strong_password):
+            view = self.engine.send(view.flow_id, recipe(self))
+        assert view.state is State.COMPLETED, view.errors  # noqa: S101 - a broken arrangement
+
+    def wrong_code(self) -> str:
+        code = self.ports.sms.last_code()
+        return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+Recipe = Callable[[Scene], Event]
+
+
+def _supported_method(_: Scene) -> Event:
+    return ChooseMethod(CITIZEN_BY_BHXH.subject, CITIZEN_BY_BHXH.method)
+
+
+def _unsupported_method(_: Scene) -> Event:
+    return ChooseMethod("organisation", "vneid")
+
+
+def _matching_form(scene: Scene) -> Event:
+    return form_for(scene.citizen)
+
+
+def _invalid_form(scene: Scene) -> Event:
+    return form_for(scene.citizen, bhxh_number="12345")
+
+
+def _typo(scene: Scene) -> Event:
+    return form_for(scene.citizen, full_name=scene.citizen.full_name + " Bình")
+
+
+def _mismatch(scene: Scene) -> Event:
+    scene.allow(max_mismatches=scene.snapshot.mismatches + 2)
+    return _typo(scene)
+
+
+def _last_mismatch(scene: Scene) -> Event:
+    scene.set_policy(max_mismatches=scene.snapshot.mismatches + 1)
+    return _typo(scene)
+
+
+def _form_of_registered_citizen(scene: Scene) -> Event:
+    scene.register_elsewhere()
+    return _matching_form(scene)
+
+
+def _right_code(scene: Scene) -> Event:
+    return ConfirmOtp(scene.ports.sms.last_code())
+
+
+def _failed_send_then_code(scene: Scene) -> Event:
+    """Only a failed resend leaves a flow waiting for a code that was never sent."""
+    scene.allow(otp_max_sends=scene.snapshot.otp_sends + 1)
+    _wait_for_resend(scene)
+    scene.ports.sms.fail_next()
+    scene.send(ResendOtp())
+    return ConfirmOtp("000000")
+
+
+def _code_too_late(scene: Scene) -> Event:
+    otp = scene.snapshot.otp
+    assert otp is not None  # noqa: S101 - otp_expired needs a code
+    scene.ports.clock.set(max(scene.ports.clock.now(), otp.expires_at))
+    return _right_code(scene)
+
+
+def _wrong_code(scene: Scene) -> Event:
+    scene.allow(otp_max_attempts=scene.snapshot.otp_failures + 2)
+    return ConfirmOtp(scene.wrong_code())
+
+
+def _last_wrong_code(scene: Scene) -> Event:
+    scene.set_policy(otp_max_attempts=scene.snapshot.otp_failures + 1)
+    return ConfirmOtp(scene.wrong_code())
+
+
+def _wait_for_resend(scene: Scene) -> None:
+    last = scene.snapshot.otp_last_sent_at
+    if last is not None:
+        clock = scene.ports.clock
+        clock.set(max(clock.now(), last + scene.policy.otp_resend_after))
+
+
+def _resend(scene: Scene) -> Event:
+    scene.allow(otp_max_sends=scene.snapshot.otp_sends + 1)
+    _wait_for_resend(scene)
+    return ResendOtp()
+
+
+def _resend_over_limit(scene: Scene) -> Event:
+    scene.set_policy(otp_max_sends=max(1, scene.snapshot.otp_sends))
+    return ResendOtp()
+
+
+def _resend_at_once(scene: Scene) -> Event:
+    snapshot = scene.snapshot
+    last = snapshot.otp_last_sent_at
+    assert last is not None  # noqa: S101 - resend_too_soon needs a code sent
+    scene.allow(otp_max_sends=snapshot.otp_sends + 1)
+    scene.set_policy(otp_resend_after=scene.ports.clock.now() - last + timedelta(minutes=1))
+    return ResendOtp()
+
+
+def _strong_password(_: Scene) -> Event:
+    return SetPassword(STRONG_PASSWORD, STRONG_PASSWORD)
+
+
+def _weak_password(_: Scene) -> Event:
+    return SetPassword("matkhau", "matkhau")
+
+
+def _password_of_registered_citizen(scene: Scene) -> Event:
+    scene.register_elsewhere()
+    return _strong_password(scene)
+
+
+def _flow_too_old(scene: Scene) -> Event:
+    scene.ports.clock.set(max(scene.ports.clock.now(), scene.snapshot.expires_at))
+    return ResendOtp()  # any event: the engine checks the flow's lifetime first
+
+
+#: (trigger, outcome) → how to make that outcome decide; outcome is the rule name, or
+#: "otherwise" for the unguarded edge. Host apps extend a copy: ``{**RECIPES, …}``.
+RECIPES: Final[Mapping[tuple[str, str], Recipe]] = {
+    ("expire", "flow_expired"): _flow_too_old,
+    ("choose_method", "method_unsupported"): _unsupported_method,
+    ("choose_method", "otherwise"): _supported_method,
+    ("submit_form", "form_invalid"): _invalid_form,
+    ("submit_form", "mismatch_limit_reached"): _last_mismatch,
+    ("submit_form", "data_mismatch"): _mismatch,
+    ("submit_form", "account_exists"): _form_of_registered_citizen,
+    ("submit_form", "otherwise"): _matching_form,
+    ("confirm_otp", "otp_not_sent"): _failed_send_then_code,
+    ("confirm_otp", "otp_expired"): _code_too_late,
+    ("confirm_otp", "too_many_attempts"): _last_wrong_code,
+    ("confirm_otp", "otp_wrong"): _wrong_code,
+    ("confirm_otp", "otherwise"): _right_code,
+    ("resend_otp", "send_limit_reached"): _resend_over_limit,
+    ("resend_otp", "resend_too_soon"): _resend_at_once,
+    ("resend_otp", "otherwise"): _resend,
+    ("set_password", "password_invalid"): _weak_password,
+    ("set_password", "account_exists"): _password_of_registered_citizen,
+    ("set_password", "otherwise"): _strong_password,
+}
+
+
+class ScenarioError(AssertionError):
+    """A step of a generated path did not do what the path says."""
+
+
+@attrs.frozen(kw_only=True)
+class ScenarioRunner:
+    """Runs generated paths through the public engine API on fresh fakes, one path each.
+
+    `recipes` say how to make each outcome decide; `engine` builds the engine under test
+    (by default: on the fakes, running the declaration's machine); `ports` builds the fakes
+    for one scenario.
+    """
+
+    declaration: Declaration = attrs.field(factory=regflow_declaration)
+    recipes: Mapping[tuple[str, str], Recipe] = RECIPES
+    engine: EngineFactory | None = None
+    ports: Callable[[], FakePorts] = FakePorts.seeded
+    policy: Policy = SCENARIO_POLICY
+    citizen: BhxhRecord = CITIZEN
+
+    def run(self, path: Path) -> list[State | None]:
+        """Run `path` from a new flow; returns the states visited, asserting each one."""
+        scene = Scene(self.ports(), self.policy, self.engine or self._fake_engine, self.citizen)
+        visited = [scene.view.state]
+        for number, step in enumerate(path.steps, 1):
+            recipe = self.recipe(step.trigger, step.outcome)
+            event = recipe(scene)
+            taken: list[Mapping[str, Any]] = []
+            with listening(taken.append):
+                view = scene.send(event)
+            _expect(number, step, view, taken)
+            visited.append(view.state)
+        return visited
+
+    def _fake_engine(self, ports: FakePorts, policy: Policy) -> Engine:
+        return ports.engine(policy=policy, machine=self.declaration.machine)
+
+    def recipe(self, trigger: str, outcome: str) -> Recipe:
+        try:
+            return self.recipes[trigger, outcome]
+        except KeyError:
+            raise ScenarioError(
+                f"no recipe for {trigger} [{outcome}]: add ({trigger!r}, {outcome!r}) to the "
+                "runner's recipes (see regflow.testing.RECIPES)"
+            ) from None
+
+
+def _expect(number: int, step: Transition, view: FlowView, taken: list[Mapping[str, Any]]) -> None:
+    """The step's own edge fired (the last transition logged) and left the flow in its target."""
+    last = taken[-1] if taken else {}
+    fired = (last.get("source"), last.get("trigger"), last.get("rule"))
+    if fired != (step.source, step.trigger, step.rule) or label(view.state) != step.target:
+        raise ScenarioError(
+            f"step {number} ({step}): the engine took {fired} and is in {view.state}"
+            f" with errors {list(view.error_codes())}"
+        )

@@ -1,0 +1,109 @@
+"""Machine declarations with one defect each, for the static check and `regflow check`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from regflow import Step, rule
+from regflow.analysis import Declaration
+
+
+@rule("otp.invalid", vi="Mã OTP không đúng.", en="The OTP is wrong.")
+def code_wrong(step: Step) -> bool:
+    return step.snapshot.otp_failures > 0
+
+
+@rule("otp.expired", vi="Mã OTP đã hết hạn.", en="The OTP has expired.")
+def code_late(step: Step) -> bool:
+    return step.snapshot.otp is None
+
+
+@rule(vi="Không có mã lỗi.", en="Reports no error code.")
+def silent(step: Step) -> bool:
+    return step.snapshot.version > 1
+
+
+@rule("portal.not_catalogued", vi="Mã lỗi lạ.", en="An uncatalogued code.")
+def unknown_code(step: Step) -> bool:
+    return step.snapshot.version > 1
+
+
+GO = {"trigger": "go", "source": "start", "dest": "middle"}
+STOP = {"trigger": "stop", "source": "middle", "dest": "done"}
+
+
+def declare(
+    *extra: dict[str, Any],
+    transitions: tuple[dict[str, Any], ...] = (GO, STOP),
+    states: tuple[str, ...] = ("start", "middle", "done"),
+    terminal: tuple[str, ...] = ("done",),
+    events: tuple[str, ...] = ("go", "stop"),
+) -> Declaration:
+    return Declaration.build(
+        transitions=[*transitions, *extra],
+        states=states,
+        initial="start",
+        terminal=terminal,
+        events=events,
+    )
+
+
+SOUND = declare()
+UNKNOWN_STATE = declare({"trigger": "go", "source": "middle", "dest": "nowhere"})
+UNREACHABLE_STATE = declare(states=("start", "middle", "done", "island"))
+DEAD_END = declare(
+    {"trigger": "stop", "source": "middle", "dest": None, "conditions": [code_wrong]},
+    transitions=(GO,),
+)
+TERMINAL_HAS_TRANSITIONS = declare({"trigger": "go", "source": "done", "dest": "start"})
+TRIGGER_UNUSED = declare(events=("go", "stop", "wave"))
+TRIGGER_WITHOUT_TARGET = declare(
+    {"trigger": "poke", "source": "middle", "dest": None, "conditions": [code_wrong]},
+    events=("go", "stop", "poke"),
+)
+TRIGGER_UNDECLARED = declare({"trigger": "jump", "source": "start", "dest": "done"})
+GUARD_UNNAMED = declare(
+    {"trigger": "stop", "source": "start", "dest": "done", "conditions": [lambda _: True]},
+)
+GUARD_WITHOUT_CODE = declare(
+    {"trigger": "stop", "source": "start", "dest": "done", "conditions": [silent]},
+)
+GUARD_UNCATALOGUED_CODE = declare(
+    {"trigger": "stop", "source": "start", "dest": "done", "conditions": [unknown_code]},
+)
+UNLESS = declare(
+    {"trigger": "stop", "source": "start", "dest": "done", "unless": [code_wrong]},
+)
+NEVER_FIRES = declare(
+    {"trigger": "stop", "source": "middle", "dest": None, "conditions": [code_wrong]},
+)
+NEVER_FIRES_SUBSET = declare(
+    {"trigger": "go", "source": "middle", "dest": None, "conditions": [code_wrong]},
+    {"trigger": "go", "source": "middle", "dest": "done", "conditions": [code_wrong, code_late]},
+)
+AMBIGUOUS_RULE = declare(
+    {"trigger": "go", "source": "middle", "dest": None, "conditions": [code_late, code_wrong]},
+    {"trigger": "go", "source": "middle", "dest": "done", "conditions": [code_wrong]},
+)
+
+#: fixture name → the findings (kind, subject) the check must report for it, and no others.
+EXPECTED: dict[str, set[tuple[str, str]]] = {
+    "UNKNOWN_STATE": {("unknown_state", "nowhere")},
+    "UNREACHABLE_STATE": {("unreachable_state", "island"), ("dead_end", "island")},
+    "DEAD_END": {
+        ("dead_end", "middle"),
+        ("unreachable_state", "done"),
+        ("trigger_without_target", "stop"),
+    },
+    "TERMINAL_HAS_TRANSITIONS": {("terminal_has_transitions", "done")},
+    "TRIGGER_UNUSED": {("trigger_unused", "wave")},
+    "TRIGGER_WITHOUT_TARGET": {("trigger_without_target", "poke")},
+    "TRIGGER_UNDECLARED": {("trigger_undeclared", "jump")},
+    "GUARD_UNNAMED": {("guard_unnamed", "stop")},
+    "GUARD_WITHOUT_CODE": {("guard_undocumented", "silent")},
+    "GUARD_UNCATALOGUED_CODE": {("guard_undocumented", "unknown_code")},
+    "UNLESS": {("unless_unsupported", "stop")},
+    "NEVER_FIRES": {("never_fires", "stop")},
+    "NEVER_FIRES_SUBSET": {("never_fires", "go")},
+    "AMBIGUOUS_RULE": {("ambiguous_rule", "go")},
+}
