@@ -13,4 +13,6 @@ fi
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
+REGFLOW_REDIS_URL="$(bash scripts/redis.sh)"
+export REGFLOW_REDIS_URL
 .venv/bin/pytest "$@"

@@ -32,6 +32,7 @@ from regflow._errors import (
     PortUnavailableError,
     StaleFlowError,
 )
+from regflow._limits import RateLimit, RateLimits
 from regflow._masking import mask_id, mask_phone
 from regflow._methods import CITIZEN_BY_BHXH, MethodRegistry, RegistrationMethod
 from regflow._policy import Policy
@@ -58,6 +59,8 @@ __all__ = [
     "OtpChallenge",
     "Policy",
     "PortUnavailableError",
+    "RateLimit",
+    "RateLimits",
     "RegistrationForm",
     "RegistrationMethod",
     "Remedy",

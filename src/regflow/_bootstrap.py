@@ -10,6 +10,7 @@ import attrs
 
 from regflow._engine import Engine
 from regflow.adapters.argon2 import Argon2Hasher
+from regflow.adapters.memory import InMemoryRateLimiter
 from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteUserStore
 from regflow.adapters.system import SystemClock
 from regflow.ports import FlowStore, UserStore
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
         BhxhRegistry,
         Clock,
         PasswordHasher,
+        RateLimiter,
         SmsGateway,
     )
 
@@ -82,27 +84,32 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     clock: Clock | None = None,
     policy: Policy | None = None,
     methods: MethodRegistry | None = None,
+    limiter: RateLimiter | None = None,
     database: str | os.PathLike[str] | None = None,
 ) -> Engine:
     """Build an engine with production defaults for every port the caller leaves out.
 
     BHXH and SMS are the portal's own services and have no default; the password hasher
-    defaults to argon2id with OWASP's parameters and the clock to the system's. Stores
-    left out live in `database` (see `open_stores`; by default `default_database()`) for
-    the life of the process: a host that must close them opens them itself.
+    defaults to argon2id with OWASP's parameters and the clock to the system's; the limits
+    across flows are on by default (OWASP: SMS pumping), counted in this process unless a
+    shared limiter (`regflow.adapters.limits`) is given. Stores left out live in `database`
+    (see `open_stores`; by default `default_database()`) for the life of the process: a host
+    that must close them opens them itself.
     """
     if users is None or flows is None:
         stores = open_stores(database)
         users = users if users is not None else stores.users
         flows = flows if flows is not None else stores.flows
+    clock = clock or SystemClock()
     return Engine(
         bhxh=bhxh,
         sms=sms,
         users=users,
         flows=flows,
         hasher=hasher or Argon2Hasher(),
-        clock=clock or SystemClock(),
+        clock=clock,
         otp_secret=otp_secret,
         policy=policy,
         methods=methods,
+        limiter=limiter if limiter is not None else InMemoryRateLimiter(clock),
     )

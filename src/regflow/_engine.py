@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         Clock,
         FlowStore,
         PasswordHasher,
+        RateLimiter,
         SmsGateway,
         UserStore,
     )
@@ -120,6 +121,7 @@ class Engine:
         otp_secret: bytes,
         policy: Policy | None = None,
         methods: MethodRegistry | None = None,
+        limiter: RateLimiter | None = None,
         machine: Any = None,  # noqa: ANN401 - transitions is untyped
     ) -> None:
         if len(otp_secret) < _MIN_SECRET_BYTES:
@@ -138,6 +140,7 @@ class Engine:
             policy=policy or Policy(),
             otp_secret=otp_secret,
             methods=methods or MethodRegistry(),
+            limiter=limiter,
         )
 
     @property
@@ -178,8 +181,12 @@ class Engine:
         _log.info("flows.purged", count=purged)
         return purged
 
-    def send(self, flow_id: str, event: Event) -> FlowView:
-        """Apply the citizen's `event` to the flow and return the flow as it now is."""
+    def send(self, flow_id: str, event: Event, *, client: str | None = None) -> FlowView:
+        """Apply the citizen's `event` to the flow and return the flow as it now is.
+
+        `client` is the host's key for who sends it (IP address, device id): the limits
+        across flows count forms per client when one is given.
+        """
         trigger = _TRIGGERS.get(type(event))
         for _ in range(MAX_ATTEMPTS):
             loaded = self._load(flow_id, trigger or "invalid")
@@ -188,7 +195,7 @@ class Engine:
             if trigger is None:
                 return self._view(loaded, (flow_error("event.invalid"),))
             try:
-                return self._apply(loaded, trigger, event)
+                return self._apply(loaded, trigger, event, client)
             except (StaleFlowError, DuplicateAccountError):
                 _log.info("flow.conflict", flow_id=flow_id, trigger=trigger)
             except PortFailureError as failure:
@@ -204,7 +211,9 @@ class Engine:
             return FlowView(flow_id=flow_id, state=None, errors=(flow_error("flow.not_found"),))
         return snapshot
 
-    def _apply(self, snapshot: FlowSnapshot, trigger: str, event: Event) -> FlowView:
+    def _apply(
+        self, snapshot: FlowSnapshot, trigger: str, event: Event, client: str | None
+    ) -> FlowView:
         if snapshot.state in TERMINAL:
             return self._view(snapshot, (flow_error(TERMINAL[snapshot.state]),))
         now = self._clock.now()
@@ -215,7 +224,7 @@ class Engine:
         edges = self._table.get((snapshot.state, trigger))
         if edges is None:
             return self._view(snapshot, (flow_error("event.not_allowed"),))
-        step = Step(self._services, snapshot, event, now)
+        step = Step(self._services, snapshot, event, now, client)
         edge = _choose(step, edges)
         if edge is None:  # a declaration without an "otherwise" edge: nothing happens
             return self._view(snapshot, ())
@@ -312,5 +321,6 @@ def _log_transition(
         errors=[error.code for error in errors],
         version=snapshot.version,
         citizen=mask_id(citizen.id_number) if citizen else None,
+        client=step.client,
         at=step.now.isoformat(),
     )

@@ -186,6 +186,28 @@ _CATALOGUE = (
         "Xác nhận mật khẩu không khớp.",
         "The password confirmation does not match.",
     ),
+    # limits across flows (each with the time it may be tried again in `retry_at`)
+    _spec(
+        "client.rate_limited",
+        "Có quá nhiều yêu cầu đăng ký từ thiết bị này. Vui lòng thử lại sau.",
+        "Too many registration attempts from this device. Please try again later.",
+    ),
+    _spec(
+        "bhxh.attempt_rate_limited",
+        "Mã số BHXH này đã được đăng ký thử quá nhiều lần. Vui lòng thử lại sau.",
+        "Too many registration attempts for this social insurance number. Try again later.",
+    ),
+    _spec(
+        "bhxh.mismatch_rate_limited",
+        "Thông tin không khớp quá nhiều lần với mã số BHXH này. Vui lòng thử lại sau.",
+        "The details for this social insurance number did not match too many times. "
+        "Try again later.",
+    ),
+    _spec(
+        "otp.send_rate_limited",
+        "Số điện thoại này đã nhận quá nhiều mã OTP. Vui lòng thử lại sau.",
+        "Too many OTPs were sent to this phone number. Please try again later.",
+    ),
     # the flow itself
     _spec(
         "flow.not_found",

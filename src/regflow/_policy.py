@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import attrs
 
+from regflow._limits import RateLimits
+
 _POSITIVE_TIME = attrs.validators.gt(timedelta(0))
 _POSITIVE_COUNT = (attrs.validators.instance_of(int), attrs.validators.gt(0))
 
@@ -15,7 +17,8 @@ class Policy:
     """Limits and lifetimes of a flow; the defaults follow the issue that specified them.
 
     `max_mismatches` stops the form from being used to probe the BHXH database;
-    `otp_max_attempts` bounds guessing a 6-digit code to 5 in a million per flow.
+    `otp_max_attempts` bounds guessing a 6-digit code to 5 in a million per flow;
+    `rate_limits` bound the same across flows (they need a `RateLimiter`).
     """
 
     flow_ttl: timedelta = attrs.field(default=timedelta(minutes=30), validator=_POSITIVE_TIME)
@@ -26,6 +29,7 @@ class Policy:
     otp_max_sends: int = attrs.field(default=5, validator=_POSITIVE_COUNT)
     otp_max_attempts: int = attrs.field(default=5, validator=_POSITIVE_COUNT)
     max_mismatches: int = attrs.field(default=5, validator=_POSITIVE_COUNT)
+    rate_limits: RateLimits = attrs.Factory(RateLimits)
     otp_text: str = (
         "Ma OTP dang ky tai khoan Cong DVC Quoc gia: {code}. "
         "Ma co hieu luc trong {minutes} phut. Khong cung cap ma cho bat ky ai."

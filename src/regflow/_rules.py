@@ -8,6 +8,8 @@ rule that is never reached never calls BHXH.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import Callable, Sequence
 from functools import cached_property
@@ -35,12 +37,20 @@ from regflow._errors import (
 from regflow._methods import MethodRegistry
 from regflow._policy import Policy
 from regflow._validation import normalise_name, parse_form, password_errors
-from regflow.ports import BhxhRegistry, Clock, PasswordHasher, SmsGateway, UserStore
+from regflow.ports import (
+    BhxhRegistry,
+    Clock,
+    PasswordHasher,
+    RateLimiter,
+    SmsGateway,
+    UserStore,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from regflow._domain import Event, FlowSnapshot
+    from regflow._limits import RateLimit
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -71,6 +81,7 @@ class Services:
     policy: Policy
     otp_secret: bytes
     methods: MethodRegistry
+    limiter: RateLimiter | None = None
 
 
 def _call(port: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
@@ -87,14 +98,21 @@ class Step:
     """One event applied to one snapshot: the facts rules read, the changes actions make."""
 
     def __init__(
-        self, services: Services, snapshot: FlowSnapshot, event: Event | None, now: datetime
+        self,
+        services: Services,
+        snapshot: FlowSnapshot,
+        event: Event | None,
+        now: datetime,
+        client: str | None = None,
     ) -> None:
         self.services = services
         self.snapshot = snapshot
         self.event = event
         self.now = now
+        self.client = client
         self.changes: dict[str, Any] = {}
         self.errors: list[FlowError] = []
+        self.retry_at: dict[str, datetime | None] = {}
 
     def payload(self, kind: type[T]) -> T:
         """The event, which the engine has already matched to this trigger's type."""
@@ -141,6 +159,26 @@ class Step:
     def resend_available_at(self) -> datetime | None:
         last = self.snapshot.otp_last_sent_at
         return None if last is None else last + self.services.policy.otp_resend_after
+
+    def over_limit(
+        self, counter: str, value: str | None, limits: Sequence[RateLimit], *, count: bool = True
+    ) -> bool:
+        """Whether `value` has used up its `counter` across flows (counting this request
+        when `count` and it has not); asked once per step, so a request counts once."""
+        limiter = self.services.limiter
+        if limiter is None or value is None or not limits:
+            return False
+        if counter not in self.retry_at:
+            check = limiter.hit if count else limiter.peek
+            key = _limit_key(self.services.otp_secret, counter, value)
+            self.retry_at[counter] = _call("storage", check, key, limits)
+        return self.retry_at[counter] is not None
+
+
+def _limit_key(secret: bytes, counter: str, value: str) -> str:
+    """A counter's key: keyed digest, so no phone or ID number sits in the limiter's store."""
+    digest = hmac.new(secret, f"{counter}:{value}".encode(), hashlib.sha256).hexdigest()
+    return f"regflow:{counter}:{digest[:32]}"
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -316,6 +354,63 @@ def resend_too_soon(step: Step) -> bool:
     return step.snapshot.otp is not None and available is not None and step.now < available
 
 
+def _until(code: str, counter: str) -> Callable[[Step], Sequence[FlowError]]:
+    def report(step: Step) -> Sequence[FlowError]:
+        return [flow_error(code, retry_at=step.retry_at.get(counter))]
+
+    return report
+
+
+@rule(
+    "client.rate_limited",
+    vi="Thiết bị/địa chỉ (khóa client do ứng dụng cấp) đã gửi quá nhiều biểu mẫu.",
+    en="The client key the host passes (IP, device) sent too many forms.",
+    report=_until("client.rate_limited", "client"),
+)
+def client_rate_limited(step: Step) -> bool:
+    limits = step.services.policy.rate_limits.attempts_per_client
+    return step.over_limit("client", step.client, limits)
+
+
+def _typed_bhxh_number(step: Step) -> str:
+    form = step.form
+    assert isinstance(form, RegistrationForm)  # noqa: S101 - form_invalid is checked first
+    return form.bhxh_number
+
+
+@rule(
+    "bhxh.attempt_rate_limited",
+    vi="Mã số BHXH này đã được gửi đối chiếu quá nhiều lần (mọi phiên).",
+    en="This BHXH number was checked too many times, across flows.",
+    report=_until("bhxh.attempt_rate_limited", "bhxh_attempt"),
+)
+def bhxh_attempt_rate_limited(step: Step) -> bool:
+    limits = step.services.policy.rate_limits.attempts_per_bhxh_number
+    return step.over_limit("bhxh_attempt", _typed_bhxh_number(step), limits)
+
+
+@rule(
+    "bhxh.mismatch_rate_limited",
+    vi="Mã số BHXH này đã không khớp quá nhiều lần (mọi phiên): chống dò dữ liệu BHXH.",
+    en="This BHXH number failed to match too many times, across flows: no probing BHXH.",
+    report=_until("bhxh.mismatch_rate_limited", "bhxh_mismatch"),
+)
+def bhxh_mismatch_rate_limited(step: Step) -> bool:
+    limits = step.services.policy.rate_limits.mismatches_per_bhxh_number
+    return step.over_limit("bhxh_mismatch", _typed_bhxh_number(step), limits, count=False)
+
+
+@rule(
+    "otp.send_rate_limited",
+    vi="Số điện thoại này đã nhận quá nhiều OTP (mọi phiên): chống SMS pumping.",
+    en="This phone number was sent too many OTPs, across flows: no SMS pumping.",
+    report=_until("otp.send_rate_limited", "otp_send"),
+)
+def otp_send_rate_limited(step: Step) -> bool:
+    limits = step.services.policy.rate_limits.otp_sends_per_phone
+    return step.over_limit("otp_send", step.citizen.phone, limits)
+
+
 def _password_errors(step: Step) -> Sequence[FlowError]:
     return step.password_errors
 
@@ -356,6 +451,9 @@ def record_method(step: Step) -> None:
 
 def count_mismatch(step: Step) -> None:
     step.changes["mismatches"] = step.snapshot.mismatches + 1
+    limits = step.services.policy.rate_limits.mismatches_per_bhxh_number
+    step.retry_at.pop("bhxh_mismatch", None)  # the peek before the look-up counted nothing
+    step.over_limit("bhxh_mismatch", _typed_bhxh_number(step), limits)
 
 
 def remember_citizen(step: Step) -> None:

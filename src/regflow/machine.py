@@ -28,6 +28,9 @@ from regflow._domain import (
 from regflow._errors import Message
 from regflow._rules import (
     account_exists,
+    bhxh_attempt_rate_limited,
+    bhxh_mismatch_rate_limited,
+    client_rate_limited,
     count_mismatch,
     count_wrong_otp,
     create_account,
@@ -38,6 +41,7 @@ from regflow._rules import (
     mismatch_limit_reached,
     otp_expired,
     otp_not_sent,
+    otp_send_rate_limited,
     otp_wrong,
     password_invalid,
     record_method,
@@ -110,12 +114,22 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
      "after": [record_method]},
     # Step 3: the BHXH form, checked against the BHXH database.
     {"trigger": "submit_form", "source": _FORM, "dest": None, "conditions": [form_invalid]},
+    # Limits across flows, before BHXH is asked: per client, per BHXH number, and failed
+    # matches of that number in any flow (so the form cannot probe BHXH from new flows).
+    {"trigger": "submit_form", "source": _FORM, "dest": None,
+     "conditions": [client_rate_limited]},
+    {"trigger": "submit_form", "source": _FORM, "dest": None,
+     "conditions": [bhxh_attempt_rate_limited]},
+    {"trigger": "submit_form", "source": _FORM, "dest": None,
+     "conditions": [bhxh_mismatch_rate_limited]},
     {"trigger": "submit_form", "source": _FORM, "dest": S.LOCKED,
      "conditions": [mismatch_limit_reached], "after": [count_mismatch]},
     {"trigger": "submit_form", "source": _FORM, "dest": S.DATA_MISMATCH,
      "conditions": [data_mismatch], "after": [count_mismatch]},
     {"trigger": "submit_form", "source": _FORM, "dest": S.ACCOUNT_EXISTS,
      "conditions": [account_exists]},
+    {"trigger": "submit_form", "source": _FORM, "dest": None,
+     "conditions": [otp_send_rate_limited]},
     {"trigger": "submit_form", "source": _FORM, "dest": S.OTP_PENDING,
      "after": [remember_citizen, send_otp]},
     # Step 4: the OTP sent to the phone on the BHXH record.
@@ -133,6 +147,8 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
      "conditions": [otp_expired]},
     {"trigger": "resend_otp", "source": _OTP, "dest": None, "conditions": [send_limit_reached]},
     {"trigger": "resend_otp", "source": _OTP, "dest": None, "conditions": [resend_too_soon]},
+    {"trigger": "resend_otp", "source": _OTP, "dest": None,
+     "conditions": [otp_send_rate_limited]},
     {"trigger": "resend_otp", "source": _OTP, "dest": S.OTP_PENDING, "after": [send_otp]},
     # Step 5: the password; the account is created with verification level 2.
     {"trigger": "set_password", "source": S.SETTING_PASSWORD, "dest": None,

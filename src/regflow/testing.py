@@ -13,35 +13,49 @@ Every fake keeps state a test can check::
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import re
 import secrets
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
 from regflow._domain import BhxhRecord, SubmitForm
 from regflow._engine import Engine
-from regflow.adapters.memory import InMemoryBhxhRegistry, InMemoryFlowStore, InMemoryUserStore
+from regflow.adapters.memory import (
+    InMemoryBhxhRegistry,
+    InMemoryFlowStore,
+    InMemoryRateLimiter,
+    InMemoryUserStore,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from regflow._methods import MethodRegistry
     from regflow._policy import Policy
+    from regflow.ports import RateLimiter
 
 __all__ = [
     "CITIZEN",
     "FakeClock",
     "FakePorts",
     "FastHasher",
+    "Fault",
+    "FaultPlan",
     "InMemoryBhxhRegistry",
     "InMemoryFlowStore",
+    "InMemoryRateLimiter",
     "InMemoryUserStore",
     "SentSms",
     "SmsInbox",
     "form_for",
 ]
+
+T = TypeVar("T")
 
 _CODE = re.compile(r"\b(\d{6})\b")
 
@@ -155,8 +169,10 @@ class FakePorts:
         *,
         policy: Policy | None = None,
         methods: MethodRegistry | None = None,
+        limiter: RateLimiter | None = None,
         machine: Any = None,  # noqa: ANN401 - a transitions.Machine, which is untyped
     ) -> Engine:
+        """The engine on these fakes; no limits across flows unless a `limiter` is given."""
         return Engine(
             bhxh=self.bhxh,
             sms=self.sms,
@@ -167,8 +183,85 @@ class FakePorts:
             otp_secret=self.otp_secret,
             policy=policy,
             methods=methods,
+            limiter=limiter,
             machine=machine,
         )
+
+
+class Fault(enum.Enum):
+    """How an injected fault hits a port call."""
+
+    #: The call fails before it does anything (a refused connection).
+    REFUSED = "refused"
+    #: The call does its work, then fails (a timeout after the write): the caller cannot
+    #: tell whether it happened.
+    TIMED_OUT = "timed_out"
+
+
+class FaultPlan:
+    """Fails the `fail_at`-th port call (1-based) across every port it wraps.
+
+    Run a scenario once with ``fail_at=None`` to learn how many calls it makes
+    (`calls`), then once per call with the fault there::
+
+        plan = FaultPlan(fail_at=3, fault=Fault.TIMED_OUT)
+        engine = plan.engine(FakePorts.seeded())
+        ...
+        assert plan.injected == "flows.save"
+    """
+
+    def __init__(self, fail_at: int | None = None, fault: Fault = Fault.REFUSED) -> None:
+        self.fail_at = fail_at
+        self.fault = fault
+        self.calls: list[str] = []
+        self.injected: str | None = None
+
+    def wrap(self, name: str, port: T) -> T:
+        """`port` with every method call counted, and failed when its turn comes."""
+        return cast("T", _FaultyPort(self, name, port))
+
+    def engine(self, ports: FakePorts, *, limiter: RateLimiter | None = None) -> Engine:
+        """An engine on `ports` whose outside services and stores are all wrapped."""
+        return Engine(
+            bhxh=self.wrap("bhxh", ports.bhxh),
+            sms=self.wrap("sms", ports.sms),
+            users=self.wrap("users", ports.users),
+            flows=self.wrap("flows", ports.flows),
+            hasher=ports.hasher,
+            clock=ports.clock,
+            otp_secret=ports.otp_secret,
+            limiter=None if limiter is None else self.wrap("limiter", limiter),
+        )
+
+    def call(self, name: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - any port method
+        self.calls.append(name)
+        if len(self.calls) != self.fail_at:
+            return method(*args, **kwargs)
+        self.injected = name
+        if self.fault is Fault.REFUSED:
+            raise ConnectionError(f"injected fault: {name} refused")
+        method(*args, **kwargs)
+        raise TimeoutError(f"injected fault: {name} timed out after it ran")
+
+
+class _FaultyPort:
+    """A port whose public methods go through a `FaultPlan`; attributes pass through."""
+
+    def __init__(self, plan: FaultPlan, name: str, port: object) -> None:
+        self._plan = plan
+        self._name = name
+        self._port = port
+
+    def __getattr__(self, attribute: str) -> Any:  # noqa: ANN401 - whatever the port has
+        value = getattr(self._port, attribute)
+        if attribute.startswith("_") or not callable(value):
+            return value
+        name = f"{self._name}.{attribute}"
+
+        def call(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - any port method
+            return self._plan.call(name, value, *args, **kwargs)
+
+        return call
 
 
 # The scenario runner builds on the fakes above, so it is imported once they exist.

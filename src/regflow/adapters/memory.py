@@ -2,20 +2,25 @@
 
 For tests (regflow's and host apps') and demos. Their state is public on purpose, so a
 test can check what was stored: `InMemoryUserStore.accounts`, `InMemoryFlowStore.flows`.
+`InMemoryRateLimiter` counts across flows for one process.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from typing import TYPE_CHECKING
 
 from regflow._errors import DuplicateAccountError, StaleFlowError
+from regflow.adapters.system import SystemClock
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
     from datetime import datetime
 
     from regflow._domain import Account, BhxhRecord, FlowSnapshot
+    from regflow._limits import RateLimit
+    from regflow.ports import Clock
 
 
 class InMemoryBhxhRegistry:
@@ -81,3 +86,45 @@ class InMemoryFlowStore:
             for flow_id in expired:
                 del self.flows[flow_id]
             return len(expired)
+
+
+class InMemoryRateLimiter:
+    """`RateLimiter` over sliding-window logs in a dict, under a lock.
+
+    Counts live in one process: right for tests, demos and a single app server; many app
+    servers share `regflow.adapters.limits.LimitsRateLimiter` on Redis instead.
+    """
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock: Clock = clock or SystemClock()
+        self._log: dict[tuple[str, RateLimit], deque[datetime]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str, limits: Sequence[RateLimit]) -> datetime | None:
+        with self._lock:
+            now = self._clock.now()
+            retry_at = self._retry_at(key, limits, now)
+            if retry_at is None:
+                for limit in limits:
+                    self._log.setdefault((key, limit), deque()).append(now)
+            return retry_at
+
+    def peek(self, key: str, limits: Sequence[RateLimit]) -> datetime | None:
+        with self._lock:
+            return self._retry_at(key, limits, self._clock.now())
+
+    def _retry_at(self, key: str, limits: Sequence[RateLimit], now: datetime) -> datetime | None:
+        waits = [self._free_at(key, limit, now) for limit in limits]
+        return max((wait for wait in waits if wait is not None), default=None)
+
+    def _free_at(self, key: str, limit: RateLimit, now: datetime) -> datetime | None:
+        """When `limit` has room again for `key` (None: it has now); forgets old hits."""
+        hits = self._log.get((key, limit))
+        if hits is None:
+            return None
+        while hits and hits[0] + limit.per <= now:
+            hits.popleft()
+        if not hits:
+            del self._log[key, limit]
+            return None
+        return hits[0] + limit.per if len(hits) >= limit.amount else None

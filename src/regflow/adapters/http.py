@@ -1,0 +1,283 @@
+"""Reference HTTP adapters for the portal's outside services: BHXH and SMS, on `httpx`.
+
+Templates that portal teams adapt to their real services; the JSON contract they speak is
+`docs/http-contract.md`. Needs the extra: ``pip install 'regflow[http]'``.
+
+Every failure of the service — a timeout, a refused connection, a 5xx, an answer that does
+not follow the contract, an open circuit — raises `UpstreamUnavailableError` (a
+`PortUnavailableError`), which the engine reports as the retryable ``bhxh.unavailable`` /
+``sms.unavailable``. Never a data mismatch: a broken answer is an outage, not a citizen's
+error. Look-ups are idempotent and retried with backoff and jitter (`stamina`); a send is
+not (a retry after a lost answer could text the citizen twice), and the citizen's "Gửi lại
+OTP" is its retry.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date
+from typing import TYPE_CHECKING, Final, TypeVar
+
+import attrs
+import httpx
+import stamina
+
+from regflow._domain import BhxhRecord
+from regflow._errors import PortUnavailableError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+T = TypeVar("T")
+
+__all__ = [
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "HttpBhxhRegistry",
+    "HttpSettings",
+    "HttpSmsGateway",
+    "UpstreamUnavailableError",
+]
+
+#: Answers worth retrying: the service is overloaded or restarting.
+_TRANSIENT_STATUSES: Final = frozenset({429, 502, 503, 504})
+LOOKUP_PATH: Final = "/v1/citizens/lookup"
+MESSAGES_PATH: Final = "/v1/messages"
+#: The error code of a 404 that means "BHXH has no such number".
+NOT_FOUND: Final = "citizen.not_found"
+_RECORD_FIELDS: Final = ("bhxh_number", "full_name", "date_of_birth", "phone", "id_number")
+
+
+class UpstreamUnavailableError(PortUnavailableError):
+    """The service did not give a usable answer; the request may be retried later."""
+
+
+class CircuitOpenError(UpstreamUnavailableError):
+    """The circuit is open after repeated failures: the service is not even asked."""
+
+
+class _TransientError(UpstreamUnavailableError):
+    """No answer, or a status in `_TRANSIENT_STATUSES`: worth another attempt."""
+
+
+class CircuitBreaker:
+    """Fail fast while a service is down, so its outage does not hold every request.
+
+    After `failure_threshold` failed calls in a row the circuit opens: calls fail at once
+    for `reset_after` seconds; then one trial call is let through (half-open), whose
+    success closes the circuit and whose failure opens it again.
+    """
+
+    def __init__(
+        self,
+        failure_threshold: int = 5,
+        reset_after: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.failure_threshold = failure_threshold
+        self.reset_after = reset_after
+        self._monotonic = monotonic
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def is_open(self) -> bool:
+        with self._lock:
+            return self._opened_at is not None and not self._trial_due()
+
+    def call(self, fn: Callable[[], T]) -> T:
+        with self._lock:
+            if self._opened_at is not None:
+                if not self._trial_due():
+                    raise CircuitOpenError("circuit open: the service failed repeatedly")
+                self._opened_at = self._monotonic()  # one trial; the others still fail fast
+        try:
+            result = fn()
+        except Exception:
+            self._record(failed=True)
+            raise
+        self._record(failed=False)
+        return result
+
+    def _trial_due(self) -> bool:
+        assert self._opened_at is not None  # noqa: S101 - only asked while open
+        return self._monotonic() - self._opened_at >= self.reset_after
+
+    def _record(self, *, failed: bool) -> None:
+        with self._lock:
+            self._failures = self._failures + 1 if failed else 0
+            if self._failures >= self.failure_threshold:
+                self._opened_at = self._monotonic()
+            elif not failed:
+                self._opened_at = None
+
+
+@attrs.frozen(kw_only=True)
+class HttpSettings:
+    """How one service is reached: where, with which token, how patiently.
+
+    `timeout` bounds each attempt (connect, read, write, pool); `attempts`, `wait_initial`
+    and `wait_max` shape the retries of look-ups (exponential backoff with jitter), and
+    `retry_budget` bounds their total time, so a citizen waits seconds, not minutes.
+    """
+
+    base_url: str
+    token: str | None = attrs.field(default=None, repr=False)
+    timeout: float = 2.0
+    attempts: int = 3
+    wait_initial: float = 0.1
+    wait_max: float = 1.0
+    retry_budget: float = 5.0
+
+
+class _Upstream:
+    """One service: an httpx client, its circuit breaker, the contract's error handling."""
+
+    def __init__(
+        self,
+        settings: HttpSettings,
+        breaker: CircuitBreaker | None,
+        transport: httpx.BaseTransport | None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else {}
+        self.settings = settings
+        self.breaker = breaker or CircuitBreaker()
+        self._client = httpx.Client(
+            base_url=settings.base_url,
+            headers=headers,
+            timeout=settings.timeout,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def post(
+        self,
+        path: str,
+        body: dict[str, str],
+        read: Callable[[httpx.Response], T],
+        *,
+        retry: bool,
+    ) -> T:
+        """POST `body` and `read` the answer; the breaker counts an unreadable one a failure."""
+        return self.breaker.call(lambda: read(self._post(path, body, retry=retry)))
+
+    def _post(self, path: str, body: dict[str, str], *, retry: bool) -> httpx.Response:
+        settings = self.settings
+        attempts = stamina.retry_context(
+            on=_TransientError,
+            attempts=settings.attempts if retry else 1,
+            timeout=settings.retry_budget,
+            wait_initial=settings.wait_initial,
+            wait_max=settings.wait_max,
+        )
+        for attempt in attempts:
+            with attempt:
+                return self._send(path, body)
+        raise AssertionError("unreachable: stamina re-raises the last failure")
+
+    def _send(self, path: str, body: dict[str, str]) -> httpx.Response:
+        try:
+            response = self._client.post(path, json=body)
+        except httpx.HTTPError as exc:  # timeouts, refused connections, broken streams
+            raise _TransientError(f"{type(exc).__name__} on {path}") from exc
+        if response.status_code in _TRANSIENT_STATUSES or response.status_code >= 500:
+            raise _TransientError(f"HTTP {response.status_code} on {path}")
+        return response
+
+
+def _expect(response: httpx.Response, *statuses: int) -> None:
+    if response.status_code not in statuses:
+        raise UpstreamUnavailableError(f"HTTP {response.status_code}: not in the contract")
+
+
+def _json(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise UpstreamUnavailableError("the answer is not JSON") from exc
+
+
+def _sent(response: httpx.Response) -> None:
+    _expect(response, 200, 202)
+
+
+def _lookup_answer(bhxh_number: str) -> Callable[[httpx.Response], BhxhRecord | None]:
+    def read(response: httpx.Response) -> BhxhRecord | None:
+        _expect(response, 200, 404)
+        answer = _json(response)
+        if response.status_code == 404:
+            _expect_not_found(answer)
+            return None
+        return _record(answer, bhxh_number)
+
+    return read
+
+
+def _expect_not_found(answer: object) -> None:
+    """A 404 means "no such number" only with the contract's error code: a 404 from a wrong
+    URL or a proxy must not turn every look-up into a data mismatch."""
+    error = answer.get("error") if isinstance(answer, dict) else None
+    if not isinstance(error, dict) or error.get("code") != NOT_FOUND:
+        raise UpstreamUnavailableError("HTTP 404 without the contract's not-found code")
+
+
+def _record(answer: object, bhxh_number: str) -> BhxhRecord:
+    """The record in a look-up's answer; anything off-contract is an outage, not a mismatch."""
+    if not isinstance(answer, dict) or not all(
+        isinstance(answer.get(name), str) for name in _RECORD_FIELDS
+    ):
+        raise UpstreamUnavailableError("the record does not follow the contract")
+    if answer["bhxh_number"] != bhxh_number:
+        raise UpstreamUnavailableError("the record is not the one asked for")
+    try:
+        born = date.fromisoformat(answer["date_of_birth"])
+    except ValueError as exc:
+        raise UpstreamUnavailableError("the record's date of birth is not a date") from exc
+    return BhxhRecord(
+        bhxh_number=answer["bhxh_number"],
+        full_name=answer["full_name"],
+        date_of_birth=born,
+        phone=answer["phone"],
+        id_number=answer["id_number"],
+    )
+
+
+class _HttpAdapter:
+    """What both adapters share: the upstream, its breaker, closing the connections."""
+
+    def __init__(
+        self,
+        settings: HttpSettings,
+        *,
+        breaker: CircuitBreaker | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._upstream = _Upstream(settings, breaker, transport)
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return self._upstream.breaker
+
+    def close(self) -> None:
+        self._upstream.close()
+
+
+class HttpBhxhRegistry(_HttpAdapter):
+    """`BhxhRegistry` over `LOOKUP_PATH`, a POST so the number stays out of URLs and access
+    logs; retried, since a look-up changes nothing."""
+
+    def lookup(self, bhxh_number: str) -> BhxhRecord | None:
+        return self._upstream.post(
+            LOOKUP_PATH, {"bhxh_number": bhxh_number}, _lookup_answer(bhxh_number), retry=True
+        )
+
+
+class HttpSmsGateway(_HttpAdapter):
+    """`SmsGateway` over `MESSAGES_PATH`; one attempt per send (see the module doc)."""
+
+    def send(self, phone: str, text: str) -> None:
+        self._upstream.post(MESSAGES_PATH, {"to": phone, "text": text}, _sent, retry=False)
