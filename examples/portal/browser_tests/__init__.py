@@ -1,0 +1,1 @@
+"""End-to-end tests of the reference portal in headless Chromium (Debian's, via Playwright)."""

@@ -1,0 +1,322 @@
+"""The web layer: pages become regflow events, `FlowView`s become pages.
+
+Every POST answers with a redirect to the screen of the flow's current state (Post/Redirect/
+Get), and every GET renders that state afresh from `Engine.view`: a refresh or the back
+button can show an old URL, never an old state, and can never send an event twice.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import secrets
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from markupsafe import Markup
+
+from regflow import (
+    ERRORS,
+    ChooseMethod,
+    ConfirmOtp,
+    FlowView,
+    ResendOtp,
+    SetPassword,
+    State,
+    SubmitForm,
+)
+from regflow_portal._texts import TEXTS
+from regflow_portal._wiring import Services, Settings, build_services
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from werkzeug.wrappers import Response
+
+    from regflow import Event
+
+#: The screen (URL and template) that shows each state.
+SCREENS: dict[State, str] = {
+    State.CHOOSING_METHOD: "method",
+    State.FILLING_FORM: "details",
+    State.DATA_MISMATCH: "result",
+    State.OTP_PENDING: "otp",
+    State.OTP_EXPIRED: "otp",
+    State.SETTING_PASSWORD: "password",
+    State.COMPLETED: "result",
+    State.ACCOUNT_EXISTS: "result",
+    State.LOCKED: "result",
+    State.EXPIRED: "result",
+}
+FORM_FIELDS = ("bhxh_number", "full_name", "date_of_birth", "phone", "email")
+REQUIRED_FIELDS = frozenset(FORM_FIELDS) - {"email"}
+#: Errors that only say the page was older than the flow: the current screen says enough.
+STALE_PAGE = frozenset({"event.not_allowed", "flow.finished", "flow.locked", "flow.expired"})
+LANGUAGES = ("vi", "en")
+ZERO = timedelta(0)
+
+pages = Blueprint("pages", __name__)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    """The portal as a WSGI app; `services` defaults to `build_services(settings)`."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="regflow_portal",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+    )
+    app.extensions["regflow"] = services or build_services(settings)
+    app.before_request(_check_csrf)
+    app.after_request(_harden)
+    app.context_processor(_template_helpers)
+    app.register_error_handler(400, _bad_request)
+    app.register_blueprint(pages)
+    if app.extensions["regflow"].inbox is not None:
+        from regflow_portal._dev_pages import dev_pages  # noqa: PLC0415 - development only
+
+        app.register_blueprint(dev_pages)
+    return app
+
+
+def services() -> Services:
+    found: Services = current_app.extensions["regflow"]
+    return found
+
+
+# --- language, CSRF, headers ---------------------------------------------------------------
+
+
+def language() -> str:
+    lang = session.get("lang")
+    return lang if lang in LANGUAGES else "vi"
+
+
+def text(key: str, **values: object) -> Markup:
+    """A text in the page's language; `values` are escaped unless they are `Markup`."""
+    return Markup.escape(TEXTS[key].in_language(language())).format(**values)
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    token: str = session["csrf"]
+    return token
+
+
+def _check_csrf() -> None:
+    """Refuse every POST whose form does not carry this session's token."""
+    if request.method != "POST":
+        return
+    sent = request.form.get("csrf_token", "")
+    expected = session.get("csrf", "")
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        abort(400)
+
+
+def _harden(response: Response) -> Response:
+    """No page of a flow may come back from a cache: the back button must ask the server."""
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'none'"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _bad_request(_: Exception) -> tuple[str, int]:
+    return render_template("bad_request.html"), 400
+
+
+def _template_helpers() -> dict[str, Any]:
+    return {
+        "t": text,
+        "msg": lambda message: message.in_language(language()),
+        "error_text": lambda code: ERRORS[code].message.in_language(language()),
+        "lang": language(),
+        "csrf_token": csrf_token,
+        "dev_mode": services().inbox is not None,
+        "flow_minutes": services().engine.policy.flow_ttl // timedelta(minutes=1),
+    }
+
+
+@pages.get("/lang/<lang>")
+def switch_language(lang: str) -> Response:
+    if lang in LANGUAGES:
+        session["lang"] = lang
+    target = request.args.get("next", "/")
+    safe = target.startswith("/") and not target.startswith(("//", "/\\"))  # no open redirect
+    return redirect(target if safe else "/")
+
+
+# --- the flow -------------------------------------------------------------------------------
+
+
+def current_view() -> FlowView | None:
+    flow_id = session.get("flow_id")
+    if not flow_id:
+        return None
+    view = services().engine.view(flow_id)
+    return None if view.state is None and "flow.not_found" in view.error_codes() else view
+
+
+def past_lifetime(view: FlowView) -> bool:
+    """A flow that outlived its lifetime: the engine ends it at its next event, we show it now."""
+    expires_at = view.expires_at
+    return bool(view.allowed_events) and expires_at is not None and expires_at <= now()
+
+
+def now() -> datetime:
+    return services().clock.now()
+
+
+def screen_of(view: FlowView) -> str:
+    if view.state is None or past_lifetime(view):
+        return "result"
+    return SCREENS[view.state]
+
+
+def to_screen(view: FlowView) -> Response:
+    return redirect(url_for("pages.show", screen=screen_of(view)), code=303)
+
+
+@pages.get("/")
+def home() -> str:
+    view = current_view()
+    resumable = view is not None and bool(view.allowed_events) and not past_lifetime(view)
+    return render_template("home.html", resumable=resumable, notice=session.pop("notice", None))
+
+
+@pages.post("/register")
+def start() -> Response | str:
+    view = services().engine.start()
+    if view.errors:
+        return render_template("home.html", resumable=False, errors=_messages(view))
+    session["flow_id"] = view.flow_id
+    session.pop("typed", None)
+    session.pop("errors", None)
+    return to_screen(view)
+
+
+@pages.get("/register/<screen>")
+def show(screen: str) -> Response | str | tuple[str, int]:
+    view = current_view()
+    if view is None:
+        session["notice"] = "no_flow"
+        return redirect(url_for("pages.home"))
+    if view.state is None:
+        return unavailable(view)
+    errors = session.pop("errors", [])
+    expected = screen_of(view)
+    fixing_details = screen == "details" and view.state is State.DATA_MISMATCH
+    if screen != expected and not fixing_details:
+        return to_screen(view)
+    if view.state not in (State.FILLING_FORM, State.DATA_MISMATCH):
+        session.pop("typed", None)
+    outcome_page = screen == "result"  # says what happened itself; errors become reasons
+    return render_template(
+        f"{screen}.html",
+        view=view,
+        outcome="expired" if past_lifetime(view) else view.state,
+        errors=[] if outcome_page else errors,
+        reasons=errors if outcome_page else [],
+        typed=session.get("typed", {}),
+        notice=session.pop("notice", None),
+        **_otp_timing(view),
+    )
+
+
+def _otp_timing(view: FlowView) -> dict[str, int | bool]:
+    """Seconds until "Gửi lại OTP" works and minutes the code stays valid, counted here."""
+    current = now()
+    wait = view.resend_available_at - current if view.resend_available_at else None
+    valid = view.otp_expires_at - current if view.otp_expires_at else None
+    return {
+        "resend_in": max(0, math.ceil(wait.total_seconds())) if wait else 0,
+        "valid_minutes": max(0, math.ceil(valid.total_seconds() / 60)) if valid else 0,
+        "otp_expired": view.state is State.OTP_EXPIRED or (valid is not None and valid <= ZERO),
+    }
+
+
+@pages.post("/register/method")
+def choose_method() -> Response | tuple[str, int]:
+    form = request.form
+    return step(ChooseMethod(form.get("subject", ""), form.get("method", "")))
+
+
+@pages.post("/register/details")
+def submit_details() -> Response | tuple[str, int]:
+    typed = {name: request.form.get(name, "").strip() for name in FORM_FIELDS}
+    session["typed"] = typed
+    return step(
+        SubmitForm(
+            bhxh_number=typed["bhxh_number"],
+            full_name=typed["full_name"],
+            date_of_birth=typed["date_of_birth"],
+            phone=typed["phone"],
+            email=typed["email"] or None,
+        )
+    )
+
+
+@pages.post("/register/otp")
+def confirm_otp() -> Response | tuple[str, int]:
+    return step(ConfirmOtp(request.form.get("code", "").strip()))
+
+
+@pages.post("/register/otp/resend")
+def resend_otp() -> Response | tuple[str, int]:
+    return step(ResendOtp(), notice="resent")
+
+
+@pages.post("/register/password")
+def set_password() -> Response | tuple[str, int]:
+    form = request.form
+    return step(SetPassword(form.get("password", ""), form.get("confirmation", "")))
+
+
+def step(event: Event, notice: str | None = None) -> Response | tuple[str, int]:
+    """Send one event to the session's flow, keep its errors for the next page, redirect."""
+    flow_id = session.get("flow_id")
+    if not flow_id:
+        session["notice"] = "no_flow"
+        return redirect(url_for("pages.home"), code=303)
+    view = services().engine.send(flow_id, event)
+    if view.state is None and view.retryable:
+        return unavailable(view)
+    if view.state is None:
+        session["notice"] = "no_flow"
+        return redirect(url_for("pages.home"), code=303)
+    errors = [e for e in _messages(view) if e["code"] not in STALE_PAGE]
+    if errors:
+        session["errors"] = errors
+    elif notice and view.ok:
+        session["notice"] = notice
+    return to_screen(view)
+
+
+def unavailable(view: FlowView) -> tuple[str, int]:
+    """A service regflow needs is down: say so, keep the flow, let the citizen retry."""
+    return render_template("unavailable.html", errors=_messages(view)), 503
+
+
+def _messages(view: FlowView) -> list[dict[str, str | None]]:
+    """The view's errors in the shape a cookie can keep: code, field and both languages."""
+    return [
+        {"code": e.code, "field": e.field, "vi": e.message.vi, "en": e.message.en}
+        for e in view.errors
+    ]

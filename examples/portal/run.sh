@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Start the reference portal at http://127.0.0.1:8000 in development mode: demo BHXH data,
+# the development SMS inbox at /dev/sms. Extra arguments go to the server (e.g. --port 8080).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+REGFLOW_EXTRAS=portal bash scripts/setup.sh
+export REGFLOW_PORTAL_DEV=1
+# Accounts and flows survive a restart here (*.sqlite3 is git-ignored; delete it to start over).
+export REGFLOW_PORTAL_DATABASE="${REGFLOW_PORTAL_DATABASE:-examples/portal/portal.sqlite3}"
+export PYTHONPATH="examples/portal${PYTHONPATH:+:$PYTHONPATH}"
+exec .venv/bin/python -m regflow_portal "$@"
