@@ -29,6 +29,7 @@ from regflow._errors import Message
 from regflow.adapters.console import ConsoleSmsGateway
 from regflow.adapters.demo import DEMO_PASSWORD_HASH, demo_accounts, demo_citizens
 from regflow.adapters.memory import InMemoryBhxhRegistry
+from regflow.machine import STATE_LABELS
 
 if TYPE_CHECKING:
     import os
@@ -216,7 +217,8 @@ def _outcome(term: Terminal, view: FlowView) -> None:
         account = view.account
         term.say(term.text("completed", name=account.full_name, level=account.verification_level))
         return
-    term.say(term.text("ended", state=view.state))
+    label = STATE_LABELS[view.state].in_language(term.lang) if view.state else "?"
+    term.say(term.text("ended", state=label))
     if view.remedies:
         term.say(term.text("remedies"))
         for remedy in view.remedies:
