@@ -157,6 +157,10 @@ class FakePorts:
     flows: InMemoryFlowStore = attrs.Factory(InMemoryFlowStore)
     hasher: FastHasher = attrs.Factory(FastHasher)
     clock: FakeClock = attrs.Factory(FakeClock)
+    #: Counts across flows on the fake clock; an engine uses it when given ``limiter=``.
+    limiter: InMemoryRateLimiter = attrs.Factory(
+        lambda self: InMemoryRateLimiter(self.clock), takes_self=True
+    )
     otp_secret: bytes = b"regflow-testing-secret-0123456789abcdef"
 
     @classmethod
@@ -172,7 +176,8 @@ class FakePorts:
         limiter: RateLimiter | None = None,
         machine: Any = None,  # noqa: ANN401 - a transitions.Machine, which is untyped
     ) -> Engine:
-        """The engine on these fakes; no limits across flows unless a `limiter` is given."""
+        """The engine on these fakes; no limits across flows unless a `limiter` is given
+        (``limiter=ports.limiter`` counts on the fake clock, as the scenario runner does)."""
         return Engine(
             bhxh=self.bhxh,
             sms=self.sms,
