@@ -44,6 +44,16 @@ def test_a_run_of_chosen_tests_is_not_held_to_the_configured_coverage(
     assert "transition coverage" not in result.stdout.str()
 
 
+def test_a_run_stopped_early_says_its_coverage_is_incomplete(suite: pytest.Pytester) -> None:
+    suite.makepyfile(test_two="def test_fails():\n    raise AssertionError\n")
+
+    result = suite.runpytest("-x")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    out = result.stdout.str()
+    assert "(the run stopped early, stopping after 1 failures:" in out
+
+
 def test_the_option_holds_any_run_to_its_threshold(suite: pytest.Pytester) -> None:
     result = suite.runpytest("test_one.py", "--regflow-coverage-fail-under=2.3")
     assert result.ret == pytest.ExitCode.OK
