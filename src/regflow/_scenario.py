@@ -334,18 +334,25 @@ class ScenarioRunner:
 
     def run(self, path: Path) -> list[State | None]:
         """Run `path` from a new flow; returns the states visited, asserting each one."""
-        make_engine = self.engine or self._fake_engine
-        scene = Scene(self.ports(), self.policy, make_engine, self.citizen, self.client)
+        scene = self.scene()
         visited = [scene.view.state]
         for number, step in enumerate(path.steps, 1):
-            recipe = self.recipe(step.trigger, step.outcome)
-            event = recipe(scene)
+            event = self.arrange(scene, step)
             taken: list[Mapping[str, Any]] = []
             with listening(taken.append):
                 view = scene.send(event)
             _expect(number, step, view, taken)
             visited.append(view.state)
         return visited
+
+    def scene(self) -> Scene:
+        """A new flow on fresh fakes: what `run` starts from (a test may walk it itself)."""
+        make_engine = self.engine or self._fake_engine
+        return Scene(self.ports(), self.policy, make_engine, self.citizen, self.client)
+
+    def arrange(self, scene: Scene, step: Transition) -> Event:
+        """Arrange `scene` so that `step`'s rule decides; returns the event to send."""
+        return self.recipe(step.trigger, step.outcome)(scene)
 
     def _fake_engine(self, ports: FakePorts, policy: Policy) -> Engine:
         return ports.engine(policy=policy, limiter=ports.limiter, machine=self.declaration.machine)

@@ -220,25 +220,38 @@ class FaultPlan:
         self.fault = fault
         self.calls: list[str] = []
         self.injected: str | None = None
+        #: While False, calls pass through uncounted: a test's own arrangements.
+        self.armed = True
 
     def wrap(self, name: str, port: T) -> T:
         """`port` with every method call counted, and failed when its turn comes."""
         return cast("T", _FaultyPort(self, name, port))
 
-    def engine(self, ports: FakePorts, *, limiter: RateLimiter | None = None) -> Engine:
+    def engine(
+        self,
+        ports: FakePorts,
+        *,
+        limiter: RateLimiter | None = None,
+        policy: Policy | None = None,
+        machine: Any = None,  # noqa: ANN401 - a transitions.Machine, which is untyped
+    ) -> Engine:
         """An engine on `ports` whose outside services and stores are all wrapped."""
         return Engine(
             bhxh=self.wrap("bhxh", ports.bhxh),
             sms=self.wrap("sms", ports.sms),
             users=self.wrap("users", ports.users),
             flows=self.wrap("flows", ports.flows),
-            hasher=ports.hasher,
+            hasher=self.wrap("hasher", ports.hasher),
             clock=ports.clock,
             otp_secret=ports.otp_secret,
             limiter=None if limiter is None else self.wrap("limiter", limiter),
+            policy=policy,
+            machine=machine,
         )
 
     def call(self, name: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - any port method
+        if not self.armed:
+            return method(*args, **kwargs)
         self.calls.append(name)
         if len(self.calls) != self.fail_at:
             return method(*args, **kwargs)
