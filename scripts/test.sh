@@ -4,6 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REGFLOW_EXTRAS=dev bash scripts/setup.sh
 bash scripts/graphviz.sh
+# The PostgreSQL store tests need a server: start one where we may (CI, or root locally).
+if [ -z "${REGFLOW_TEST_POSTGRES_DSN:-}" ] && { [ "${CI:-}" = true ] || [ "$(id -u)" = 0 ]; }; then
+  REGFLOW_TEST_POSTGRES_DSN="$(bash scripts/postgres.sh)"
+  export REGFLOW_TEST_POSTGRES_DSN
+fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from regflow import ERRORS, State, diagram
+from regflow import ERRORS, State, diagram, open_stores
 from regflow._cli import main
 from regflow.adapters import json_codec
 from regflow.machine import STATE_LABELS, TRANSITIONS, TRIGGER_LABELS
@@ -123,3 +123,23 @@ def test_diagram_command_reports_an_unreadable_snapshot(
 
     assert status == 2
     assert "cannot read the snapshot" in capsys.readouterr().err
+
+
+def test_diagram_command_draws_a_stored_flow_by_its_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "flows.sqlite3"
+    stores = open_stores(database)
+    ports = FakePorts.seeded()
+    ports.users, ports.flows = stores.users, stores.flows  # type: ignore[assignment]
+    snapshot = travelled(ports.engine(), ports)
+    capsys.readouterr()
+
+    status = main(
+        ["diagram", "--format", "dot", "--flow-id", snapshot.flow_id, "--database", str(database)]
+    )
+
+    assert status == 0
+    assert capsys.readouterr().out == diagram.dot(snapshot=snapshot)
+    assert main(["diagram", "--flow-id", "nope", "--database", str(database)]) == 2
+    assert "no flow 'nope'" in capsys.readouterr().err

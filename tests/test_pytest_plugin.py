@@ -29,10 +29,10 @@ def test_a_full_run_below_the_configured_coverage_fails(suite: pytest.Pytester) 
     result.assert_outcomes(passed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     out = result.stdout.str()
-    assert "regflow transition coverage: 1/33 transitions (3.0 %)" in out
+    assert "regflow transition coverage: 1/43 transitions (2.3 %)" in out
     assert "    0  filling_form --submit_form [otherwise]--> otp_pending" in out
     assert "choosing_method --choose_method [otherwise]" not in out
-    assert "FAIL: transition coverage 3.0 % is below 100 %" in out
+    assert "FAIL: transition coverage 2.3 % is below 100 %" in out
 
 
 def test_a_run_of_chosen_tests_is_not_held_to_the_configured_coverage(
@@ -44,11 +44,21 @@ def test_a_run_of_chosen_tests_is_not_held_to_the_configured_coverage(
     assert "transition coverage" not in result.stdout.str()
 
 
+def test_a_run_stopped_early_says_its_coverage_is_incomplete(suite: pytest.Pytester) -> None:
+    suite.makepyfile(test_two="def test_fails():\n    raise AssertionError\n")
+
+    result = suite.runpytest("-x")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    out = result.stdout.str()
+    assert "(the run stopped early, stopping after 1 failures:" in out
+
+
 def test_the_option_holds_any_run_to_its_threshold(suite: pytest.Pytester) -> None:
-    result = suite.runpytest("test_one.py", "--regflow-coverage-fail-under=3")
+    result = suite.runpytest("test_one.py", "--regflow-coverage-fail-under=2.3")
     assert result.ret == pytest.ExitCode.OK
 
-    result = suite.runpytest("test_one.py", "--regflow-coverage-fail-under=3.1")
+    result = suite.runpytest("test_one.py", "--regflow-coverage-fail-under=2.4")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 

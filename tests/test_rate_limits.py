@@ -36,6 +36,7 @@ from regflow.testing import (
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
 
     from regflow.ports import RateLimiter
 
@@ -272,7 +273,7 @@ def test_the_limiter_never_sees_a_phone_id_or_bhxh_number() -> None:
     assert not any(number in key for key in limiter.keys for number in numbers)
 
 
-def test_bootstrap_limits_across_flows_by_default() -> None:
+def test_bootstrap_limits_across_flows_by_default(tmp_path: Path) -> None:
     sms = SmsInbox()
     clock = FakeClock()
     engine = bootstrap(
@@ -281,6 +282,7 @@ def test_bootstrap_limits_across_flows_by_default() -> None:
         otp_secret=b"x" * 32,
         hasher=FastHasher(),
         clock=clock,
+        database=tmp_path / "regflow.sqlite3",  # not the default file in the working directory
     )
     for _ in range(8):
         _submit(engine)

@@ -1,6 +1,6 @@
 """No secret in any log line or stored snapshot; one JSON audit line per transition.
 
-Every scenario of `test_faults` runs clean and with a fault at every port call, then the
+Every generated path of `test_faults` runs clean and with a fault at every port call, then the
 rate-limit attacks and a flow over the HTTP adapters, all under the SIEM configuration of
 `docs/operations.md` (read from the page, so the documented one is the tested one).
 """
@@ -21,9 +21,18 @@ import structlog
 from regflow import FlowSnapshot, mask_id
 from regflow.adapters import json_codec
 from regflow.adapters.http import HttpBhxhRegistry, HttpSettings, HttpSmsGateway
-from regflow.testing import CITIZEN, Fault, FaultPlan, InMemoryFlowStore, SmsInbox, form_for
+from regflow.testing import (
+    CITIZEN,
+    STRONG_PASSWORD,
+    Fault,
+    FaultPlan,
+    InMemoryFlowStore,
+    ScenarioRunner,
+    SmsInbox,
+    form_for,
+)
 
-from .test_faults import PASSWORD, SCENARIOS, _play, campaign
+from .test_faults import PATHS, _play, campaign
 from .test_http_adapters import RECORD, _engine
 from .test_rate_limits import (
     test_otp_guessing_locks_the_flow_after_five_and_never_succeeds,
@@ -95,7 +104,7 @@ def _leaks(text: str, codes: set[str], *, numbers: bool = True) -> list[str]:
     """The secrets in `text`: a code counts as a whole token (hex ids hold digit runs)."""
     tokens = set(re.findall(r"[0-9A-Za-z]+", text))
     found = [code for code in codes if code in tokens]
-    secrets = [PASSWORD, *(NUMBERS if numbers else ())]
+    secrets = [STRONG_PASSWORD, *(NUMBERS if numbers else ())]
     return found + [secret for secret in secrets if secret in text]
 
 
@@ -107,9 +116,9 @@ def test_no_log_line_or_snapshot_holds_a_secret(
     httpserver: HTTPServer,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    for scenario in SCENARIOS:
+    for path in PATHS:
         for fault in Fault:
-            campaign(scenario, fault)
+            campaign(path, fault)
     test_sms_pumping_one_phone_gets_no_more_than_the_daily_limit()
     test_otp_guessing_locks_the_flow_after_five_and_never_succeeds()
     _flow_over_http(httpserver)
@@ -138,7 +147,8 @@ def _flow_over_http(server: HTTPServer) -> None:
 
 
 def test_one_audit_line_per_transition_with_who_what_when(siem_lines: io.StringIO) -> None:
-    _play(SCENARIOS[0], FaultPlan(), None)  # the happy path
+    happy = next(p for p in PATHS if p.end == "completed" and len(p.steps) == 4)
+    _play(happy, FaultPlan(), None)
     audit = [e for e in _events(siem_lines) if e["event"] == "flow.transition"]
     assert [e["trigger"] for e in audit] == [
         "choose_method",
@@ -151,7 +161,7 @@ def test_one_audit_line_per_transition_with_who_what_when(siem_lines: io.StringI
         assert {"flow_id", "client", "citizen", "at", "source", "dest", "rule", "errors"} <= set(
             event
         )
-        assert event["client"] == "203.0.113.9"
+        assert event["client"] == ScenarioRunner().client
         assert event["level"] == "info"
     assert audit[0]["citizen"] is None  # nobody known before BHXH matched
     assert {e["citizen"] for e in audit[1:]} == {mask_id(CITIZEN.id_number)}

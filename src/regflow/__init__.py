@@ -5,7 +5,7 @@ run by an `Engine` over ports (`regflow.ports`) that host apps fill with adapter
 (`regflow.adapters`, fakes in `regflow.testing`).
 """
 
-from regflow._bootstrap import bootstrap
+from regflow._bootstrap import Stores, bootstrap, open_stores
 from regflow._domain import (
     REMEDIES,
     Account,
@@ -70,9 +70,11 @@ __all__ = [
     "StaleFlowError",
     "State",
     "Step",
+    "Stores",
     "SubmitForm",
     "bootstrap",
     "mask_id",
     "mask_phone",
+    "open_stores",
     "rule",
 ]

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final, Self
+
+import attrs
 
 from regflow._engine import Engine
 from regflow.adapters.argon2 import Argon2Hasher
-from regflow.adapters.memory import InMemoryFlowStore, InMemoryRateLimiter, InMemoryUserStore
+from regflow.adapters.memory import InMemoryRateLimiter
+from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteUserStore
 from regflow.adapters.system import SystemClock
+from regflow.ports import FlowStore, UserStore
 
 if TYPE_CHECKING:
     from regflow._methods import MethodRegistry
@@ -15,12 +21,56 @@ if TYPE_CHECKING:
     from regflow.ports import (
         BhxhRegistry,
         Clock,
-        FlowStore,
         PasswordHasher,
         RateLimiter,
         SmsGateway,
-        UserStore,
     )
+
+#: Where the stores live when the host names no database: `$REGFLOW_DATABASE`, else this
+#: SQLite file in the working directory.
+DEFAULT_DATABASE: Final = "regflow.sqlite3"
+_POSTGRES_SCHEMES: Final = ("postgresql://", "postgres://")
+
+
+def default_database() -> str:
+    return os.environ.get("REGFLOW_DATABASE") or DEFAULT_DATABASE
+
+
+def _nothing_to_close() -> None:
+    """SQLite stores hold no connection between calls."""
+
+
+@attrs.frozen
+class Stores:
+    """The account and flow stores of one database; `close` releases its connections."""
+
+    users: UserStore
+    flows: FlowStore
+    close: Callable[[], None] = _nothing_to_close
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def open_stores(database: str | os.PathLike[str] | None = None) -> Stores:
+    """The stores of `database`: a PostgreSQL URL or a SQLite file path.
+
+    PostgreSQL needs the `regflow[postgres]` extra; its tables are created if missing.
+    """
+    where = os.fspath(database if database is not None else default_database())
+    if where.startswith(_POSTGRES_SCHEMES):
+        from regflow.adapters import postgres  # noqa: PLC0415 - an optional extra
+
+        pool = postgres.open_pool(where)
+        postgres.create_schema(pool)
+        return Stores(
+            postgres.PostgresUserStore(pool), postgres.PostgresFlowStore(pool), pool.close
+        )
+    sqlite = SqliteDatabase(where)
+    return Stores(SqliteUserStore(sqlite), SqliteFlowStore(sqlite))
 
 
 def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
@@ -35,20 +85,27 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     policy: Policy | None = None,
     methods: MethodRegistry | None = None,
     limiter: RateLimiter | None = None,
+    database: str | os.PathLike[str] | None = None,
 ) -> Engine:
     """Build an engine with production defaults for every port the caller leaves out.
 
     BHXH and SMS are the portal's own services and have no default; the password hasher
     defaults to argon2id with OWASP's parameters and the clock to the system's; the limits
     across flows are on by default (OWASP: SMS pumping), counted in this process unless a
-    shared limiter (`regflow.adapters.limits`) is given.
+    shared limiter (`regflow.adapters.limits`) is given. Stores left out live in `database`
+    (see `open_stores`; by default `default_database()`) for the life of the process: a host
+    that must close them opens them itself.
     """
+    if users is None or flows is None:
+        stores = open_stores(database)
+        users = users if users is not None else stores.users
+        flows = flows if flows is not None else stores.flows
     clock = clock or SystemClock()
     return Engine(
         bhxh=bhxh,
         sms=sms,
-        users=users if users is not None else InMemoryUserStore(),
-        flows=flows if flows is not None else InMemoryFlowStore(),
+        users=users,
+        flows=flows,
         hasher=hasher or Argon2Hasher(),
         clock=clock,
         otp_secret=otp_secret,

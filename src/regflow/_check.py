@@ -119,8 +119,9 @@ def _guards(declaration: Declaration) -> Iterator[Finding]:
             yield Finding(
                 "unless_unsupported",
                 edge.trigger,
-                f"{edge} uses unless={guard_name(guard) or guard!r}: the engine reads only "
-                "conditions; declare a rule that says the positive case",
+                f"{edge} uses unless={guard_name(guard) or guard!r}: the engine honours it, but "
+                "paths and coverage name an edge by its conditions only; declare a rule that "
+                "says the positive case",
             )
         for guard in edge.guards:
             yield from _guard_findings(declaration, edge, guard)

@@ -26,6 +26,54 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(args.lang)
 
 
+def _db_schema(args: argparse.Namespace) -> int:
+    if args.postgres:
+        from regflow.adapters.postgres import SCHEMA  # noqa: PLC0415 - an optional extra
+    else:
+        from regflow.adapters.sqlite import SCHEMA  # noqa: PLC0415 - keeps both names SCHEMA
+    print(SCHEMA, end="")
+    return 0
+
+
+def _add_database_options(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--database", help="SQLite file (default: $REGFLOW_DATABASE or ./regflow.sqlite3)"
+    )
+    where.add_argument("--postgres-dsn", help="e.g. postgresql://user:pass@host/db")
+
+
+def _db_purge_expired(args: argparse.Namespace) -> int:
+    from regflow._bootstrap import open_stores  # noqa: PLC0415 - only this command needs it
+    from regflow.adapters.system import SystemClock  # noqa: PLC0415 - as above
+
+    with open_stores(args.postgres_dsn or args.database) as stores:
+        print(stores.flows.purge_expired(SystemClock().now()))
+    return 0
+
+
+def _add_db_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = commands.add_parser("db", help="the database of the flow and account stores")
+    jobs = db.add_subparsers(dest="job", required=True)
+    schema = jobs.add_parser("schema", help="print the tables' DDL (SQLite unless --postgres)")
+    schema.add_argument("--postgres", action="store_true", help="PostgreSQL's DDL")
+    schema.set_defaults(run=_db_schema)
+    purge = jobs.add_parser("purge-expired", help="delete expired flows, print how many")
+    _add_database_options(purge)
+    purge.set_defaults(run=_db_purge_expired)
+
+
+def _stored_snapshot(args: argparse.Namespace) -> FlowSnapshot:
+    """The snapshot of `--flow-id` in the store named by `--database`/`--postgres-dsn`."""
+    from regflow._bootstrap import open_stores  # noqa: PLC0415 - only this command needs it
+
+    with open_stores(args.postgres_dsn or args.database) as stores:
+        snapshot = stores.flows.load(args.flow_id)
+    if snapshot is None:
+        raise LookupError(f"no flow {args.flow_id!r} in the store")
+    return snapshot
+
+
 def _read_snapshot(name: str) -> FlowSnapshot:
     """A snapshot as `json_codec` writes it, from a file or ('-') stdin."""
     from regflow.adapters import json_codec  # noqa: PLC0415 - only `diagram` needs it
@@ -37,9 +85,16 @@ def _diagram(args: argparse.Namespace) -> int:
     from regflow import diagram  # noqa: PLC0415 - only this command needs it
 
     try:
-        snapshot = _read_snapshot(args.snapshot) if args.snapshot else None
+        snapshot = (
+            _read_snapshot(args.snapshot)
+            if args.snapshot
+            else _stored_snapshot(args)
+            if args.flow_id
+            else None
+        )
     except Exception as exc:  # noqa: BLE001 - any unreadable snapshot is reported, not raised
-        print(f"regflow diagram: cannot read the snapshot {args.snapshot}: {exc}", file=sys.stderr)
+        where = args.snapshot or f"of flow {args.flow_id}"
+        print(f"regflow diagram: cannot read the snapshot {where}: {exc}", file=sys.stderr)
         return 2
     try:
         image = diagram.render(args.format, lang=args.lang, snapshot=snapshot)
@@ -73,9 +128,12 @@ def _add_doc_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     draw = commands.add_parser("diagram", help="draw the flow, or one flow from its snapshot")
     draw.add_argument("--format", choices=FORMATS, default="mermaid")
     draw.add_argument("--lang", choices=("vi", "en"), default="vi")
-    draw.add_argument(
+    one_flow = draw.add_mutually_exclusive_group()
+    one_flow.add_argument(
         "--snapshot", metavar="FILE", help="a flow's snapshot as JSON ('-': stdin) to highlight"
     )
+    one_flow.add_argument("--flow-id", help="a flow in the store to highlight (support desk)")
+    _add_database_options(draw)
     draw.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
     draw.set_defaults(run=_diagram)
     docs = commands.add_parser("docs", help="the generated pages of the docs")
@@ -113,6 +171,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--lang", choices=("vi", "en"), default="vi")
     demo.add_argument("--list", action="store_true", help="list the fictional demo citizens")
     demo.set_defaults(run=_demo)
+    _add_db_commands(commands)
+
     _add_doc_commands(commands)
     check = commands.add_parser("check", help="statically check a machine declaration")
     check.add_argument(

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import getpass
 import secrets
+import shutil
 import sys
+import tempfile
+import weakref
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from regflow._bootstrap import bootstrap
+from regflow._bootstrap import bootstrap, open_stores
 from regflow._domain import (
     ChooseMethod,
     ConfirmOtp,
@@ -24,9 +28,12 @@ from regflow._domain import (
 from regflow._errors import Message
 from regflow.adapters.console import ConsoleSmsGateway
 from regflow.adapters.demo import DEMO_PASSWORD_HASH, demo_accounts, demo_citizens
-from regflow.adapters.memory import InMemoryBhxhRegistry, InMemoryUserStore
+from regflow.adapters.memory import InMemoryBhxhRegistry
+from regflow.machine import STATE_LABELS
 
 if TYPE_CHECKING:
+    import os
+
     from regflow._engine import Engine
     from regflow._view import FlowView
 
@@ -106,17 +113,31 @@ class Terminal:
             self.say(f"  ✗ {where}{error.message.in_language(self.lang)}{wait}")
 
 
-def demo_engine(stdout: TextIO) -> Engine:
-    """The demo's wiring: fictional BHXH data, one existing account, SMS on the terminal."""
-    users = InMemoryUserStore()
+def demo_engine(stdout: TextIO, database: str | os.PathLike[str] | None = None) -> Engine:
+    """The demo's wiring: fictional BHXH data, one existing account, SMS on the terminal.
+
+    The stores are the default SQLite ones, in `database` or else in a temporary file that
+    goes away with the engine.
+    """
+    folder = None
+    if database is None:
+        folder = tempfile.mkdtemp(prefix="regflow-demo-")
+        database = Path(folder, "demo.sqlite3")
+    stores = open_stores(database)
+    users = stores.users
     for account in demo_accounts():
-        users.add(account, DEMO_PASSWORD_HASH)
-    return bootstrap(
+        if users.find(account.id_number, account.bhxh_number) is None:
+            users.add(account, DEMO_PASSWORD_HASH)
+    engine = bootstrap(
         bhxh=InMemoryBhxhRegistry(demo_citizens()),
         sms=ConsoleSmsGateway(stdout),
         users=users,
+        flows=stores.flows,
         otp_secret=secrets.token_bytes(32),
     )
+    if folder is not None:
+        weakref.finalize(engine, shutil.rmtree, folder, ignore_errors=True)
+    return engine
 
 
 def list_citizens(stdout: TextIO) -> None:
@@ -196,7 +217,8 @@ def _outcome(term: Terminal, view: FlowView) -> None:
         account = view.account
         term.say(term.text("completed", name=account.full_name, level=account.verification_level))
         return
-    term.say(term.text("ended", state=view.state))
+    label = STATE_LABELS[view.state].in_language(term.lang) if view.state else "?"
+    term.say(term.text("ended", state=label))
     if view.remedies:
         term.say(term.text("remedies"))
         for remedy in view.remedies:

@@ -114,6 +114,7 @@ class FlowSnapshot:
     """Everything a flow remembers between two requests.
 
     `version` grows by one with every save, so a store can refuse a stale write;
+    `updated_at` is when that save happened, so an operator can see where flows stall;
     `schema` is the shape of this class, so a store can upgrade an older one on load;
     `path` lists the states entered after the initial one, in order, so a support desk can
     see (and `regflow.diagram` draw) the way a flow went.
@@ -135,7 +136,8 @@ class FlowSnapshot:
     otp_failures: int = 0
     account: Account | None = None
     path: tuple[State, ...] = ()
-    schema: int = 1
+    updated_at: datetime | None = None
+    schema: int = 2
 
 
 # --- events: what the citizen does, as the host app passes it in -------------------------

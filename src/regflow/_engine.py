@@ -9,12 +9,13 @@ a finished flow and a failing port all come back as errors in it, never as excep
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import structlog
 
+from regflow._declaration import UNNAMED, guard_name
 from regflow._domain import REMEDIES, FlowSnapshot, State
 from regflow._errors import (
     DuplicateAccountError,
@@ -54,7 +55,7 @@ _log = structlog.get_logger("regflow")
 
 @attrs.frozen
 class Edge:
-    """One compiled transition: taken when every guard passes."""
+    """One compiled transition: taken when every guard passes and no `negated` one does."""
 
     trigger: str
     source: State
@@ -62,14 +63,26 @@ class Edge:
     guards: tuple[Rule, ...]
     before: tuple[Action, ...]
     after: tuple[Action, ...]
+    #: The ``unless=`` guards of the declaration.
+    negated: tuple[Rule, ...] = ()
 
     def passes(self, step: Step) -> bool:
-        # A plain loop: every request runs this, and the generator frame of
-        # `all(guard(step) for …)` costs more than most guards.
-        for guard in self.guards:  # noqa: SIM110 - see above
+        # Plain loops: every request runs this, and the generator frames of
+        # `all(…)`/`any(…)` cost more than most guards.
+        for guard in self.guards:
             if not guard(step):
                 return False
+        for guard in self.negated:  # noqa: SIM110 - see above
+            if guard(step):
+                return False
         return True
+
+    @property
+    def rule(self) -> str | None:
+        """The name the log gives the edge, as `regflow.analysis` names it for coverage."""
+        if not self.guards:
+            return None
+        return guard_name(self.guards[-1]) or UNNAMED
 
 
 def compile_machine(
@@ -85,9 +98,11 @@ def compile_machine(
                     trigger=trigger,
                     source=source,
                     dest=None if transition.dest is None else State[transition.dest],
-                    guards=tuple(condition.func for condition in transition.conditions),
+                    # transitions marks an ``unless=`` condition with target False
+                    guards=tuple(c.func for c in transition.conditions if c.target),
                     before=tuple(transition.before),
                     after=tuple(transition.after),
+                    negated=tuple(c.func for c in transition.conditions if not c.target),
                 )
                 table.setdefault((source, trigger), []).append(edge)
     return {key: tuple(edges) for key, edges in table.items()}
@@ -161,6 +176,7 @@ class Engine:
             state=INITIAL,
             created_at=now,
             expires_at=now + self._services.policy.flow_ttl,
+            updated_at=now,
         )
         try:
             self._flows.save(snapshot)
@@ -175,6 +191,15 @@ class Engine:
         if isinstance(loaded, FlowView):
             return loaded
         return self._view(loaded, ())
+
+    def purge_expired(self) -> int:
+        """Delete the flows past their lifetime, so the store never grows without bound.
+
+        Run it from a scheduler (or `regflow db purge-expired`); returns how many went.
+        """
+        purged = self._flows.purge_expired(self._clock.now())
+        _log.info("flows.purged", count=purged)
+        return purged
 
     def send(self, flow_id: str, event: Event, *, client: str | None = None) -> FlowView:
         """Apply the citizen's `event` to the flow and return the flow as it now is.
@@ -235,11 +260,13 @@ class Engine:
             step.changes["path"] = (*step.snapshot.path, edge.dest)
         for action in edge.after:
             action(step)
-        errors = [error for guard in edge.guards for error in guard.report(step)]
+        errors = [error for guard in edge.guards for error in _reported(guard, step)]
         errors.extend(step.errors)
         snapshot = step.snapshot
         if step.changes:
-            snapshot = attrs.evolve(snapshot, version=snapshot.version + 1, **step.changes)
+            snapshot = attrs.evolve(
+                snapshot, version=snapshot.version + 1, updated_at=step.now, **step.changes
+            )
             try:
                 self._flows.save(snapshot)
             except StaleFlowError:
@@ -303,6 +330,13 @@ def _choose(step: Step, edges: tuple[Edge, ...]) -> Edge | None:
     return None
 
 
+def _reported(guard: Rule, step: Step) -> Sequence[FlowError]:
+    """What a guard tells the citizen: a `Rule` its codes, a plain callable of a host's
+    declaration nothing (the static check asks for a rule)."""
+    report = getattr(guard, "report", None)
+    return () if report is None else report(step)
+
+
 def _log_transition(
     step: Step, edge: Edge, snapshot: FlowSnapshot, errors: list[FlowError]
 ) -> None:
@@ -313,7 +347,7 @@ def _log_transition(
         trigger=edge.trigger,
         source=edge.source.value,
         dest=snapshot.state.value,
-        rule=edge.guards[-1].name if edge.guards else None,
+        rule=edge.rule,
         errors=[error.code for error in errors],
         version=snapshot.version,
         citizen=mask_id(citizen.id_number) if citizen else None,

@@ -251,6 +251,12 @@ _CATALOGUE = (
         "The service is temporarily unavailable. Please try again later.",
         retryable=True,
     ),
+    _spec(
+        "hasher.unavailable",
+        "Chưa lưu được mật khẩu. Vui lòng bấm “Đăng ký” lại.",
+        "The password could not be saved. Press “Register” again.",
+        retryable=True,
+    ),
 )
 
 ERRORS: dict[str, ErrorSpec] = {spec.code: spec for spec in _CATALOGUE}

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from regflow._engine import Engine
 
 _COVERAGE: Final = pytest.StashKey[TransitionCoverage]()
+#: Why the run stopped before its last test (``-x``, ``--maxfail``), when it did.
+_STOPPED: Final = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -96,6 +98,9 @@ def _threshold(config: pytest.Config) -> float | None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    stopped = session.shouldfail or session.shouldstop
+    if stopped:
+        session.config.stash[_STOPPED] = str(stopped)
     threshold = _threshold(session.config)
     coverage = session.config.stash[_COVERAGE]
     if threshold is not None and session.exitstatus == 0 and coverage.percent < threshold:
@@ -111,6 +116,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     coverage = config.stash[_COVERAGE]
     terminalreporter.write_sep("-", "regflow transition coverage")
     terminalreporter.write_line(coverage.report(verbose=verbose))
+    stopped = config.stash.get(_STOPPED, None)
+    if stopped:
+        terminalreporter.write_line(
+            f"(the run stopped early, {stopped}: the tests it skipped took no transitions)"
+        )
     if threshold is not None and coverage.percent < threshold:
         terminalreporter.write_line(
             f"FAIL: transition coverage {coverage.percent:.1f} % is below {threshold:g} %",

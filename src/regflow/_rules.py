@@ -511,6 +511,7 @@ def create_account(step: Step) -> None:
             created_at=step.now,
             flow_id=step.snapshot.flow_id,
         )
-        password_hash = step.services.hasher.hash(step.payload(SetPassword).password)
+        password = step.payload(SetPassword).password
+        password_hash = _call("hasher", step.services.hasher.hash, password)
         _call("storage", step.services.users.add, account, password_hash)
     step.changes["account"] = account

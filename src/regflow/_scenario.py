@@ -26,6 +26,7 @@ from regflow._domain import (
     State,
 )
 from regflow._engine import Engine
+from regflow._limits import RateLimit, RateLimits
 from regflow._methods import CITIZEN_BY_BHXH
 from regflow._policy import Policy
 from regflow._tap import listening
@@ -36,9 +37,27 @@ if TYPE_CHECKING:
     from regflow._paths import Path
 
 STRONG_PASSWORD: Final = "Mật-khẩu-1A"  # noqa: S105 - a test password, public on purpose
-#: Long enough that no recipe's clock move ends the flow unless a path asks for it.
-SCENARIO_POLICY: Final = Policy(flow_ttl=timedelta(days=1))
+#: The window of every limit across flows in a scenario: longer than any scenario, so no
+#: count runs out when a recipe moves the clock.
+SCENARIO_WINDOW: Final = timedelta(days=30)
+#: Limits across flows small enough to matter, roomy enough for any generated path and the
+#: other flows its recipes run; a recipe tightens one to make its rule decide.
+SCENARIO_LIMITS: Final = RateLimits(
+    otp_sends_per_phone=(RateLimit(20, SCENARIO_WINDOW),),
+    attempts_per_bhxh_number=(RateLimit(20, SCENARIO_WINDOW),),
+    attempts_per_client=(RateLimit(20, SCENARIO_WINDOW),),
+    mismatches_per_bhxh_number=(RateLimit(20, SCENARIO_WINDOW),),
+)
+#: The flow's lifetime is long enough that no recipe's clock move ends the flow unless a
+#: path asks for it.
+SCENARIO_POLICY: Final = Policy(flow_ttl=timedelta(days=1), rate_limits=SCENARIO_LIMITS)
+#: The client key (a documentation address) a scenario sends its events from, and the one
+#: the other flows its recipes run come from.
+SCENARIO_CLIENT: Final = "203.0.113.7"
+OTHER_CLIENT: Final = "198.51.100.23"
 
+#: Builds the engine under test on a scenario's fakes; pass ``limiter=ports.limiter`` so
+#: the recipes of the limits across flows can make them decide.
 EngineFactory = Callable[[FakePorts, Policy], Engine]
 
 
@@ -50,6 +69,7 @@ class Scene:
     policy: Policy
     make_engine: EngineFactory
     citizen: BhxhRecord
+    client: str = SCENARIO_CLIENT
     engine: Engine = attrs.field(init=False)
     view: FlowView = attrs.field(init=False)
 
@@ -69,7 +89,7 @@ class Scene:
         return snapshot
 
     def send(self, event: Event) -> FlowView:
-        self.view = self.engine.send(self.flow_id, event)
+        self.view = self.engine.send(self.flow_id, event, client=self.client)
         return self.view
 
     def set_policy(self, **limits: Any) -> None:  # noqa: ANN401 - Policy's fields
@@ -81,11 +101,22 @@ class Scene:
         """Raise each named count limit to at least the given value."""
         self.set_policy(**{k: max(v, getattr(self.policy, k)) for k, v in minimums.items()})
 
+    def tighten(self, **amounts: int) -> None:
+        """Allow each named limit across flows (a `RateLimits` field) only `amount` requests
+        from now on: the limiter counts under each limit apart, so a new one starts at 0."""
+        limits = {name: (RateLimit(amount, SCENARIO_WINDOW),) for name, amount in amounts.items()}
+        self.set_policy(rate_limits=attrs.evolve(self.policy.rate_limits, **limits))
+
+    def elsewhere(self, *recipes: Recipe, client: str = OTHER_CLIENT) -> FlowView:
+        """Another flow, sent from `client`, takes the events `recipes` make, in turn."""
+        view = self.engine.start()
+        for recipe in recipes:
+            view = self.engine.send(view.flow_id, recipe(self), client=client)
+        return view
+
     def register_elsewhere(self) -> None:
         """Another flow registers this citizen to the end (the seed's "đã có tài khoản")."""
-        view = self.engine.start()
-        for recipe in (_supported_method, _matching_form, _right_code, _strong_password):
-            view = self.engine.send(view.flow_id, recipe(self))
+        view = self.elsewhere(_supported_method, _matching_form, _right_code, _strong_password)
         assert view.state is State.COMPLETED, view.errors  # noqa: S101 - a broken arrangement
 
     def wrong_code(self) -> str:
@@ -201,6 +232,50 @@ def _password_of_registered_citizen(scene: Scene) -> Event:
     return _strong_password(scene)
 
 
+def _stranger_form(scene: Scene) -> Event:
+    """A well-formed form for a BHXH number no seeded record has (every digit moved on)."""
+    number = "".join(str((int(digit) + 1) % 10) for digit in scene.citizen.bhxh_number)
+    return form_for(scene.citizen, bhxh_number=number)
+
+
+def _form_over_client_limit(scene: Scene) -> Event:
+    """This client already sent a form (for someone else) under a limit of one."""
+    scene.tighten(attempts_per_client=1)
+    scene.elsewhere(_supported_method, _stranger_form, client=scene.client)
+    return _matching_form(scene)
+
+
+def _form_over_bhxh_attempt_limit(scene: Scene) -> Event:
+    """Another flow already had this BHXH number checked, under a limit of one."""
+    scene.tighten(attempts_per_bhxh_number=1)
+    scene.elsewhere(_supported_method, _typo)
+    return _matching_form(scene)
+
+
+def _form_over_bhxh_mismatch_limit(scene: Scene) -> Event:
+    """Another flow already failed to match this BHXH number, under a limit of one: even
+    the right details are then refused."""
+    scene.tighten(mismatches_per_bhxh_number=1)
+    scene.elsewhere(_supported_method, _typo)
+    return _matching_form(scene)
+
+
+def _form_over_otp_send_limit(scene: Scene) -> Event:
+    """Another flow already had a code texted to this phone, under a limit of one."""
+    scene.tighten(otp_sends_per_phone=1)
+    scene.elsewhere(_supported_method, _matching_form)
+    return _matching_form(scene)
+
+
+def _resend_over_otp_send_limit(scene: Scene) -> Event:
+    """A resend this flow may make, to a phone another flow just had a code texted to,
+    under a limit of one."""
+    event = _resend(scene)
+    scene.tighten(otp_sends_per_phone=1)
+    scene.elsewhere(_supported_method, _matching_form)
+    return event
+
+
 def _flow_too_old(scene: Scene) -> Event:
     scene.ports.clock.set(max(scene.ports.clock.now(), scene.snapshot.expires_at))
     return ResendOtp()  # any event: the engine checks the flow's lifetime first
@@ -213,9 +288,13 @@ RECIPES: Final[Mapping[tuple[str, str], Recipe]] = {
     ("choose_method", "method_unsupported"): _unsupported_method,
     ("choose_method", "otherwise"): _supported_method,
     ("submit_form", "form_invalid"): _invalid_form,
+    ("submit_form", "client_rate_limited"): _form_over_client_limit,
+    ("submit_form", "bhxh_attempt_rate_limited"): _form_over_bhxh_attempt_limit,
+    ("submit_form", "bhxh_mismatch_rate_limited"): _form_over_bhxh_mismatch_limit,
     ("submit_form", "mismatch_limit_reached"): _last_mismatch,
     ("submit_form", "data_mismatch"): _mismatch,
     ("submit_form", "account_exists"): _form_of_registered_citizen,
+    ("submit_form", "otp_send_rate_limited"): _form_over_otp_send_limit,
     ("submit_form", "otherwise"): _matching_form,
     ("confirm_otp", "otp_not_sent"): _failed_send_then_code,
     ("confirm_otp", "otp_expired"): _code_too_late,
@@ -224,6 +303,7 @@ RECIPES: Final[Mapping[tuple[str, str], Recipe]] = {
     ("confirm_otp", "otherwise"): _right_code,
     ("resend_otp", "send_limit_reached"): _resend_over_limit,
     ("resend_otp", "resend_too_soon"): _resend_at_once,
+    ("resend_otp", "otp_send_rate_limited"): _resend_over_otp_send_limit,
     ("resend_otp", "otherwise"): _resend,
     ("set_password", "password_invalid"): _weak_password,
     ("set_password", "account_exists"): _password_of_registered_citizen,
@@ -250,14 +330,14 @@ class ScenarioRunner:
     ports: Callable[[], FakePorts] = FakePorts.seeded
     policy: Policy = SCENARIO_POLICY
     citizen: BhxhRecord = CITIZEN
+    client: str = SCENARIO_CLIENT
 
     def run(self, path: Path) -> list[State | None]:
         """Run `path` from a new flow; returns the states visited, asserting each one."""
-        scene = Scene(self.ports(), self.policy, self.engine or self._fake_engine, self.citizen)
+        scene = self.scene()
         visited = [scene.view.state]
         for number, step in enumerate(path.steps, 1):
-            recipe = self.recipe(step.trigger, step.outcome)
-            event = recipe(scene)
+            event = self.arrange(scene, step)
             taken: list[Mapping[str, Any]] = []
             with listening(taken.append):
                 view = scene.send(event)
@@ -265,8 +345,17 @@ class ScenarioRunner:
             visited.append(view.state)
         return visited
 
+    def scene(self) -> Scene:
+        """A new flow on fresh fakes: what `run` starts from (a test may walk it itself)."""
+        make_engine = self.engine or self._fake_engine
+        return Scene(self.ports(), self.policy, make_engine, self.citizen, self.client)
+
+    def arrange(self, scene: Scene, step: Transition) -> Event:
+        """Arrange `scene` so that `step`'s rule decides; returns the event to send."""
+        return self.recipe(step.trigger, step.outcome)(scene)
+
     def _fake_engine(self, ports: FakePorts, policy: Policy) -> Engine:
-        return ports.engine(policy=policy, machine=self.declaration.machine)
+        return ports.engine(policy=policy, limiter=ports.limiter, machine=self.declaration.machine)
 
     def recipe(self, trigger: str, outcome: str) -> Recipe:
         try:

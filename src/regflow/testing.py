@@ -157,6 +157,10 @@ class FakePorts:
     flows: InMemoryFlowStore = attrs.Factory(InMemoryFlowStore)
     hasher: FastHasher = attrs.Factory(FastHasher)
     clock: FakeClock = attrs.Factory(FakeClock)
+    #: Counts across flows on the fake clock; an engine uses it when given ``limiter=``.
+    limiter: InMemoryRateLimiter = attrs.Factory(
+        lambda self: InMemoryRateLimiter(self.clock), takes_self=True
+    )
     otp_secret: bytes = b"regflow-testing-secret-0123456789abcdef"
 
     @classmethod
@@ -172,7 +176,8 @@ class FakePorts:
         limiter: RateLimiter | None = None,
         machine: Any = None,  # noqa: ANN401 - a transitions.Machine, which is untyped
     ) -> Engine:
-        """The engine on these fakes; no limits across flows unless a `limiter` is given."""
+        """The engine on these fakes; no limits across flows unless a `limiter` is given
+        (``limiter=ports.limiter`` counts on the fake clock, as the scenario runner does)."""
         return Engine(
             bhxh=self.bhxh,
             sms=self.sms,
@@ -215,25 +220,38 @@ class FaultPlan:
         self.fault = fault
         self.calls: list[str] = []
         self.injected: str | None = None
+        #: While False, calls pass through uncounted: a test's own arrangements.
+        self.armed = True
 
     def wrap(self, name: str, port: T) -> T:
         """`port` with every method call counted, and failed when its turn comes."""
         return cast("T", _FaultyPort(self, name, port))
 
-    def engine(self, ports: FakePorts, *, limiter: RateLimiter | None = None) -> Engine:
+    def engine(
+        self,
+        ports: FakePorts,
+        *,
+        limiter: RateLimiter | None = None,
+        policy: Policy | None = None,
+        machine: Any = None,  # noqa: ANN401 - a transitions.Machine, which is untyped
+    ) -> Engine:
         """An engine on `ports` whose outside services and stores are all wrapped."""
         return Engine(
             bhxh=self.wrap("bhxh", ports.bhxh),
             sms=self.wrap("sms", ports.sms),
             users=self.wrap("users", ports.users),
             flows=self.wrap("flows", ports.flows),
-            hasher=ports.hasher,
+            hasher=self.wrap("hasher", ports.hasher),
             clock=ports.clock,
             otp_secret=ports.otp_secret,
             limiter=None if limiter is None else self.wrap("limiter", limiter),
+            policy=policy,
+            machine=machine,
         )
 
     def call(self, name: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - any port method
+        if not self.armed:
+            return method(*args, **kwargs)
         self.calls.append(name)
         if len(self.calls) != self.fail_at:
             return method(*args, **kwargs)

@@ -6,8 +6,6 @@ team copying this example replaces the demo BHXH registry and the SMS gateway he
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import secrets
 from typing import TYPE_CHECKING
@@ -99,15 +97,11 @@ def build_services(settings: Settings) -> Services:
 
 
 def _stores(database: str | None) -> tuple[UserStore, FlowStore]:
-    """Where accounts and flows live: the one place to change for PostgreSQL.
-
-    regflow's SQLite stores when a file is named and this regflow has them, memory otherwise.
-    """
-    if database is None or importlib.util.find_spec("regflow.adapters.sqlite") is None:
+    """Where accounts and flows live: a SQLite file or a ``postgresql://`` URL, memory if unset."""
+    if database is None:
         return InMemoryUserStore(), InMemoryFlowStore()
-    sqlite = importlib.import_module("regflow.adapters.sqlite")
-    opened = sqlite.SqliteDatabase(database)
-    return sqlite.SqliteUserStore(opened), sqlite.SqliteFlowStore(opened)
+    stores = regflow.open_stores(database)
+    return stores.users, stores.flows
 
 
 def _seed_demo_accounts(users: UserStore) -> None:

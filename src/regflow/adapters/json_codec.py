@@ -16,18 +16,31 @@ from regflow._domain import FlowSnapshot
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-SCHEMA: Final = 1
+SCHEMA: Final = 2
 
 _converter = make_converter(omit_if_default=True)
 
+
+def _add_updated_at(document: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 added `updated_at`; a schema-1 flow was last known to change when it began."""
+    return {**document, "updated_at": document["created_at"]}
+
+
 #: schema N → the function that turns a document of schema N into one of schema N + 1.
-_UPGRADES: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
+_UPGRADES: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    1: _add_updated_at,
+}
+
+
+def to_document(snapshot: FlowSnapshot) -> dict[str, Any]:
+    """The snapshot as JSON-ready values, always with its `schema` (for JSON columns)."""
+    document: dict[str, Any] = _converter.unstructure(snapshot)
+    document["schema"] = snapshot.schema
+    return document
 
 
 def dumps(snapshot: FlowSnapshot) -> str:
-    document = _converter.unstructure(snapshot)
-    document["schema"] = snapshot.schema
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(to_document(snapshot), ensure_ascii=False, separators=(",", ":"))
 
 
 def loads(text: str | bytes) -> FlowSnapshot:

@@ -1,0 +1,130 @@
+"""PostgreSQL stores, for many app servers sharing one database (``pip install regflow[postgres]``).
+
+Both stores take a `psycopg_pool.ConnectionPool` (`open_pool` makes one); each call borrows a
+connection for one statement. The version check of a flow is the ``WHERE`` of its ``UPDATE``
+and the unique numbers of an account are the table's constraints, so PostgreSQL itself
+decides every race. `SCHEMA` is the DDL a DBA can review (``regflow db schema --postgres``);
+`create_schema` runs it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from regflow._domain import Account
+from regflow._errors import DuplicateAccountError, StaleFlowError
+from regflow.adapters import _sql, json_codec
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from regflow._domain import FlowSnapshot
+
+#: The tables; every statement may run again harmlessly.
+SCHEMA: Final = """\
+CREATE TABLE IF NOT EXISTS regflow_flows (
+    flow_id     text PRIMARY KEY,
+    version     integer NOT NULL,
+    state       text NOT NULL,
+    expires_at  timestamptz NOT NULL,
+    updated_at  timestamptz,
+    snapshot    jsonb NOT NULL  -- regflow.adapters.json_codec, with its schema version
+);
+CREATE INDEX IF NOT EXISTS regflow_flows_expires_at ON regflow_flows (expires_at);
+CREATE TABLE IF NOT EXISTS regflow_accounts (
+    account_id          text PRIMARY KEY,
+    id_number           text NOT NULL UNIQUE,  -- CMT/CCCD: one account per citizen
+    bhxh_number         text NOT NULL UNIQUE,
+    full_name           text NOT NULL,
+    date_of_birth       date NOT NULL,
+    phone               text NOT NULL,
+    email               text,
+    verification_level  smallint NOT NULL,
+    source              text NOT NULL,
+    created_at          timestamptz NOT NULL,
+    flow_id             text NOT NULL,
+    password_hash       text NOT NULL
+);
+"""
+
+#: Serialises `create_schema` across app servers starting at once (any fixed 64-bit key).
+_SCHEMA_LOCK: Final = 0x7265_6766_6C6F_77
+
+
+def _as_is(moment: datetime | None) -> datetime | None:
+    """psycopg sends an aware datetime as a timestamptz."""
+    return moment
+
+
+def open_pool(dsn: str, *, max_size: int = 10, min_size: int = 1) -> ConnectionPool:
+    """A pool of autocommit connections to `dsn`: each statement is its own transaction."""
+    return ConnectionPool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        kwargs={"autocommit": True},
+        open=True,
+        name="regflow",
+    )
+
+
+def create_schema(pool: ConnectionPool) -> None:
+    """Create the tables if they are missing (safe when many servers start at once)."""
+    with pool.connection() as connection, connection.transaction():
+        connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+        connection.execute(SCHEMA)
+
+
+class PostgresUserStore:
+    """`UserStore` in PostgreSQL; its unique constraints decide who wins a race."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def find(self, id_number: str, bhxh_number: str) -> Account | None:
+        with self._pool.connection() as connection:
+            cursor = connection.cursor(row_factory=dict_row)
+            row = cursor.execute(
+                _sql.FIND_ACCOUNT, {"id": id_number, "bhxh": bhxh_number}
+            ).fetchone()
+        return None if row is None else Account(**row)
+
+    def add(self, account: Account, password_hash: str) -> None:
+        values = {**attrs.asdict(account), "password_hash": password_hash}
+        try:
+            with self._pool.connection() as connection:
+                connection.execute(_sql.INSERT_ACCOUNT, values)
+        except psycopg.errors.UniqueViolation as exc:
+            raise DuplicateAccountError(account.account_id) from exc
+
+
+class PostgresFlowStore:
+    """`FlowStore` in PostgreSQL: a save is one statement that checks the version."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+
+    def load(self, flow_id: str) -> FlowSnapshot | None:
+        with self._pool.connection() as connection:
+            row = connection.execute(_sql.LOAD_FLOW, {"flow_id": flow_id}).fetchone()
+        if row is None:
+            return None
+        document: dict[str, Any] = row[0]
+        return json_codec.from_document(document)
+
+    def save(self, snapshot: FlowSnapshot) -> None:
+        values = _sql.flow_row(snapshot, _as_is, Jsonb(json_codec.to_document(snapshot)))
+        with self._pool.connection() as connection:
+            saved = connection.execute(_sql.save_flow(snapshot), values).rowcount
+        if saved != 1:
+            raise StaleFlowError(snapshot.flow_id)
+
+    def purge_expired(self, now: datetime) -> int:
+        with self._pool.connection() as connection:
+            return connection.execute(_sql.PURGE_FLOWS, {"now": now}).rowcount

@@ -1,0 +1,138 @@
+"""SQLite stores: the embedded default, one file that every process on one machine shares.
+
+The file runs in WAL mode (readers never wait for the writer) and its tables are created on
+first use. Each call opens its own short connection, so a store can be shared by threads and
+each write is one atomic statement: the version check of a flow and the unique numbers of an
+account are enforced by SQLite itself, across threads and processes alike.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from cattrs.preconf.json import make_converter
+
+from regflow._domain import Account
+from regflow._errors import DuplicateAccountError, StaleFlowError
+from regflow.adapters import _sql, json_codec
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterator
+
+    from regflow._domain import FlowSnapshot
+
+#: The tables, as `regflow db schema` prints them; every statement may run again harmlessly.
+SCHEMA: Final = """\
+CREATE TABLE IF NOT EXISTS regflow_flows (
+    flow_id     TEXT PRIMARY KEY,
+    version     INTEGER NOT NULL,
+    state       TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,  -- ISO 8601 in UTC, so text order is time order
+    updated_at  TEXT,
+    snapshot    TEXT NOT NULL   -- regflow.adapters.json_codec, with its schema version
+);
+CREATE INDEX IF NOT EXISTS regflow_flows_expires_at ON regflow_flows (expires_at);
+CREATE TABLE IF NOT EXISTS regflow_accounts (
+    account_id          TEXT PRIMARY KEY,
+    id_number           TEXT NOT NULL UNIQUE,  -- CMT/CCCD: one account per citizen
+    bhxh_number         TEXT NOT NULL UNIQUE,
+    full_name           TEXT NOT NULL,
+    date_of_birth       TEXT NOT NULL,
+    phone               TEXT NOT NULL,
+    email               TEXT,
+    verification_level  INTEGER NOT NULL,
+    source              TEXT NOT NULL,
+    created_at          TEXT NOT NULL,
+    flow_id             TEXT NOT NULL,
+    password_hash       TEXT NOT NULL
+);
+"""
+
+_INSERT_ACCOUNT: Final = _sql.sqlite_style(_sql.INSERT_ACCOUNT)
+_FIND_ACCOUNT: Final = _sql.sqlite_style(_sql.FIND_ACCOUNT)
+_LOAD_FLOW: Final = _sql.sqlite_style(_sql.LOAD_FLOW)
+_PURGE_FLOWS: Final = _sql.sqlite_style(_sql.PURGE_FLOWS)
+
+#: The constraint failures that mean "this account's number is taken".
+_TAKEN: Final = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+
+_converter = make_converter()
+
+
+def _utc_text(moment: datetime | None) -> str | None:
+    """A fixed-width UTC timestamp: comparing two of them as text compares the times."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class SqliteDatabase:
+    """One SQLite file: creates its tables on first use and hands out short connections."""
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+        """`timeout` is how long a write waits for another writer before it fails."""
+        self.path = Path(path)
+        self._timeout = timeout
+        with self.connect() as connection:
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.executescript(SCHEMA)
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection in autocommit mode, closed on exit: every statement commits alone."""
+        connection = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+        with closing(connection):
+            connection.row_factory = sqlite3.Row
+            yield connection
+
+
+class SqliteUserStore:
+    """`UserStore` in a SQLite file; its unique constraints decide who wins a race."""
+
+    def __init__(self, database: SqliteDatabase | str | os.PathLike[str]) -> None:
+        self._db = database if isinstance(database, SqliteDatabase) else SqliteDatabase(database)
+
+    def find(self, id_number: str, bhxh_number: str) -> Account | None:
+        with self._db.connect() as connection:
+            numbers = {"id": id_number, "bhxh": bhxh_number}
+            row = connection.execute(_FIND_ACCOUNT, numbers).fetchone()
+        return None if row is None else _converter.structure(dict(row), Account)
+
+    def add(self, account: Account, password_hash: str) -> None:
+        values = {**_converter.unstructure(account), "password_hash": password_hash}
+        try:
+            with self._db.connect() as connection:
+                connection.execute(_INSERT_ACCOUNT, values)
+        except sqlite3.IntegrityError as exc:
+            if exc.sqlite_errorname not in _TAKEN:
+                raise
+            raise DuplicateAccountError(account.account_id) from exc
+
+
+class SqliteFlowStore:
+    """`FlowStore` in a SQLite file: a save is one statement that checks the version."""
+
+    def __init__(self, database: SqliteDatabase | str | os.PathLike[str]) -> None:
+        self._db = database if isinstance(database, SqliteDatabase) else SqliteDatabase(database)
+
+    def load(self, flow_id: str) -> FlowSnapshot | None:
+        with self._db.connect() as connection:
+            row = connection.execute(_LOAD_FLOW, {"flow_id": flow_id}).fetchone()
+        return None if row is None else json_codec.loads(row["snapshot"])
+
+    def save(self, snapshot: FlowSnapshot) -> None:
+        statement = _sql.sqlite_style(_sql.save_flow(snapshot))
+        values = _sql.flow_row(snapshot, _utc_text, json_codec.dumps(snapshot))
+        with self._db.connect() as connection:
+            saved = connection.execute(statement, values).rowcount
+        if saved != 1:
+            raise StaleFlowError(snapshot.flow_id)
+
+    def purge_expired(self, now: datetime) -> int:
+        with self._db.connect() as connection:
+            return connection.execute(_PURGE_FLOWS, {"now": _utc_text(now)}).rowcount

@@ -1,0 +1,1 @@
+"""Store adapters: the contract every adapter meets, races, crashes, schema upgrades."""

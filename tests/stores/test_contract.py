@@ -1,0 +1,208 @@
+"""The contract of `UserStore` and `FlowStore`: every adapter passes the same tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import attrs
+import pytest
+
+from regflow import (
+    Account,
+    DuplicateAccountError,
+    FlowSnapshot,
+    OtpChallenge,
+    SetPassword,
+    StaleFlowError,
+    State,
+)
+from regflow.testing import CITIZEN, FakePorts
+
+from .conftest import STRONG_PASSWORD, Backend, at_password, engine_on
+
+HANOI = timezone(timedelta(hours=7))
+START = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+
+
+def account_for(**changes: Any) -> Account:
+    account = Account(
+        account_id="acc-1",
+        id_number=CITIZEN.id_number,
+        bhxh_number=CITIZEN.bhxh_number,
+        full_name=CITIZEN.full_name,
+        date_of_birth=CITIZEN.date_of_birth,
+        phone=CITIZEN.phone,
+        email="an@example.vn",
+        verification_level=2,
+        source="bhxh",
+        created_at=START,
+        flow_id="flow-1",
+    )
+    return attrs.evolve(account, **changes)
+
+
+def snapshot(flow_id: str = "flow-1", version: int = 1, **changes: Any) -> FlowSnapshot:
+    first = FlowSnapshot(
+        flow_id=flow_id,
+        version=version,
+        state=State.CHOOSING_METHOD,
+        created_at=START,
+        expires_at=START + timedelta(minutes=30),
+        updated_at=START,
+    )
+    return attrs.evolve(first, **changes)
+
+
+# --- FlowStore ------------------------------------------------------------------------------
+
+
+def test_an_unknown_flow_loads_as_none(backend: Backend) -> None:
+    _, flows = backend.open()
+
+    assert flows.load("no-such-flow") is None
+
+
+def test_every_field_of_a_snapshot_survives_a_save(backend: Backend) -> None:
+    _, flows = backend.open()
+    full = snapshot(
+        state=State.OTP_PENDING,
+        subject="citizen",
+        method="bhxh",
+        citizen=CITIZEN,
+        email="an@example.vn",
+        mismatches=2,
+        otp=OtpChallenge(code_hash="ab" * 32, expires_at=START.astimezone(HANOI)),
+        otp_sends=3,
+        otp_last_sent_at=START + timedelta(seconds=61),
+        otp_failures=4,
+        account=account_for(),
+    )
+
+    flows.save(full)
+
+    assert flows.load("flow-1") == full
+
+
+def test_a_first_save_of_a_known_flow_id_is_stale(backend: Backend) -> None:
+    _, flows = backend.open()
+    flows.save(snapshot())
+
+    with pytest.raises(StaleFlowError):
+        flows.save(snapshot(state=State.FILLING_FORM))
+
+    assert flows.load("flow-1") == snapshot()
+
+
+@pytest.mark.parametrize("version", [2, 4], ids=["repeated", "skipped"])
+def test_a_save_must_follow_the_stored_version(backend: Backend, version: int) -> None:
+    _, flows = backend.open()
+    flows.save(snapshot())
+    second = snapshot(version=2, state=State.FILLING_FORM)
+    flows.save(second)
+
+    with pytest.raises(StaleFlowError):
+        flows.save(snapshot(version=version, state=State.LOCKED))
+
+    assert flows.load("flow-1") == second
+
+
+def test_a_later_version_of_an_unknown_flow_is_stale(backend: Backend) -> None:
+    _, flows = backend.open()
+
+    with pytest.raises(StaleFlowError):
+        flows.save(snapshot(version=2))
+
+    assert flows.load("flow-1") is None
+
+
+def test_purging_deletes_exactly_the_flows_whose_time_is_up(backend: Backend) -> None:
+    _, flows = backend.open()
+    now = START + timedelta(minutes=30)
+    for flow_id, expires_at in [("past", now - timedelta(seconds=1)), ("now", now)]:
+        flows.save(snapshot(flow_id, expires_at=expires_at))
+    flows.save(snapshot("later", expires_at=(now + timedelta(microseconds=1)).astimezone(HANOI)))
+
+    assert flows.purge_expired(now) == 2
+    assert flows.load("past") is None
+    assert flows.load("now") is None
+    assert flows.load("later") is not None
+    assert flows.purge_expired(now) == 0
+
+
+# --- UserStore ------------------------------------------------------------------------------
+
+
+def test_a_citizen_without_an_account_finds_none(backend: Backend) -> None:
+    users, _ = backend.open()
+
+    assert users.find(CITIZEN.id_number, CITIZEN.bhxh_number) is None
+
+
+@pytest.mark.parametrize("by", ["id_number", "bhxh_number"])
+def test_an_added_account_is_found_by_either_number(backend: Backend, by: str) -> None:
+    users, _ = backend.open()
+    account = account_for()
+    users.add(account, "hash")
+
+    numbers = {"id_number": "999999999", "bhxh_number": "9999999999"}
+    numbers[by] = getattr(CITIZEN, by)
+
+    assert users.find(**numbers) == account
+
+
+def test_find_prefers_the_account_of_the_id_number(backend: Backend) -> None:
+    users, _ = backend.open()
+    by_bhxh = account_for(account_id="acc-1", id_number="111111111", bhxh_number="1111111111")
+    by_id = account_for(account_id="acc-2", id_number="222222222", bhxh_number="2222222222")
+    users.add(by_bhxh, "hash")
+    users.add(by_id, "hash")
+
+    assert users.find("222222222", "1111111111") == by_id
+
+
+@pytest.mark.parametrize("shared", ["id_number", "bhxh_number"])
+def test_a_second_account_for_either_number_is_refused(backend: Backend, shared: str) -> None:
+    users, _ = backend.open()
+    first = account_for()
+    users.add(first, "hash")
+    other = {"id_number": "123456789", "bhxh_number": "9876543210"}
+    other.pop(shared)
+    second = account_for(account_id="acc-2", flow_id="flow-2", **other)
+
+    with pytest.raises(DuplicateAccountError):
+        users.add(second, "hash-2")
+
+    assert users.find(second.id_number, second.bhxh_number) == first
+    assert users.find(other.get("id_number", "-"), other.get("bhxh_number", "-")) is None
+
+
+def test_account_dates_survive_a_save(backend: Backend) -> None:
+    users, _ = backend.open()
+    account = account_for(
+        date_of_birth=date(1900, 1, 2),
+        created_at=START.astimezone(HANOI),
+        email=None,
+    )
+    users.add(account, "hash")
+
+    assert users.find(CITIZEN.id_number, CITIZEN.bhxh_number) == account
+
+
+# --- the engine on every store --------------------------------------------------------------
+
+
+def test_a_registration_completes_and_is_purged_on_every_store(
+    backend: Backend, ports: FakePorts
+) -> None:
+    users, flows = backend.open()
+    engine = engine_on(ports, users, flows)
+    flow_id = at_password(engine, ports).flow_id
+
+    view = engine.send(flow_id, SetPassword(STRONG_PASSWORD, STRONG_PASSWORD))
+
+    assert view.state is State.COMPLETED
+    assert users.find(CITIZEN.id_number, CITIZEN.bhxh_number) == view.account
+    ports.clock.advance(engine.policy.flow_ttl)
+    assert engine.purge_expired() == 1
+    assert flows.load(flow_id) is None

@@ -1,0 +1,242 @@
+"""Races and crashes on the stores that many app servers share (SQLite, PostgreSQL).
+
+Each race starts 50 requests at once from 50 threads; on PostgreSQL each thread holds its
+own pooled connection, on SQLite its own connection to the one file.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING
+
+import pytest
+
+from regflow import ConfirmOtp, FlowSnapshot, FlowView, Policy, SetPassword, State
+from regflow.testing import CITIZEN, FakePorts
+
+from .conftest import STRONG_PASSWORD, Backend, at_otp, at_password, engine_on
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from regflow.ports import FlowStore
+
+RACERS = 50
+
+
+def race(requests: list[Callable[[], FlowView]]) -> list[FlowView]:
+    """Run every request on its own thread, all released at the same moment."""
+    start = threading.Barrier(len(requests))
+
+    def run(request: Callable[[], FlowView]) -> FlowView:
+        start.wait()
+        return request()
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        return list(pool.map(run, requests))
+
+
+def outcomes(views: list[FlowView]) -> Counter[tuple[State | None, tuple[str, ...]]]:
+    return Counter((view.state, tuple(error.code for error in view.errors)) for view in views)
+
+
+def test_fifty_racing_registrations_of_one_citizen_make_exactly_one_account(
+    shared_backend: Backend, ports: FakePorts
+) -> None:
+    users, flows = shared_backend.open()
+    engine = engine_on(ports, users, flows)
+    flow_ids = [at_password(engine, ports).flow_id for _ in range(RACERS)]
+    password = SetPassword(STRONG_PASSWORD, STRONG_PASSWORD)
+
+    views = race([partial(engine.send, flow_id, password) for flow_id in flow_ids])
+
+    assert outcomes(views) == {
+        (State.COMPLETED, ()): 1,
+        (State.ACCOUNT_EXISTS, ("account.exists",)): RACERS - 1,
+    }
+    [winner] = [view for view in views if view.state is State.COMPLETED]
+    assert users.find(CITIZEN.id_number, CITIZEN.bhxh_number) == winner.account
+
+
+def test_fifty_clicks_on_the_last_step_of_one_flow_make_one_account(
+    shared_backend: Backend, ports: FakePorts
+) -> None:
+    users, flows = shared_backend.open()
+    engine = engine_on(ports, users, flows)
+    ready = at_password(engine, ports)
+    password = SetPassword(STRONG_PASSWORD, STRONG_PASSWORD)
+
+    views = race([lambda: engine.send(ready.flow_id, password)] * RACERS)
+
+    results = outcomes(views)
+    assert results[State.COMPLETED, ()] == 1
+    assert set(results) <= {
+        (State.COMPLETED, ()),
+        (State.COMPLETED, ("flow.finished",)),
+        (State.COMPLETED, ("flow.conflict",)),
+        (State.SETTING_PASSWORD, ("flow.conflict",)),
+    }
+    created = users.find(CITIZEN.id_number, CITIZEN.bhxh_number)
+    assert created is not None
+    assert {view.account for view in views if view.account} == {created}
+    stored = flows.load(ready.flow_id)
+    assert stored is not None
+    assert (stored.state, stored.account) == (State.COMPLETED, created)
+
+
+def test_fifty_confirms_of_one_code_count_it_once(
+    shared_backend: Backend, ports: FakePorts
+) -> None:
+    users, flows = shared_backend.open()
+    engine = engine_on(ports, users, flows)
+    otp = at_otp(engine)
+    confirm = ConfirmOtp(ports.sms.last_code())
+
+    views = race([lambda: engine.send(otp.flow_id, confirm)] * RACERS)
+
+    results = outcomes(views)
+    assert results[State.SETTING_PASSWORD, ()] == 1
+    assert set(results) <= {
+        (State.SETTING_PASSWORD, ()),
+        (State.SETTING_PASSWORD, ("event.not_allowed",)),
+        (State.SETTING_PASSWORD, ("flow.conflict",)),
+    }
+    stored = flows.load(otp.flow_id)
+    assert stored is not None
+    assert (stored.state, stored.version, stored.otp) == (
+        State.SETTING_PASSWORD,
+        otp.version + 1,
+        None,
+    )
+
+
+def race_wrong_codes(
+    backend: Backend, ports: FakePorts, policy: Policy
+) -> tuple[Counter[str], FlowSnapshot]:
+    """Send one wrong code from 50 threads at once; the errors reported and the flow after."""
+    users, flows = backend.open()
+    engine = engine_on(ports, users, flows, policy)
+    otp = at_otp(engine)
+    wrong = ConfirmOtp("000000" if ports.sms.last_code() != "000000" else "111111")
+
+    views = race([lambda: engine.send(otp.flow_id, wrong)] * RACERS)
+
+    stored = flows.load(otp.flow_id)
+    assert stored is not None
+    assert stored.version == otp.version + stored.otp_failures  # one save per counted guess
+    return Counter(error.code for view in views for error in view.errors), stored
+
+
+def test_fifty_wrong_codes_at_once_get_no_more_guesses_than_the_limit(
+    shared_backend: Backend, ports: FakePorts
+) -> None:
+    policy = Policy()
+
+    codes, stored = race_wrong_codes(shared_backend, ports, policy)
+
+    assert codes["otp.invalid"] == policy.otp_max_attempts - 1
+    assert codes["otp.too_many_attempts"] == 1
+    assert set(codes) <= {"otp.invalid", "otp.too_many_attempts", "flow.locked", "flow.conflict"}
+    assert (stored.state, stored.otp_failures) == (State.LOCKED, policy.otp_max_attempts)
+
+
+def test_fifty_wrong_codes_at_once_lose_no_attempt(
+    shared_backend: Backend, ports: FakePorts
+) -> None:
+    codes, stored = race_wrong_codes(shared_backend, ports, Policy(otp_max_attempts=RACERS + 1))
+
+    assert set(codes) <= {"otp.invalid", "flow.conflict"}
+    assert codes["otp.invalid"] + codes["flow.conflict"] == RACERS
+    assert stored.otp_failures == codes["otp.invalid"]
+
+
+# --- a process killed between load and save -------------------------------------------------
+
+
+class ProcessKilledError(BaseException):
+    """What the engine sees when its process dies: nothing it may catch."""
+
+
+class InterruptedSave:
+    """A `FlowStore` whose `save` meets something else happening first; see the subclasses."""
+
+    def __init__(self, flows: FlowStore) -> None:
+        self.flows = flows
+
+    def load(self, flow_id: str) -> FlowSnapshot | None:
+        return self.flows.load(flow_id)
+
+    def save(self, snapshot: FlowSnapshot) -> None:
+        self.flows.save(snapshot)
+
+    def purge_expired(self, now: datetime) -> int:
+        return self.flows.purge_expired(now)
+
+
+class DiesBeforeSaving(InterruptedSave):
+    """The process is killed after a step was computed, before it was saved."""
+
+    def save(self, snapshot: FlowSnapshot) -> None:
+        raise ProcessKilledError(snapshot.flow_id)
+
+
+class PurgedBeforeSaving(InterruptedSave):
+    """Housekeeping on another server deletes every flow just before this save."""
+
+    def save(self, snapshot: FlowSnapshot) -> None:
+        self.flows.purge_expired(snapshot.expires_at + timedelta(days=1))
+        super().save(snapshot)
+
+
+def test_a_crash_before_saving_a_step_leaves_the_last_saved_step(
+    shared_backend: Backend, ports: FakePorts
+) -> None:
+    users, flows = shared_backend.open()
+    otp = at_otp(engine_on(ports, users, flows))
+    confirm = ConfirmOtp(ports.sms.last_code())
+    doomed = engine_on(ports, users, DiesBeforeSaving(flows))
+
+    with pytest.raises(ProcessKilledError):
+        doomed.send(otp.flow_id, confirm)
+
+    users, flows = shared_backend.open()  # the restarted process
+    restarted = engine_on(ports, users, flows)
+    assert restarted.view(otp.flow_id) == otp
+    assert restarted.send(otp.flow_id, confirm).state is State.SETTING_PASSWORD
+
+
+def test_a_crash_after_creating_the_account_completes_on_retry(
+    shared_backend: Backend, ports: FakePorts
+) -> None:
+    users, flows = shared_backend.open()
+    ready = at_password(engine_on(ports, users, flows), ports)
+    password = SetPassword(STRONG_PASSWORD, STRONG_PASSWORD)
+    doomed = engine_on(ports, users, DiesBeforeSaving(flows))
+
+    with pytest.raises(ProcessKilledError):
+        doomed.send(ready.flow_id, password)
+
+    users, flows = shared_backend.open()
+    restarted = engine_on(ports, users, flows)
+    assert restarted.view(ready.flow_id) == ready
+    created = users.find(CITIZEN.id_number, CITIZEN.bhxh_number)
+    assert created is not None
+    view = restarted.send(ready.flow_id, password)
+    assert (view.state, view.account) == (State.COMPLETED, created)
+
+
+def test_a_step_racing_a_purge_finds_its_flow_gone(
+    shared_backend: Backend, ports: FakePorts
+) -> None:
+    users, flows = shared_backend.open()
+    otp = at_otp(engine_on(ports, users, flows))
+    unlucky = engine_on(ports, users, PurgedBeforeSaving(flows))
+
+    view = unlucky.send(otp.flow_id, ConfirmOtp(ports.sms.last_code()))
+
+    assert (view.state, [error.code for error in view.errors]) == (None, ["flow.not_found"])
+    assert flows.load(otp.flow_id) is None

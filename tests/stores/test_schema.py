@@ -1,0 +1,119 @@
+"""Stored snapshots of an older shape load, and the schema can be printed and created."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import attrs
+
+from regflow import State
+from regflow.adapters import json_codec
+from regflow.adapters.postgres import SCHEMA as POSTGRES_SCHEMA
+from regflow.adapters.postgres import PostgresFlowStore
+from regflow.adapters.sqlite import SCHEMA as SQLITE_SCHEMA
+from regflow.adapters.sqlite import SqliteFlowStore
+from regflow.testing import CITIZEN
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from psycopg_pool import ConnectionPool
+
+#: A flow waiting for its OTP, exactly as regflow 0.1.0 (snapshot schema 1) stored it.
+SCHEMA_1 = (
+    '{"flow_id":"old-flow","version":3,"state":"otp_pending",'
+    '"created_at":"2026-01-01T08:00:00+00:00","expires_at":"2026-01-01T08:30:00+00:00",'
+    '"subject":"citizen","method":"bhxh","citizen":{"bhxh_number":"0123456789",'
+    '"full_name":"Nguyễn Văn An","date_of_birth":"1990-05-17","phone":"+84912345678",'
+    '"id_number":"001090012345"},"otp":{"code_hash":"' + "ab" * 32 + '",'
+    '"expires_at":"2026-01-01T08:05:00+00:00"},"otp_sends":1,'
+    '"otp_last_sent_at":"2026-01-01T08:00:00+00:00","schema":1}'
+)
+CREATED = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+
+
+def test_a_schema_1_snapshot_loads_as_the_current_schema() -> None:
+    snapshot = json_codec.loads(SCHEMA_1)
+
+    assert (snapshot.schema, snapshot.state, snapshot.version) == (2, State.OTP_PENDING, 3)
+    assert snapshot.updated_at == CREATED  # the last change schema 1 can vouch for
+    assert snapshot.citizen == CITIZEN
+    assert json_codec.loads(json_codec.dumps(snapshot)) == snapshot
+
+
+def test_a_snapshot_is_stored_with_its_schema() -> None:
+    snapshot = json_codec.loads(SCHEMA_1)
+
+    assert json_codec.to_document(snapshot)["schema"] == json_codec.SCHEMA == 2
+
+
+def test_sqlite_loads_a_schema_1_row_and_saves_it_as_schema_2(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    flows = SqliteFlowStore(path)
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT INTO regflow_flows (flow_id, version, state, expires_at, snapshot) "
+            "VALUES ('old-flow', 3, 'otp_pending', '2026-01-01T08:30:00.000000+00:00', ?)",
+            (SCHEMA_1,),
+        )
+    connection.close()
+
+    loaded = flows.load("old-flow")
+    assert loaded == json_codec.loads(SCHEMA_1)
+    flows.save(attrs.evolve(loaded, version=4))
+
+    with sqlite3.connect(path) as connection:
+        [(stored,)] = connection.execute("SELECT snapshot FROM regflow_flows").fetchall()
+    connection.close()
+    assert json.loads(stored)["schema"] == 2
+
+
+def test_postgres_loads_a_schema_1_row(postgres_pool: ConnectionPool) -> None:
+    with postgres_pool.connection() as connection:
+        connection.execute("DELETE FROM regflow_flows WHERE flow_id = 'old-flow'")
+        connection.execute(
+            "INSERT INTO regflow_flows (flow_id, version, state, expires_at, snapshot) "
+            "VALUES ('old-flow', 3, 'otp_pending', %s, %s::jsonb)",
+            (CREATED, SCHEMA_1),
+        )
+
+    loaded = PostgresFlowStore(postgres_pool).load("old-flow")
+
+    assert loaded == json_codec.loads(SCHEMA_1)
+
+
+def test_the_sqlite_schema_has_both_unique_numbers_and_runs_twice() -> None:
+    connection = sqlite3.connect(":memory:")
+    connection.executescript(SQLITE_SCHEMA)
+    connection.executescript(SQLITE_SCHEMA)
+    indexes = connection.execute(
+        "SELECT name FROM pragma_index_list('regflow_accounts') WHERE \"unique\""
+    ).fetchall()
+    connection.close()
+
+    assert len(indexes) == 3  # account_id, id_number, bhxh_number
+
+
+def test_the_postgres_schema_runs_twice(postgres_pool: ConnectionPool) -> None:
+    with postgres_pool.connection() as connection:
+        connection.execute(POSTGRES_SCHEMA)
+        connection.execute(POSTGRES_SCHEMA)
+        unique = connection.execute(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'regflow_accounts'"
+            " AND indexdef LIKE 'CREATE UNIQUE INDEX%'"
+        ).fetchone()
+
+    assert unique == (3,)
+
+
+def test_a_new_sqlite_file_runs_in_wal_mode(tmp_path: Path) -> None:
+    SqliteFlowStore(tmp_path / "new.sqlite3")
+
+    with sqlite3.connect(tmp_path / "new.sqlite3") as connection:
+        mode = connection.execute("PRAGMA journal_mode").fetchone()
+    connection.close()
+
+    assert mode == ("wal",)
