@@ -123,4 +123,4 @@ def test_the_demo_on_sqlite_still_knows_its_existing_account() -> None:
 
     shown = regflow("demo", "--lang", "en", stdin=answers)
 
-    assert "The registration ended: account_exists." in shown
+    assert "The registration ended: Account already exists." in shown
