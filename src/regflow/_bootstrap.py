@@ -36,17 +36,13 @@ def default_database() -> str:
     return os.environ.get("REGFLOW_DATABASE") or DEFAULT_DATABASE
 
 
-def _nothing_to_close() -> None:
-    """SQLite stores hold no connection between calls."""
-
-
 @attrs.frozen
 class Stores:
     """The account and flow stores of one database; `close` releases its connections."""
 
     users: UserStore
     flows: FlowStore
-    close: Callable[[], None] = _nothing_to_close
+    close: Callable[[], None]
 
     def __enter__(self) -> Self:
         return self
@@ -70,7 +66,7 @@ def open_stores(database: str | os.PathLike[str] | None = None) -> Stores:
             postgres.PostgresUserStore(pool), postgres.PostgresFlowStore(pool), pool.close
         )
     sqlite = SqliteDatabase(where)
-    return Stores(SqliteUserStore(sqlite), SqliteFlowStore(sqlite))
+    return Stores(SqliteUserStore(sqlite), SqliteFlowStore(sqlite), sqlite.close)
 
 
 def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
