@@ -54,6 +54,8 @@ def test_an_empty_form_reports_every_required_field_at_once(engine: Engine) -> N
         ("email", "not-an-email", "email.invalid"),
         ("email", "an@example", "email.invalid"),
         ("email", "an @example.vn", "email.invalid"),
+        ("email", "an\n@example.vn", "email.invalid"),
+        ("email", "an@example\n.vn", "email.invalid"),
     ],
 )
 def test_each_invalid_field_gets_its_own_code_and_field_name(

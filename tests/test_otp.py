@@ -165,7 +165,8 @@ def test_at_most_five_sends_per_flow(engine: Engine, ports: FakePorts) -> None:
     assert len(ports.sms.sent) == 5
 
 
-def test_a_new_code_resets_the_wrong_entry_count(ports: FakePorts) -> None:
+def test_a_new_code_does_not_reset_the_wrong_entries_of_the_flow(ports: FakePorts) -> None:
+    """At most `otp_max_attempts` wrong entries per flow, however many codes were sent."""
     engine = ports.engine(policy=Policy(otp_max_attempts=2))
     flow_id = at_otp(engine).flow_id
     engine.send(flow_id, ConfirmOtp(wrong(ports.sms.last_code())))
@@ -174,7 +175,8 @@ def test_a_new_code_resets_the_wrong_entry_count(ports: FakePorts) -> None:
 
     view = engine.send(flow_id, ConfirmOtp(wrong(ports.sms.last_code())))
 
-    assert view.state is State.OTP_PENDING
+    assert view.state is State.LOCKED
+    assert view.error_codes() == ("otp.too_many_attempts",)
 
 
 def test_sms_down_at_the_match_leaves_a_resumable_flow(engine: Engine, ports: FakePorts) -> None:

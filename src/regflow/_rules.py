@@ -483,7 +483,6 @@ def send_otp(step: Step) -> None:
         ),
         otp_sends=step.snapshot.otp_sends + 1,
         otp_last_sent_at=step.now,
-        otp_failures=0,
     )
 
 

@@ -25,8 +25,8 @@ MIN_PASSWORD_LENGTH = 8
 EARLIEST_BIRTH = date(1900, 1, 1)
 _MAX_FIELD_LENGTH = 320  # longer than any valid value of any field: stop work on junk early
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y")
-_EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}$")
-_DOMAIN_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}")
+_DOMAIN_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
 def normalise_name(name: str) -> str:
@@ -128,7 +128,7 @@ def _phone(value: object) -> str | FlowError:
 
 def _is_email(text: str) -> bool:
     local, at, domain = text.rpartition("@")
-    if not at or len(text) > 254 or not _EMAIL_LOCAL.match(local) or ".." in local:
+    if not at or len(text) > 254 or not _EMAIL_LOCAL.fullmatch(local) or ".." in local:
         return False
     try:
         ascii_domain = domain.encode("idna").decode("ascii")
@@ -137,7 +137,7 @@ def _is_email(text: str) -> bool:
     labels = ascii_domain.split(".")
     return (
         len(labels) >= 2
-        and all(_DOMAIN_LABEL.match(label) for label in labels)
+        and all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
         and not labels[-1].isdigit()
     )
 
