@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from regflow import ConfirmOtp, Engine, Policy, ResendOtp, State
+from regflow import ConfirmOtp, Engine, FlowSnapshot, Policy, ResendOtp, State
 from regflow.testing import CITIZEN, FakePorts, form_for
 
 from .conftest import at_form, at_otp
@@ -207,3 +207,36 @@ def test_sms_down_on_resend_does_not_use_up_a_send(engine: Engine, ports: FakePo
     assert failed.error_codes() == ("sms.unavailable",)
     assert retried.ok
     assert retried.otp_sends_left == 3
+
+
+def test_of_two_racing_resends_only_the_one_that_saved_sends_a_text(ports: FakePorts) -> None:
+    """The text goes out after the save: a request that loses the race sends nothing."""
+    engine = ports.engine()
+    flow_id = at_otp(engine).flow_id
+    ports.clock.advance(seconds=60)
+    healthy = ports.flows
+    stale = healthy.load(flow_id)
+
+    class LosesTheRaceOnce:
+        """The first load is from before the rival's resend was saved."""
+
+        loads = 0
+
+        def load(self, flow_id: str) -> FlowSnapshot | None:
+            self.loads += 1
+            return stale if self.loads == 1 else healthy.load(flow_id)
+
+        def save(self, snapshot: FlowSnapshot) -> None:
+            healthy.save(snapshot)
+
+        def purge_expired(self, now: datetime) -> int:
+            return healthy.purge_expired(now)
+
+    rival = engine.send(flow_id, ResendOtp())
+    ports.flows = LosesTheRaceOnce()  # type: ignore[assignment]
+    loser = ports.engine().send(flow_id, ResendOtp())
+
+    assert rival.ok
+    assert loser.error_codes() == ("otp.resend_too_soon",)
+    assert len(ports.sms.sent) == 2  # the first code and the rival's resend, nothing more
+    assert healthy.load(flow_id).otp_sends == 2  # type: ignore[union-attr]

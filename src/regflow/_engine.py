@@ -26,11 +26,13 @@ from regflow._errors import (
 from regflow._masking import mask_id, mask_phone
 from regflow._methods import MethodRegistry
 from regflow._policy import Policy
-from regflow._rules import PortFailureError, Rule, Services, Step
+from regflow._rules import OutgoingSms, PortFailureError, Rule, Services, Step, _call
 from regflow._view import FlowView
 from regflow.machine import EVENTS, EXPIRE, INITIAL, MACHINE, TERMINAL
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from regflow._domain import Event
     from regflow.ports import (
         BhxhRegistry,
@@ -208,6 +210,7 @@ class Engine:
         across flows count forms per client when one is given.
         """
         trigger = _TRIGGERS.get(type(event))
+        limits_seen: dict[str, datetime | None] = {}
         for _ in range(MAX_ATTEMPTS):
             loaded = self._load(flow_id, trigger or "invalid")
             if isinstance(loaded, FlowView):
@@ -215,7 +218,7 @@ class Engine:
             if trigger is None:
                 return self._view(loaded, (flow_error("event.invalid"),))
             try:
-                return self._apply(loaded, trigger, event, client)
+                return self._apply(loaded, trigger, event, client, limits_seen)
             except (StaleFlowError, DuplicateAccountError):
                 _log.info("flow.conflict", flow_id=flow_id, trigger=trigger)
             except PortFailureError as failure:
@@ -232,7 +235,12 @@ class Engine:
         return snapshot
 
     def _apply(
-        self, snapshot: FlowSnapshot, trigger: str, event: Event, client: str | None
+        self,
+        snapshot: FlowSnapshot,
+        trigger: str,
+        event: Event,
+        client: str | None,
+        limits_seen: dict[str, datetime | None],
     ) -> FlowView:
         if snapshot.state in TERMINAL:
             return self._view(snapshot, (flow_error(TERMINAL[snapshot.state]),))
@@ -244,7 +252,7 @@ class Engine:
         edges = self._table.get((snapshot.state, trigger))
         if edges is None:
             return self._view(snapshot, (flow_error("event.not_allowed"),))
-        step = Step(self._services, snapshot, event, now, client)
+        step = Step(self._services, snapshot, event, now, client=client, retry_at=limits_seen)
         edge = _choose(step, edges)
         if edge is None:  # a declaration without an "otherwise" edge: nothing happens
             return self._view(snapshot, ())
@@ -264,17 +272,51 @@ class Engine:
         errors.extend(step.errors)
         snapshot = step.snapshot
         if step.changes:
-            snapshot = attrs.evolve(
-                snapshot, version=snapshot.version + 1, updated_at=step.now, **step.changes
-            )
-            try:
-                self._flows.save(snapshot)
-            except StaleFlowError:
-                raise
-            except Exception as exc:
-                raise PortFailureError("storage") from exc
+            snapshot = self._save(step, snapshot, step.changes)
+        if step.outbox is not None:
+            snapshot = self._send_sms(step, step.outbox, snapshot, errors)
         _log_transition(step, edge, snapshot, errors)
         return self._view(snapshot, errors)
+
+    def _save(self, step: Step, snapshot: FlowSnapshot, changes: dict[str, Any]) -> FlowSnapshot:
+        """Save the next version; a stale version is for `send` to retry, the rest an outage.
+
+        A save whose answer was lost may still have happened: reading it back tells, so the
+        step goes on (and its text goes out) exactly when the flow did move on.
+        """
+        following = attrs.evolve(
+            snapshot, version=snapshot.version + 1, updated_at=step.now, **changes
+        )
+        try:
+            self._flows.save(following)
+        except StaleFlowError:
+            raise
+        except Exception as exc:
+            if not self._holds(following):
+                raise PortFailureError("storage") from exc
+        return following
+
+    def _holds(self, snapshot: FlowSnapshot) -> bool:
+        try:
+            return self._flows.load(snapshot.flow_id) == snapshot
+        except Exception:  # noqa: BLE001 - the store is down: the save is not known to be done
+            return False
+
+    def _send_sms(
+        self, step: Step, sms: OutgoingSms, saved: FlowSnapshot, errors: list[FlowError]
+    ) -> FlowSnapshot:
+        """Send the saved step's text; if it fails, report it and undo the send in the flow."""
+        try:
+            _call("sms", self._services.sms.send, sms.phone, sms.text)
+        except PortFailureError as failure:
+            errors.append(flow_error(failure.code))
+            try:
+                return self._save(step, saved, sms.undo)
+            except (StaleFlowError, PortFailureError):
+                # Another request moved the flow on, or storage is down: the flow keeps a code
+                # nobody received, and "Gửi lại OTP" works once its cooldown is over.
+                _log.warning("flow.sms_undo_failed", flow_id=saved.flow_id)
+        return saved
 
     def _failed(
         self,

@@ -97,13 +97,15 @@ def _call(port: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R
 class Step:
     """One event applied to one snapshot: the facts rules read, the changes actions make."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the step's inputs; the per-request ones keyword-only
         self,
         services: Services,
         snapshot: FlowSnapshot,
         event: Event | None,
         now: datetime,
+        *,
         client: str | None = None,
+        retry_at: dict[str, datetime | None] | None = None,
     ) -> None:
         self.services = services
         self.snapshot = snapshot
@@ -112,7 +114,11 @@ class Step:
         self.client = client
         self.changes: dict[str, Any] = {}
         self.errors: list[FlowError] = []
-        self.retry_at: dict[str, datetime | None] = {}
+        #: The limiter's answers, by counter; shared by every attempt of one request, so a
+        #: request that loses a race and is re-applied still counts once.
+        self.retry_at: dict[str, datetime | None] = {} if retry_at is None else retry_at
+        #: A text to send once the step is saved, and the changes that undo it if it fails.
+        self.outbox: OutgoingSms | None = None
 
     def payload(self, kind: type[T]) -> T:
         """The event, which the engine has already matched to this trigger's type."""
@@ -462,20 +468,36 @@ def remember_citizen(step: Step) -> None:
     step.changes.update(citizen=step.citizen, email=form.email)
 
 
-def send_otp(step: Step) -> None:
-    """Send a new code to the phone on the BHXH record; the previous code stops working.
+@attrs.frozen
+class OutgoingSms:
+    """A text the engine sends after the step is saved; `undo` reverts the step's send."""
 
-    A failed send leaves no valid code and no cooldown, so the citizen can resend at once.
+    phone: str
+    text: str
+    undo: dict[str, Any]
+
+
+def send_otp(step: Step) -> None:
+    """Issue a new code for the phone on the BHXH record; the previous code stops working.
+
+    The text goes out only after this step is saved, so of two requests racing on one flow
+    only the one that saved sends: the per-flow send cap and cooldown hold under concurrency.
+    If the text then fails, `undo` leaves no valid code and no cooldown, so the citizen can
+    resend at once.
     """
     services, policy = step.services, step.services.policy
     code = _otp.new_code()
     text = policy.otp_text.format(code=code, minutes=int(policy.otp_ttl.total_seconds() // 60))
-    try:
-        _call("sms", services.sms.send, step.citizen.phone, text)
-    except PortFailureError as failure:
-        step.changes.update(otp=None)
-        step.errors.append(flow_error(failure.code))
-        return
+    snapshot = step.snapshot
+    step.outbox = OutgoingSms(
+        phone=step.citizen.phone,
+        text=text,
+        undo={
+            "otp": None,
+            "otp_sends": snapshot.otp_sends,
+            "otp_last_sent_at": snapshot.otp_last_sent_at,
+        },
+    )
     step.changes.update(
         otp=OtpChallenge(
             code_hash=_otp.code_hash(services.otp_secret, step.snapshot.flow_id, code),
