@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+import pytest
 
 from regflow.adapters.sqlite import SqliteDatabase
 
 if TYPE_CHECKING:
     import sqlite3
-    from pathlib import Path
 
 
 def connection_of(database: SqliteDatabase) -> sqlite3.Connection:
@@ -54,3 +57,27 @@ def test_commits_are_fully_synced_unless_the_host_trades_that_for_speed(tmp_path
     assert connection_of(durable).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     durable.close()
     fast.close()
+
+
+PROC_FDS = Path("/proc/self/fd")
+
+
+def open_descriptors() -> int:
+    return sum(1 for _ in PROC_FDS.iterdir())
+
+
+@pytest.mark.skipif(not PROC_FDS.is_dir(), reason="counts descriptors in /proc")
+def test_a_finished_threads_connection_is_closed(tmp_path: Path) -> None:
+    """A server that starts a thread per request must not keep a connection per request."""
+    database = SqliteDatabase(tmp_path / "flows.sqlite3")
+    connection_of(database)
+    before = open_descriptors()
+
+    for _ in range(50):
+        worker = threading.Thread(target=connection_of, args=(database,))
+        worker.start()
+        worker.join()
+    gc.collect()
+
+    assert open_descriptors() <= before + 3  # a WAL file or two, not 50 connections
+    database.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,6 +75,15 @@ def _utc_text(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+class _Held:
+    """A thread's connection: closed when the thread (and so its `threading.local`) is gone."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        self.pid = os.getpid()
+        weakref.finalize(self, connection.close)
+
+
 class SqliteDatabase:
     """One SQLite file: creates its tables on first use, one connection per thread.
 
@@ -94,8 +104,7 @@ class SqliteDatabase:
         self._timeout = timeout
         self._synchronous = synchronous
         self._local = threading.local()
-        self._opened: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._held: weakref.WeakSet[_Held] = weakref.WeakSet()
         with closing(self._open()) as connection:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.executescript(SCHEMA)
@@ -114,19 +123,17 @@ class SqliteDatabase:
 
         A forked worker opens its own: a connection never crosses a process boundary.
         """
-        local = self._local
-        if getattr(local, "pid", None) != os.getpid():
-            local.connection, local.pid = self._open(), os.getpid()
-            with self._lock:
-                self._opened.append(local.connection)
-        yield local.connection
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is None or held.pid != os.getpid():
+            held = _Held(self._open())
+            self._local.held = held
+            self._held.add(held)
+        yield held.connection
 
     def close(self) -> None:
         """Close every thread's connection (at shutdown, when no request is running)."""
-        with self._lock:
-            opened, self._opened = self._opened, []
-        for connection in opened:
-            connection.close()
+        for held in list(self._held):
+            held.connection.close()
         self._local = threading.local()
 
 
