@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -287,3 +288,21 @@ def test_bootstrap_limits_across_flows_by_default(tmp_path: Path) -> None:
     for _ in range(8):
         _submit(engine)
     assert len(sms.sent) == 5  # the default: 5 an hour per phone
+
+
+def test_racing_hits_never_pass_a_limit_together(limiter: RateLimiter) -> None:
+    key, limits = _key(), [RateLimit(5, HOUR), RateLimit(50, timedelta(days=1))]
+    start = threading.Barrier(20)
+    answers: list[datetime | None] = []
+
+    def hit() -> None:
+        start.wait()
+        answers.append(limiter.hit(key, limits))
+
+    workers = [threading.Thread(target=hit) for _ in range(20)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert answers.count(None) == 5

@@ -30,14 +30,27 @@ class LimitsRateLimiter:
         self._strategy = MovingWindowRateLimiter(limits.storage.storage_from_string(storage_uri))
 
     def hit(self, key: str, limits: Sequence[RateLimit]) -> datetime | None:
+        """Count one request in every window, unless one of them is used up.
+
+        Each window's check-and-count is one atomic call of the storage, so app servers racing
+        on one key cannot pass a limit together; a request that loses such a race may still
+        count in the other windows (stricter, never looser).
+        """
         retry_at = self.peek(key, limits)
-        if retry_at is None:
-            for limit in limits:
-                self._strategy.hit(_item(limit), key)
-        return retry_at
+        if retry_at is not None:
+            return retry_at  # refused before counting: it counts in no window
+        refused = []
+        for limit in limits:
+            item = _item(limit)
+            if not self._strategy.hit(item, key):
+                refused.append(item)
+        return self._retry_at(key, refused)
 
     def peek(self, key: str, limits: Sequence[RateLimit]) -> datetime | None:
-        used_up = [_item(limit) for limit in limits if not self._strategy.test(_item(limit), key)]
+        items = [_item(limit) for limit in limits]
+        return self._retry_at(key, [item for item in items if not self._strategy.test(item, key)])
+
+    def _retry_at(self, key: str, used_up: list[limits.RateLimitItem]) -> datetime | None:
         resets = [self._strategy.get_window_stats(item, key).reset_time for item in used_up]
         return datetime.fromtimestamp(max(resets), UTC) if resets else None
 
