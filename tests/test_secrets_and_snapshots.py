@@ -84,5 +84,14 @@ def test_logs_hold_no_secret_and_only_masked_numbers(engine: Engine, ports: Fake
     assert "********2345" in text
 
 
-def test_a_password_event_hides_its_secrets_in_repr() -> None:
-    assert STRONG_PASSWORD not in repr(SetPassword(STRONG_PASSWORD, STRONG_PASSWORD))
+def test_reprs_hide_codes_and_passwords_and_mask_personal_numbers() -> None:
+    shown = " ".join(
+        repr(value)
+        for value in (CITIZEN, form_for(), ConfirmOtp("987654"), SetPassword("Ab1!x", "Ab1!x"))
+    )
+
+    assert "987654" not in shown
+    assert "Ab1!x" not in shown
+    for number in (CITIZEN.phone, "0912345678", CITIZEN.id_number, CITIZEN.bhxh_number):
+        assert number not in shown
+    assert "******6789" in shown  # enough of the BHXH number to tell records apart

@@ -12,6 +12,16 @@ from datetime import date, datetime
 import attrs
 
 from regflow._errors import Message
+from regflow._masking import mask_id
+
+
+def _masked(number: object) -> str:
+    """Personal numbers in a repr (a log line, a traceback) show only their last digits."""
+    return repr(mask_id(number)) if isinstance(number, str) else "<hidden>"
+
+
+def _hidden(_: object) -> str:
+    return "<hidden>"
 
 
 class State(enum.StrEnum):
@@ -41,21 +51,21 @@ class BhxhRecord:
     decides whether the citizen already has an account.
     """
 
-    bhxh_number: str
+    bhxh_number: str = attrs.field(repr=_masked)
     full_name: str
     date_of_birth: date
-    phone: str
-    id_number: str
+    phone: str = attrs.field(repr=_masked)
+    id_number: str = attrs.field(repr=_masked)
 
 
 @attrs.frozen(kw_only=True)
 class RegistrationForm:
     """The BHXH form after validation: every field parsed and normalised."""
 
-    bhxh_number: str
+    bhxh_number: str = attrs.field(repr=_masked)
     full_name: str
     date_of_birth: date
-    phone: str  # E.164, e.g. +84912345678
+    phone: str = attrs.field(repr=_masked)  # E.164, e.g. +84912345678
     email: str | None = None
 
 
@@ -64,11 +74,11 @@ class Account:
     """A portal account created by the flow; the password hash is never part of it."""
 
     account_id: str
-    id_number: str
-    bhxh_number: str
+    id_number: str = attrs.field(repr=_masked)
+    bhxh_number: str = attrs.field(repr=_masked)
     full_name: str
     date_of_birth: date
-    phone: str
+    phone: str = attrs.field(repr=_masked)
     email: str | None
     verification_level: int
     source: str
@@ -155,18 +165,18 @@ class ChooseMethod:
 class SubmitForm:
     """The "Đăng ký bằng Bảo hiểm xã hội" form, as typed (strings straight from the page)."""
 
-    bhxh_number: str
+    bhxh_number: str = attrs.field(repr=_masked)
     full_name: str
     date_of_birth: str | date
-    phone: str
+    phone: str = attrs.field(repr=_masked)
     email: str | None = None
 
 
 @attrs.frozen
 class ConfirmOtp:
-    """The OTP screen's "Xác nhận"."""
+    """The OTP screen's "Xác nhận" (the code is never shown in a repr)."""
 
-    code: str
+    code: str = attrs.field(repr=_hidden)
 
 
 @attrs.frozen
@@ -174,15 +184,12 @@ class ResendOtp:
     """The OTP screen's "Gửi lại OTP"."""
 
 
-@attrs.frozen(repr=False)
+@attrs.frozen
 class SetPassword:
     """The password screen: the password and its confirmation (never shown in a repr)."""
 
-    password: str
-    confirmation: str
-
-    def __repr__(self) -> str:
-        return "SetPassword(password=<hidden>, confirmation=<hidden>)"
+    password: str = attrs.field(repr=_hidden)
+    confirmation: str = attrs.field(repr=_hidden)
 
 
 Event = ChooseMethod | SubmitForm | ConfirmOtp | ResendOtp | SetPassword
