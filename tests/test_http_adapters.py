@@ -143,13 +143,31 @@ def test_a_not_found_with_the_contract_code_is_no_record(
         Response("<html>oops</html>", status=200, content_type="text/html"),
         _json({**RECORD, "date_of_birth": "17/05/1990"}),
         _json({**RECORD, "phone": 84912345678}),
+        _json({**RECORD, "phone": "0912345678"}),  # not E.164: it would never match a form
+        _json({**RECORD, "id_number": ""}),  # every later citizen would "have an account"
+        _json({**RECORD, "id_number": "12345"}),
+        _json({**RECORD, "full_name": " "}),
         _json({k: v for k, v in RECORD.items() if k != "id_number"}),
         _json({**RECORD, "bhxh_number": "9999999999"}),
         _json([RECORD]),
         _json({"error": {"code": "bad_request"}}, status=400),
         _json({"error": {"code": "unauthorized"}}, status=401),
     ],
-    ids=["404-html", "not-json", "bad-date", "int-phone", "missing", "other", "list", "400", "401"],
+    ids=[
+        "404-html",
+        "not-json",
+        "bad-date",
+        "int-phone",
+        "local-phone",
+        "no-id",
+        "short-id",
+        "no-name",
+        "missing",
+        "other",
+        "list",
+        "400",
+        "401",
+    ],
 )
 def test_an_off_contract_answer_is_an_outage_and_is_not_retried(
     httpserver: HTTPServer, bhxh: HttpBhxhRegistry, answer: Response

@@ -61,7 +61,11 @@ def open_stores(database: str | os.PathLike[str] | None = None) -> Stores:
         from regflow.adapters import postgres  # noqa: PLC0415 - an optional extra
 
         pool = postgres.open_pool(where)
-        postgres.create_schema(pool)
+        try:
+            postgres.create_schema(pool)
+        except BaseException:
+            pool.close()
+            raise
         return Stores(
             postgres.PostgresUserStore(pool), postgres.PostgresFlowStore(pool), pool.close
         )

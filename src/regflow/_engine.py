@@ -2,8 +2,10 @@
 
 The engine compiles `regflow.machine.MACHINE` once into a dispatch table (state, trigger) →
 ordered edges, and runs each request against it: one `transitions.Machine` per process,
-none per flow, no model to attach and detach. Every call returns a `FlowView`; bad input,
-a finished flow and a failing port all come back as errors in it, never as exceptions.
+none per flow, no model to attach and detach. Every citizen-facing call (`start`, `send`,
+`view`) returns a `FlowView`; bad input, a finished flow and a failing port all come back as
+errors in it, never as exceptions. (`purge_expired`, an operator's job, raises on a failing
+store, so the scheduler that runs it sees the failure.)
 """
 
 from __future__ import annotations
@@ -223,7 +225,8 @@ class Engine:
                 _log.info("flow.conflict", flow_id=flow_id, trigger=trigger)
             except PortFailureError as failure:
                 return self._failed(flow_id, trigger, failure, failure.__cause__, loaded)
-        return attrs.evolve(self.view(flow_id), errors=(flow_error("flow.conflict"),))
+        view = self.view(flow_id)
+        return attrs.evolve(view, errors=(flow_error("flow.conflict"),)) if view.ok else view
 
     def _load(self, flow_id: str, trigger: str) -> FlowSnapshot | FlowView:
         try:

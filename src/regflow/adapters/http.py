@@ -14,6 +14,7 @@ OTP" is its retry.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import date
@@ -25,6 +26,7 @@ import stamina
 
 from regflow._domain import BhxhRecord
 from regflow._errors import PortUnavailableError
+from regflow._validation import normalise_phone
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -225,6 +227,10 @@ def _expect_not_found(answer: object) -> None:
         raise UpstreamUnavailableError("HTTP 404 without the contract's not-found code")
 
 
+#: CMT (9 digits) or CCCD (12 digits): the number that decides whether an account exists.
+_ID_NUMBER = re.compile(r"\d{9}|\d{12}", re.ASCII)
+
+
 def _record(answer: object, bhxh_number: str) -> BhxhRecord:
     """The record in a look-up's answer; anything off-contract is an outage, not a mismatch."""
     if not isinstance(answer, dict) or not all(
@@ -237,6 +243,10 @@ def _record(answer: object, bhxh_number: str) -> BhxhRecord:
         born = date.fromisoformat(answer["date_of_birth"])
     except ValueError as exc:
         raise UpstreamUnavailableError("the record's date of birth is not a date") from exc
+    if normalise_phone(answer["phone"]) != answer["phone"]:
+        raise UpstreamUnavailableError("the record's phone is not a Vietnamese mobile in E.164")
+    if not _ID_NUMBER.fullmatch(answer["id_number"]) or not answer["full_name"].strip():
+        raise UpstreamUnavailableError("the record's CMT/CCCD number or name is not valid")
     return BhxhRecord(
         bhxh_number=answer["bhxh_number"],
         full_name=answer["full_name"],
