@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -14,6 +14,7 @@ from regflow import (
     Policy,
     ResendOtp,
     SetPassword,
+    StaleFlowError,
     State,
 )
 from regflow.testing import FakePorts, form_for
@@ -185,3 +186,46 @@ def test_the_engine_wants_a_real_secret(ports: FakePorts) -> None:
 
     with pytest.raises(ValueError, match="otp_secret"):
         ports.engine()
+
+
+class AlwaysStale:
+    """Every save loses to another app server; loads may fail too."""
+
+    def __init__(self, ports: FakePorts, *, load_fails_after: int | None = None) -> None:
+        self.flows, self.loads, self.load_fails_after = ports.flows, 0, load_fails_after
+
+    def load(self, flow_id: str) -> FlowSnapshot | None:
+        self.loads += 1
+        if self.load_fails_after is not None and self.loads > self.load_fails_after:
+            raise OSError("disk gone")
+        return self.flows.load(flow_id)
+
+    def save(self, snapshot: FlowSnapshot) -> None:
+        raise StaleFlowError(snapshot.flow_id)
+
+    def purge_expired(self, now: datetime) -> int:
+        return self.flows.purge_expired(now)
+
+
+def test_a_flow_that_keeps_changing_under_the_request_reports_a_conflict(
+    ports: FakePorts,
+) -> None:
+    flow_id = at_form(ports.engine()).flow_id
+    ports.flows = AlwaysStale(ports)  # type: ignore[assignment]
+
+    view = ports.engine().send(flow_id, form_for())
+
+    assert view.state is State.FILLING_FORM
+    assert view.error_codes() == ("flow.conflict",)
+    assert view.retryable
+
+
+def test_a_conflict_then_a_storage_failure_reports_the_storage_failure(
+    ports: FakePorts,
+) -> None:
+    flow_id = at_form(ports.engine()).flow_id
+    ports.flows = AlwaysStale(ports, load_fails_after=Engine.MAX_ATTEMPTS)  # type: ignore[assignment]
+
+    view = ports.engine().send(flow_id, form_for())
+
+    assert view.error_codes() == ("storage.unavailable",)

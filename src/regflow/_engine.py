@@ -133,6 +133,9 @@ class Engine:
     it keeps no per-flow state, so any app server can handle any request of any flow.
     """
 
+    #: How often one request re-reads its flow after losing a race before `flow.conflict`.
+    MAX_ATTEMPTS: Final = MAX_ATTEMPTS
+
     def __init__(  # noqa: PLR0913 - one argument per port, all keyword-only
         self,
         *,
