@@ -115,6 +115,24 @@ def test_the_memory_limiter_slides_its_window() -> None:
     assert limiter.hit("k", limits) is not None
 
 
+def test_the_memory_limiter_forgets_keys_whose_windows_have_passed() -> None:
+    clock = FakeClock()
+    limiter, limits = InMemoryRateLimiter(clock), [RateLimit(5, HOUR), RateLimit(9, 24 * HOUR)]
+    for phone in range(InMemoryRateLimiter.SWEEP_EVERY):
+        limiter.hit(f"phone:{phone}", limits)
+    assert len(limiter) == 2 * InMemoryRateLimiter.SWEEP_EVERY
+    clock.advance(hours=2)
+    for _ in range(InMemoryRateLimiter.SWEEP_EVERY):
+        limiter.hit("busy", limits)
+    assert len(limiter) == InMemoryRateLimiter.SWEEP_EVERY + 2  # the phones' day windows
+    clock.advance(hours=24)
+
+    for _ in range(InMemoryRateLimiter.SWEEP_EVERY):
+        limiter.hit("busy", limits)
+
+    assert len(limiter) == 2  # only the key still in use, in its two windows
+
+
 # --- the engine with limits across flows ----------------------------------------------
 
 

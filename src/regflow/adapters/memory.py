@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from regflow._errors import DuplicateAccountError, StaleFlowError
 from regflow.adapters.system import SystemClock
@@ -95,10 +95,19 @@ class InMemoryRateLimiter:
     servers share `regflow.adapters.limits.LimitsRateLimiter` on Redis instead.
     """
 
+    #: Every this many hits, counters whose windows have all passed are forgotten, so keys
+    #: that are never asked about again (one phone, one client) do not pile up.
+    SWEEP_EVERY: Final = 1024
+
     def __init__(self, clock: Clock | None = None) -> None:
         self._clock: Clock = clock or SystemClock()
         self._log: dict[tuple[str, RateLimit], deque[datetime]] = {}
         self._lock = threading.Lock()
+        self._hits = 0
+
+    def __len__(self) -> int:
+        """How many (key, window) counters are held: for monitoring its memory."""
+        return len(self._log)
 
     def hit(self, key: str, limits: Sequence[RateLimit]) -> datetime | None:
         with self._lock:
@@ -107,7 +116,15 @@ class InMemoryRateLimiter:
             if retry_at is None:
                 for limit in limits:
                     self._log.setdefault((key, limit), deque()).append(now)
+            self._hits += 1
+            if self._hits % self.SWEEP_EVERY == 0:
+                self._forget_passed(now)
             return retry_at
+
+    def _forget_passed(self, now: datetime) -> None:
+        passed = [entry for entry, hits in self._log.items() if hits[-1] + entry[1].per <= now]
+        for entry in passed:
+            del self._log[entry]
 
     def peek(self, key: str, limits: Sequence[RateLimit]) -> datetime | None:
         with self._lock:
