@@ -28,7 +28,15 @@ from regflow._errors import (
 from regflow._masking import mask_id, mask_phone
 from regflow._methods import MethodRegistry
 from regflow._policy import Policy
-from regflow._rules import OutgoingSms, PortFailureError, Rule, Services, Step, _call
+from regflow._rules import (
+    OutgoingSms,
+    PortFailureError,
+    Rule,
+    Services,
+    Step,
+    _call,
+    resend_available_at,
+)
 from regflow._view import FlowView
 from regflow.machine import EVENTS, EXPIRE, INITIAL, MACHINE, TERMINAL
 
@@ -351,7 +359,6 @@ class Engine:
         policy = self._services.policy
         citizen = snapshot.citizen
         otp = snapshot.otp if state in _OTP_STATES else None
-        last_sent = snapshot.otp_last_sent_at
         return FlowView(
             flow_id=snapshot.flow_id,
             state=state,
@@ -362,7 +369,7 @@ class Engine:
             methods=self._services.methods.methods if state is INITIAL else (),
             phone_hint=mask_phone(citizen.phone) if citizen and state in _OTP_STATES else None,
             otp_expires_at=otp.expires_at if otp else None,
-            resend_available_at=last_sent + policy.otp_resend_after if otp and last_sent else None,
+            resend_available_at=resend_available_at(snapshot, policy) if otp else None,
             otp_sends_left=policy.otp_max_sends - snapshot.otp_sends
             if state in _OTP_STATES
             else None,

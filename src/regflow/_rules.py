@@ -94,6 +94,14 @@ def _call(port: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R
         raise PortFailureError(port) from exc
 
 
+def resend_available_at(snapshot: FlowSnapshot, policy: Policy) -> datetime | None:
+    """When "Gửi lại OTP" works again; None: now, since no valid code awaits the citizen."""
+    last = snapshot.otp_last_sent_at
+    if snapshot.otp is None or last is None:
+        return None
+    return last + policy.otp_resend_after
+
+
 class Step:
     """One event applied to one snapshot: the facts rules read, the changes actions make."""
 
@@ -163,8 +171,7 @@ class Step:
 
     @property
     def resend_available_at(self) -> datetime | None:
-        last = self.snapshot.otp_last_sent_at
-        return None if last is None else last + self.services.policy.otp_resend_after
+        return resend_available_at(self.snapshot, self.services.policy)
 
     def over_limit(
         self, counter: str, value: str | None, limits: Sequence[RateLimit], *, count: bool = True
@@ -357,7 +364,7 @@ def _retry_at(step: Step) -> Sequence[FlowError]:
 )
 def resend_too_soon(step: Step) -> bool:
     available = step.resend_available_at
-    return step.snapshot.otp is not None and available is not None and step.now < available
+    return available is not None and step.now < available
 
 
 def _until(code: str, counter: str) -> Callable[[Step], Sequence[FlowError]]:
