@@ -74,6 +74,13 @@ GUARD_UNCATALOGUED_CODE = declare(
 UNLESS = declare(
     {"trigger": "stop", "source": "start", "dest": "done", "unless": [code_wrong]},
 )
+UNLESS_BEFORE_OTHERWISE = declare(  # the unless-edge does not always win: STOP still fires
+    transitions=(
+        GO,
+        {"trigger": "stop", "source": "middle", "dest": None, "unless": [code_wrong]},
+        STOP,
+    ),
+)
 NEVER_FIRES = declare(
     {"trigger": "stop", "source": "middle", "dest": None, "conditions": [code_wrong]},
 )
@@ -103,6 +110,7 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     "GUARD_WITHOUT_CODE": {("guard_undocumented", "silent")},
     "GUARD_UNCATALOGUED_CODE": {("guard_undocumented", "unknown_code")},
     "UNLESS": {("unless_unsupported", "stop")},
+    "UNLESS_BEFORE_OTHERWISE": {("unless_unsupported", "stop"), ("ambiguous_rule", "stop")},
     "NEVER_FIRES": {("never_fires", "stop")},
     "NEVER_FIRES_SUBSET": {("never_fires", "go")},
     "AMBIGUOUS_RULE": {("ambiguous_rule", "go")},

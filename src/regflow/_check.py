@@ -153,13 +153,21 @@ def _guard_findings(declaration: Declaration, edge: Transition, guard: object) -
 
 
 def _shadowed(declaration: Declaration) -> Iterator[Finding]:
-    """An edge never fires when an earlier edge of its (source, trigger) needs fewer guards."""
+    """An edge never fires when an earlier edge of its (source, trigger) needs fewer guards.
+
+    Fewer on both sides: an earlier edge with an `unless=` guard the later one lacks does not
+    always fire when the later one could.
+    """
     pairs = dict.fromkeys((e.source, e.trigger) for e in declaration.transitions)
     for source, trigger in pairs:
         edges = declaration.edges(source, trigger)
         for position, edge in enumerate(edges):
             winner = next(
-                (e for e in edges[:position] if {*e.guards} <= {*edge.guards}),
+                (
+                    e
+                    for e in edges[:position]
+                    if {*e.guards} <= {*edge.guards} and {*e.negated} <= {*edge.negated}
+                ),
                 None,
             )
             if winner is not None:
