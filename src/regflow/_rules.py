@@ -137,11 +137,16 @@ class Step:
     def form(self) -> RegistrationForm | tuple[FlowError, ...]:
         return parse_form(self.payload(SubmitForm), self.now.date())
 
-    @cached_property
-    def bhxh_record(self) -> BhxhRecord | None:
+    @property
+    def valid_form(self) -> RegistrationForm:
+        """The parsed form, for rules and actions that run only after `form_invalid` failed."""
         form = self.form
         assert isinstance(form, RegistrationForm)  # noqa: S101 - form_invalid is checked first
-        return _call("bhxh", self.services.bhxh.lookup, form.bhxh_number)
+        return form
+
+    @cached_property
+    def bhxh_record(self) -> BhxhRecord | None:
+        return _call("bhxh", self.services.bhxh.lookup, self.valid_form.bhxh_number)
 
     @cached_property
     def citizen(self) -> BhxhRecord:
@@ -277,9 +282,7 @@ def form_invalid(step: Step) -> bool:
     en="The details typed differ from the BHXH record (or BHXH has no such number).",
 )
 def data_mismatch(step: Step) -> bool:
-    form = step.form
-    record = step.bhxh_record
-    assert isinstance(form, RegistrationForm)  # noqa: S101 - form_invalid is checked first
+    form, record = step.valid_form, step.bhxh_record
     return (
         record is None
         or normalise_name(form.full_name) != normalise_name(record.full_name)
@@ -385,12 +388,6 @@ def client_rate_limited(step: Step) -> bool:
     return step.over_limit("client", step.client, limits)
 
 
-def _typed_bhxh_number(step: Step) -> str:
-    form = step.form
-    assert isinstance(form, RegistrationForm)  # noqa: S101 - form_invalid is checked first
-    return form.bhxh_number
-
-
 @rule(
     "bhxh.attempt_rate_limited",
     vi="Mã số BHXH này đã được gửi đối chiếu quá nhiều lần (mọi phiên).",
@@ -399,7 +396,7 @@ def _typed_bhxh_number(step: Step) -> str:
 )
 def bhxh_attempt_rate_limited(step: Step) -> bool:
     limits = step.services.policy.rate_limits.attempts_per_bhxh_number
-    return step.over_limit("bhxh_attempt", _typed_bhxh_number(step), limits)
+    return step.over_limit("bhxh_attempt", step.valid_form.bhxh_number, limits)
 
 
 @rule(
@@ -410,7 +407,7 @@ def bhxh_attempt_rate_limited(step: Step) -> bool:
 )
 def bhxh_mismatch_rate_limited(step: Step) -> bool:
     limits = step.services.policy.rate_limits.mismatches_per_bhxh_number
-    return step.over_limit("bhxh_mismatch", _typed_bhxh_number(step), limits, count=False)
+    return step.over_limit("bhxh_mismatch", step.valid_form.bhxh_number, limits, count=False)
 
 
 @rule(
@@ -466,13 +463,11 @@ def count_mismatch(step: Step) -> None:
     step.changes["mismatches"] = step.snapshot.mismatches + 1
     limits = step.services.policy.rate_limits.mismatches_per_bhxh_number
     step.retry_at.pop("bhxh_mismatch", None)  # the peek before the look-up counted nothing
-    step.over_limit("bhxh_mismatch", _typed_bhxh_number(step), limits)
+    step.over_limit("bhxh_mismatch", step.valid_form.bhxh_number, limits)
 
 
 def remember_citizen(step: Step) -> None:
-    form = step.form
-    assert isinstance(form, RegistrationForm)  # noqa: S101 - reached only on a match
-    step.changes.update(citizen=step.citizen, email=form.email)
+    step.changes.update(citizen=step.citizen, email=step.valid_form.email)
 
 
 @attrs.frozen
