@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -43,6 +43,19 @@ def test_the_flow_lifetime_is_configurable(ports: FakePorts) -> None:
     ports.clock.advance(seconds=1)
 
     assert engine.send(flow_id, form_for()).state is State.EXPIRED
+
+
+def test_flow_times_are_whole_seconds(ports: FakePorts) -> None:
+    ports.clock.set(datetime(2026, 1, 1, 8, 0, 59, 999_999, tzinfo=UTC))
+    engine = ports.engine()
+    flow_id = at_form(engine).flow_id
+    otp_step = engine.send(flow_id, form_for())
+
+    snapshot = ports.flows.load(flow_id)
+    assert snapshot is not None
+    assert snapshot.created_at == datetime(2026, 1, 1, 8, 0, 59, tzinfo=UTC)
+    assert snapshot.updated_at == snapshot.created_at
+    assert otp_step.otp_expires_at == snapshot.created_at + timedelta(minutes=5)
 
 
 def test_expiry_wins_over_every_step(engine: Engine, ports: FakePorts) -> None:

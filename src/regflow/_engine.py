@@ -184,7 +184,7 @@ class Engine:
 
     def start(self) -> FlowView:
         """Begin a registration: the citizen pressed "Đăng ký" on the home screen."""
-        now = self._clock.now()
+        now = self._now()
         snapshot = FlowSnapshot(
             flow_id=secrets.token_urlsafe(16),
             version=1,
@@ -199,6 +199,11 @@ class Engine:
             return self._failed(snapshot.flow_id, "start", PortFailureError("storage"), exc)
         _log.info("flow.started", flow_id=snapshot.flow_id, state=snapshot.state.value)
         return self._view(snapshot, ())
+
+    def _now(self) -> datetime:
+        """The clock to the whole second: no rule of the flow needs a finer time, and whole
+        seconds keep a stored snapshot short (`regflow.adapters.json_codec`)."""
+        return self._clock.now().replace(microsecond=0)
 
     def view(self, flow_id: str) -> FlowView:
         """The flow as it stands, e.g. to render the page after a refresh."""
@@ -258,7 +263,7 @@ class Engine:
     ) -> FlowView:
         if snapshot.state in TERMINAL:
             return self._view(snapshot, (flow_error(TERMINAL[snapshot.state]),))
-        now = self._clock.now()
+        now = self._now()
         expiry = Step(self._services, snapshot, None, now)
         expired = _choose(expiry, self._table.get((snapshot.state, EXPIRE), ()))
         if expired is not None:
