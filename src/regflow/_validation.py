@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import phonenumbers
 
@@ -17,6 +17,8 @@ from regflow._domain import RegistrationForm
 from regflow._errors import FlowError, flow_error
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from regflow._domain import SubmitForm
 
 MAX_NAME_LENGTH = 100
@@ -25,6 +27,8 @@ MIN_PASSWORD_LENGTH = 8
 EARLIEST_BIRTH = date(1900, 1, 1)
 _MAX_FIELD_LENGTH = 320  # longer than any valid value of any field: stop work on junk early
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y")
+#: What strptime's ``%d/%m/%Y`` takes in ASCII digits.
+_DAY_MONTH_YEAR = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 _EMAIL_LOCAL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}")
 _DOMAIN_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
@@ -73,6 +77,13 @@ def _full_name(value: object) -> str | FlowError:
 
 
 def _parse_date(text: str) -> date | None:
+    day_month_year = _DAY_MONTH_YEAR.fullmatch(text)
+    if day_month_year is not None:  # the portal's format, without strptime's cost
+        day, month, year = map(int, day_month_year.groups())
+        try:
+            return date(year, month, day)
+        except ValueError:
+            return None
     for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar date
@@ -99,23 +110,81 @@ def _date_of_birth(value: object, today: date) -> date | FlowError:
 
 
 def normalise_phone(value: str) -> str | None:
-    """Return a Vietnamese mobile number in E.164 form, or None if it is not one."""
+    """Return a Vietnamese mobile number in E.164 form, or None if it is not one.
+
+    The shapes citizens type (``0912 345 678``, ``+84912345678``) are checked against
+    phonenumbers' own Vietnamese patterns, compiled once; any other shape goes through
+    phonenumbers' full parser. Both give the same answer; the first costs a regex match.
+    """
+    plain = _PLAIN_PHONE.fullmatch(value.translate(_PHONE_SEPARATORS))
+    if plain is None:
+        return _parse_phone(value)
+    national = plain.group(1)
+    return f"+84{national}" if _is_vietnamese_mobile(national) else None
+
+
+def _parse_phone(value: str) -> str | None:
     try:
         number = phonenumbers.parse(value, "VN")
     except phonenumbers.NumberParseException:
         return None
-    mobile_types = {
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    }
     # A mobile number type implies a valid number (phonenumbers' own definition of valid),
     # so `is_valid_number` would only repeat the costliest part of this check.
     if (
         phonenumbers.region_code_for_number(number) != "VN"
-        or phonenumbers.number_type(number) not in mobile_types
+        or phonenumbers.number_type(number) not in _MOBILE_TYPES
     ):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_MOBILE_TYPES: Final = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
+#: ``0`` or ``+84``, then the national number: what `_is_vietnamese_mobile` judges alone.
+_PLAIN_PHONE: Final = re.compile(r"(?:\+84|0)([1-9][0-9]{6,10})")
+_PHONE_SEPARATORS: Final = str.maketrans("", "", " .-")
+
+
+def _matches(desc: phonenumbers.PhoneNumberDesc | None) -> Callable[[str], bool]:
+    """phonenumbers' test of a national number against one kind of number (its lengths
+    first, then its pattern), compiled once."""
+    if desc is None or desc.national_number_pattern is None:
+        return lambda _: False
+    lengths = frozenset(desc.possible_length)
+    pattern = re.compile(desc.national_number_pattern)
+    return lambda national: (not lengths or len(national) in lengths) and bool(
+        pattern.fullmatch(national)
+    )
+
+
+def _mobile_rule() -> Callable[[str], bool]:
+    """The order of phonenumbers' `number_type` for Vietnam, reduced to "is it mobile"."""
+    region = phonenumbers.PhoneMetadata.metadata_for_region("VN")
+    assert region is not None  # noqa: S101 - phonenumbers always ships Vietnam
+    general = _matches(region.general_desc)
+    other_kinds = [
+        _matches(desc)
+        for desc in (
+            region.premium_rate,
+            region.toll_free,
+            region.shared_cost,
+            region.voip,
+            region.personal_number,
+            region.pager,
+            region.uan,
+            region.voicemail,
+        )
+    ]
+    mobile = _matches(
+        region.fixed_line if region.same_mobile_and_fixed_line_pattern else region.mobile
+    )
+    return lambda national: (
+        general(national) and not any(kind(national) for kind in other_kinds) and mobile(national)
+    )
+
+
+_is_vietnamese_mobile: Final = _mobile_rule()
 
 
 def _phone(value: object) -> str | FlowError:
