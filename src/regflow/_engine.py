@@ -10,6 +10,7 @@ store, so the scheduler that runs it sees the failure.)
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     )
 
 Action = Callable[[Step], None]
+Predicate = Callable[[Step], bool]
 
 _OTP_STATES: Final = frozenset({State.OTP_PENDING, State.OTP_EXPIRED})
 _MIN_SECRET_BYTES: Final = 32
@@ -63,6 +65,11 @@ _MIN_SECRET_BYTES: Final = 32
 MAX_ATTEMPTS: Final = 3
 
 _log = structlog.get_logger("regflow")
+
+
+def _predicate(guard: Predicate) -> Predicate:
+    """A `Rule`'s own check, or a host's plain callable as it is."""
+    return guard.check if isinstance(guard, Rule) else guard
 
 
 @attrs.frozen
@@ -77,15 +84,26 @@ class Edge:
     after: tuple[Action, ...]
     #: The ``unless=`` guards of the declaration.
     negated: tuple[Rule, ...] = ()
+    #: The guards' predicates, to call without `Rule.__call__` on every request.
+    _checks: tuple[Predicate, ...] = attrs.field(init=False, repr=False, eq=False)
+    _negated_checks: tuple[Predicate, ...] = attrs.field(init=False, repr=False, eq=False)
+
+    @_checks.default
+    def _guard_checks(self) -> tuple[Predicate, ...]:
+        return tuple(_predicate(guard) for guard in self.guards)
+
+    @_negated_checks.default
+    def _negated_guard_checks(self) -> tuple[Predicate, ...]:
+        return tuple(_predicate(guard) for guard in self.negated)
 
     def passes(self, step: Step) -> bool:
         # Plain loops: every request runs this, and the generator frames of
         # `all(…)`/`any(…)` cost more than most guards.
-        for guard in self.guards:
-            if not guard(step):
+        for check in self._checks:
+            if not check(step):
                 return False
-        for guard in self.negated:  # noqa: SIM110 - see above
-            if guard(step):
+        for check in self._negated_checks:  # noqa: SIM110 - see above
+            if check(step):
                 return False
         return True
 
@@ -263,15 +281,15 @@ class Engine:
     ) -> FlowView:
         if snapshot.state in TERMINAL:
             return self._view(snapshot, (flow_error(TERMINAL[snapshot.state]),))
-        now = self._now()
-        expiry = Step(self._services, snapshot, None, now)
-        expired = _choose(expiry, self._table.get((snapshot.state, EXPIRE), ()))
+        step = Step(
+            self._services, snapshot, event, self._now(), client=client, retry_at=limits_seen
+        )
+        expired = _choose(step, self._table.get((snapshot.state, EXPIRE), ()))
         if expired is not None:
-            return self._take(expiry, expired)
+            return self._take(step, expired)
         edges = self._table.get((snapshot.state, trigger))
         if edges is None:
             return self._view(snapshot, (flow_error("event.not_allowed"),))
-        step = Step(self._services, snapshot, event, now, client=client, retry_at=limits_seen)
         edge = _choose(step, edges)
         if edge is None:  # a declaration without an "otherwise" edge: nothing happens
             return self._view(snapshot, ())
@@ -383,6 +401,13 @@ class Engine:
         )
 
 
+def _keeps(level: int) -> bool:
+    """Whether the host's logging keeps events of `level`, so that a dropped one costs no
+    arguments (structlog's filtering and stdlib loggers can tell; others are asked to log)."""
+    is_enabled_for = getattr(_log, "is_enabled_for", None)
+    return is_enabled_for is None or bool(is_enabled_for(level))
+
+
 def _choose(step: Step, edges: tuple[Edge, ...]) -> Edge | None:
     for edge in edges:  # a loop, not next(generator): see `Edge.passes`
         if edge.passes(step):
@@ -400,6 +425,8 @@ def _reported(guard: Rule, step: Step) -> Sequence[FlowError]:
 def _log_transition(
     step: Step, edge: Edge, snapshot: FlowSnapshot, errors: list[FlowError]
 ) -> None:
+    if not _keeps(logging.INFO):
+        return
     citizen = snapshot.citizen
     _log.info(
         "flow.transition",

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import uuid
+import secrets
 from collections.abc import Callable, Sequence
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 import attrs
 
@@ -102,6 +101,26 @@ def resend_available_at(snapshot: FlowSnapshot, policy: Policy) -> datetime | No
     return last + policy.otp_resend_after
 
 
+class _once(Generic[T]):  # noqa: N801 - used as a decorator, like functools.cached_property
+    """`functools.cached_property` without the lock Python 3.11 takes on every first read:
+    a step lives in one request, on one thread, and its facts are read on every request."""
+
+    def __init__(self, compute: Callable[[Step], T]) -> None:
+        self._compute = compute
+        self._name = compute.__name__
+
+    @overload
+    def __get__(self, step: None, owner: type[Step]) -> _once[T]: ...
+    @overload
+    def __get__(self, step: Step, owner: type[Step]) -> T: ...
+    def __get__(self, step: Step | None, owner: type[Step]) -> T | _once[T]:
+        if step is None:
+            return self
+        value = self._compute(step)
+        step.__dict__[self._name] = value  # read from the instance from now on
+        return value
+
+
 class Step:
     """One event applied to one snapshot: the facts rules read, the changes actions make."""
 
@@ -133,7 +152,7 @@ class Step:
         assert isinstance(self.event, kind)  # noqa: S101 - the engine's dispatch guarantees it
         return self.event
 
-    @cached_property
+    @_once
     def form(self) -> RegistrationForm | tuple[FlowError, ...]:
         return parse_form(self.payload(SubmitForm), self.now.date())
 
@@ -144,23 +163,23 @@ class Step:
         assert isinstance(form, RegistrationForm)  # noqa: S101 - form_invalid is checked first
         return form
 
-    @cached_property
+    @_once
     def bhxh_record(self) -> BhxhRecord | None:
         return _call("bhxh", self.services.bhxh.lookup, self.valid_form.bhxh_number)
 
-    @cached_property
+    @_once
     def citizen(self) -> BhxhRecord:
         """The BHXH record of this flow: just looked up, or remembered from the match."""
         record = self.snapshot.citizen or self.bhxh_record
         assert record is not None  # noqa: S101 - only asked for after a match
         return record
 
-    @cached_property
+    @_once
     def existing_account(self) -> Account | None:
         citizen = self.citizen
         return _call("storage", self.services.users.find, citizen.id_number, citizen.bhxh_number)
 
-    @cached_property
+    @_once
     def otp_correct(self) -> bool:
         otp = self.snapshot.otp
         assert otp is not None  # noqa: S101 - otp_not_sent is checked first
@@ -169,7 +188,7 @@ class Step:
             self.services.otp_secret, self.snapshot.flow_id, typed, otp.code_hash
         )
 
-    @cached_property
+    @_once
     def password_errors(self) -> tuple[FlowError, ...]:
         event = self.payload(SetPassword)
         return password_errors(event.password, event.confirmation)
@@ -529,7 +548,7 @@ def create_account(step: Step) -> None:
     if account is None:
         account = Account.for_citizen(
             step.citizen,
-            account_id=uuid.uuid4().hex,
+            account_id=secrets.token_hex(16),
             email=step.snapshot.email,
             created_at=step.now,
             flow_id=step.snapshot.flow_id,

@@ -153,8 +153,8 @@ def _matches(desc: phonenumbers.PhoneNumberDesc | None) -> Callable[[str], bool]
         return lambda _: False
     lengths = frozenset(desc.possible_length)
     pattern = re.compile(desc.national_number_pattern)
-    return lambda national: (not lengths or len(national) in lengths) and bool(
-        pattern.fullmatch(national)
+    return lambda national: (
+        (not lengths or len(national) in lengths) and bool(pattern.fullmatch(national))
     )
 
 
@@ -266,10 +266,11 @@ def password_errors(password: object, confirmation: object) -> tuple[FlowError, 
     checks = (
         ("password.too_short", len(password) >= MIN_PASSWORD_LENGTH),
         ("password.too_long", len(password) <= MAX_PASSWORD_LENGTH),
-        ("password.no_lowercase", any(c.islower() for c in password)),
-        ("password.no_uppercase", any(c.isupper() for c in password)),
-        ("password.no_digit", any(c.isdigit() for c in password)),
-        ("password.no_special", any(not c.isalnum() for c in password)),
+        # map() over str methods: no generator frame per character
+        ("password.no_lowercase", any(map(str.islower, password))),
+        ("password.no_uppercase", any(map(str.isupper, password))),
+        ("password.no_digit", any(map(str.isdigit, password))),
+        ("password.no_special", not all(map(str.isalnum, password))),
         ("password.invalid_character", _is_encodable(password)),
     )
     errors = [flow_error(code, field="password") for code, ok in checks if not ok]
