@@ -221,7 +221,8 @@ class Engine:
     def _now(self) -> datetime:
         """The clock to the whole second: no rule of the flow needs a finer time, and whole
         seconds keep a stored snapshot short (`regflow.adapters.json_codec`)."""
-        return self._clock.now().replace(microsecond=0)
+        now = self._clock.now()
+        return now.replace(microsecond=0) if now.microsecond else now
 
     def view(self, flow_id: str) -> FlowView:
         """The flow as it stands, e.g. to render the page after a refresh."""
@@ -301,7 +302,7 @@ class Engine:
             action(step)
         if edge.dest is not None:
             step.changes["state"] = edge.dest
-        if edge.dest not in {None, edge.source}:
+        if edge.dest is not None and edge.dest is not edge.source:
             step.changes["path"] = (*step.snapshot.path, edge.dest)
         for action in edge.after:
             action(step)

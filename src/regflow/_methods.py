@@ -32,10 +32,10 @@ class MethodRegistry:
     methods: tuple[RegistrationMethod, ...] = (CITIZEN_BY_BHXH,)
 
     def find(self, subject: object, method: object) -> RegistrationMethod | None:
-        return next(
-            (m for m in self.methods if m.subject == subject and m.method == method),
-            None,
-        )
+        for offered in self.methods:
+            if offered.subject == subject and offered.method == method:
+                return offered
+        return None
 
     def with_method(self, method: RegistrationMethod) -> MethodRegistry:
         return MethodRegistry((*self.methods, method))

@@ -8,7 +8,6 @@ rule that is never reached never calls BHXH.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Sequence
@@ -214,8 +213,8 @@ class Step:
 
 def _limit_key(secret: bytes, counter: str, value: str) -> str:
     """A counter's key: keyed digest, so no phone or ID number sits in the limiter's store."""
-    digest = hmac.new(secret, f"{counter}:{value}".encode(), hashlib.sha256).hexdigest()
-    return f"regflow:{counter}:{digest[:32]}"
+    digest = hmac.digest(secret, f"{counter}:{value}".encode(), "sha256")
+    return f"regflow:{counter}:{digest[:16].hex()}"
 
 
 # --- rules ----------------------------------------------------------------------------------

@@ -64,6 +64,12 @@ def _is_name_character(char: str) -> bool:
     return char in " '-" or unicodedata.category(char)[0] in "LM"
 
 
+def _is_name(name: str) -> bool:
+    # Most names are letters and spaces only: str.isalpha says so without a loop.
+    letters = name.replace(" ", "")
+    return letters.isalpha() or all(_is_name_character(c) for c in letters)
+
+
 def _full_name(value: object) -> str | FlowError:
     text = _text(value)
     if not text:
@@ -71,7 +77,7 @@ def _full_name(value: object) -> str | FlowError:
     if len(text) > _MAX_FIELD_LENGTH:
         return flow_error("full_name.invalid", field="full_name")
     name = " ".join(unicodedata.normalize("NFC", text).split())
-    if len(name) > MAX_NAME_LENGTH or not all(_is_name_character(c) for c in name):
+    if len(name) > MAX_NAME_LENGTH or not _is_name(name):
         return flow_error("full_name.invalid", field="full_name")
     return name
 
@@ -175,13 +181,21 @@ def _mobile_rule() -> Callable[[str], bool]:
             region.uan,
             region.voicemail,
         )
+        if desc is not None
     ]
     mobile = _matches(
         region.fixed_line if region.same_mobile_and_fixed_line_pattern else region.mobile
     )
-    return lambda national: (
-        general(national) and not any(kind(national) for kind in other_kinds) and mobile(national)
-    )
+
+    def is_mobile(national: str) -> bool:
+        if not (general(national) and mobile(national)):
+            return False
+        for kind in other_kinds:  # noqa: SIM110 - a loop: no generator frame per number
+            if kind(national):
+                return False
+        return True
+
+    return is_mobile
 
 
 _is_vietnamese_mobile: Final = _mobile_rule()
