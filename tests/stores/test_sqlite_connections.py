@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import gc
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import attrs
 import pytest
 
-from regflow.adapters.sqlite import SqliteDatabase
+from regflow import Account, DuplicateAccountError
+from regflow.adapters.sqlite import SqliteDatabase, SqliteUserStore
+from regflow.testing import CITIZEN
 
 if TYPE_CHECKING:
     import sqlite3
+
+
+ACCOUNT = Account.for_citizen(
+    CITIZEN, account_id="a1", email=None, created_at=datetime(2026, 1, 1, tzinfo=UTC), flow_id="f"
+)
 
 
 def connection_of(database: SqliteDatabase) -> sqlite3.Connection:
@@ -47,16 +56,66 @@ def test_close_closes_every_connection_and_the_next_call_opens_a_new_one(
     database.close()
 
 
-def test_commits_are_fully_synced_unless_the_host_trades_that_for_speed(tmp_path: Path) -> None:
-    durable = SqliteDatabase(tmp_path / "a.sqlite3")
-    fast = SqliteDatabase(tmp_path / "b.sqlite3", synchronous="NORMAL")
+FULL, NORMAL = 2, 1  # SQLite's numbers for the two settings
 
-    full, normal = 2, 1  # SQLite's numbers for the two settings
-    assert connection_of(durable).execute("PRAGMA synchronous").fetchone()[0] == full
-    assert connection_of(fast).execute("PRAGMA synchronous").fetchone()[0] == normal
-    assert connection_of(durable).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    durable.close()
-    fast.close()
+
+def synchronous(database: SqliteDatabase) -> int:
+    value: int = connection_of(database).execute("PRAGMA synchronous").fetchone()[0]
+    return value
+
+
+def test_flow_saves_are_not_synced_unless_the_host_asks(tmp_path: Path) -> None:
+    default = SqliteDatabase(tmp_path / "a.sqlite3")
+    synced = SqliteDatabase(tmp_path / "b.sqlite3", synchronous="FULL")
+
+    assert synchronous(default) == NORMAL
+    assert synchronous(synced) == FULL
+    assert connection_of(default).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    default.close()
+    synced.close()
+
+
+def account_statements(database: SqliteDatabase, account: Account) -> list[str]:
+    """What adding `account` runs, as SQLite's trace sees it."""
+    statements: list[str] = []
+    connection_of(database).set_trace_callback(statements.append)
+    try:
+        SqliteUserStore(database).add(account, "hash")
+    finally:
+        connection_of(database).set_trace_callback(None)
+    return statements
+
+
+def test_an_account_is_synced_to_disk_before_add_returns(tmp_path: Path) -> None:
+    database = SqliteDatabase(tmp_path / "a.sqlite3")
+
+    statements = account_statements(database, ACCOUNT)
+
+    assert statements[0] == "PRAGMA synchronous = FULL"
+    assert statements[1].startswith("INSERT INTO regflow_accounts")
+    assert statements[-1] == "PRAGMA synchronous = NORMAL"
+    assert synchronous(database) == NORMAL
+    database.close()
+
+
+def test_a_refused_account_still_restores_the_setting(tmp_path: Path) -> None:
+    database = SqliteDatabase(tmp_path / "a.sqlite3")
+    SqliteUserStore(database).add(ACCOUNT, "hash")
+
+    with pytest.raises(DuplicateAccountError):
+        account_statements(database, attrs.evolve(ACCOUNT, account_id="other"))
+    assert synchronous(database) == NORMAL
+    database.close()
+
+
+def test_a_database_that_syncs_everything_has_nothing_to_switch(tmp_path: Path) -> None:
+    database = SqliteDatabase(tmp_path / "a.sqlite3", synchronous="FULL")
+
+    statements = account_statements(database, ACCOUNT)
+
+    assert [s for s in statements if s.startswith("PRAGMA")] == []
+    assert synchronous(database) == FULL
+    database.close()
 
 
 PROC_FDS = Path("/proc/self/fd")
