@@ -3,10 +3,10 @@
 The stored document carries the snapshot's `schema`; `loads` upgrades an older shape in
 one place, `_UPGRADES`, so a deploy never strands the flows in flight.
 
-Schema 3 keeps a flow's document under the 512 bytes of issue #8: a whole second in UTC is an
+Schema 3 keeps a flow in flight under the 512 bytes of issue #8: a whole second in UTC is an
 integer of seconds since the epoch (JWT's NumericDate, RFC 7519 §2), the OTP hash is base64url,
 and nothing is written twice: not the state the path implies, not an account's fields that
-the flow already holds. The stores keep readable times in their own columns.
+the flow already holds. The SQL stores keep readable times in their own columns.
 """
 
 from __future__ import annotations
