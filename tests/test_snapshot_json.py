@@ -1,13 +1,16 @@
-"""A completed flow's stored JSON names the citizen once and still reads back whole."""
+"""A snapshot's stored JSON says nothing twice and still reads back whole."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import attrs
+import pytest
 from cattrs.preconf.json import make_converter
 
-from regflow import Engine, FlowSnapshot, SetPassword, State
+from regflow import Engine, FlowSnapshot, OtpChallenge, SetPassword, State
 from regflow.adapters import json_codec
 from regflow.testing import CITIZEN, FakePorts
 
@@ -50,3 +53,62 @@ def test_a_document_with_the_whole_account_still_loads(engine: Engine, ports: Fa
     document["account"] = make_converter().unstructure(snapshot.account)
 
     assert json_codec.loads(json.dumps(document)) == snapshot
+
+
+# --- snapshots a host made itself -----------------------------------------------------------
+
+HANOI = timezone(timedelta(hours=7))
+SHARP = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+
+
+def host_made(**changes: Any) -> FlowSnapshot:
+    first = FlowSnapshot(
+        flow_id="host-flow",
+        version=1,
+        state=State.CHOOSING_METHOD,
+        created_at=SHARP,
+        expires_at=SHARP + timedelta(minutes=30),
+        updated_at=SHARP,
+    )
+    return attrs.evolve(first, **changes)
+
+
+def test_a_time_finer_than_a_second_or_in_another_zone_is_kept_whole() -> None:
+    fine = SHARP.replace(microsecond=123_456)
+    snapshot = host_made(
+        created_at=fine,
+        expires_at=(SHARP + timedelta(minutes=30)).astimezone(HANOI),
+        otp=OtpChallenge(code_hash="hash", expires_at=fine.astimezone(HANOI)),
+        otp_last_sent_at=SHARP,
+    )
+
+    document = json.loads(json_codec.dumps(snapshot))
+    loaded = json_codec.loads(json_codec.dumps(snapshot))
+
+    assert document["created_at"] == "2026-01-01T08:00:00.123456+00:00"
+    assert document["expires_at"] == "2026-01-01T15:30:00+07:00"
+    assert document["otp_last_sent_at"] == 1_767_254_400  # a whole second in UTC
+    assert loaded == snapshot
+    assert loaded.otp is not None
+    assert loaded.otp.expires_at.isoformat() == "2026-01-01T15:00:00.123456+07:00"
+    assert loaded.expires_at.utcoffset() == timedelta(hours=7)  # the zone too, not only the instant
+
+
+@pytest.mark.parametrize(
+    ("state", "path", "written"),
+    [
+        (State.CHOOSING_METHOD, (), False),
+        (State.FILLING_FORM, (), True),
+        (State.OTP_PENDING, (State.FILLING_FORM, State.OTP_PENDING), False),
+        (State.LOCKED, (State.FILLING_FORM, State.OTP_PENDING), True),
+    ],
+)
+def test_the_state_is_written_only_where_the_path_does_not_imply_it(
+    state: State, path: tuple[State, ...], written: bool
+) -> None:
+    snapshot = host_made(state=state, path=path)
+
+    stored = json_codec.dumps(snapshot)
+
+    assert ("state" in json.loads(stored)) is written
+    assert json_codec.loads(stored) == snapshot

@@ -147,7 +147,7 @@ class FlowSnapshot:
     account: Account | None = None
     path: tuple[State, ...] = ()
     updated_at: datetime | None = None
-    schema: int = 2
+    schema: int = 3
 
 
 # --- events: what the citizen does, as the host app passes it in -------------------------

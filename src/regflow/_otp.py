@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -14,8 +15,12 @@ def new_code() -> str:
 
 
 def code_hash(secret: bytes, flow_id: str, code: str) -> str:
-    """HMAC-SHA256 of the code, bound to its flow so a hash is useless for any other flow."""
-    return hmac.new(secret, f"{flow_id}:{code}".encode(), hashlib.sha256).hexdigest()
+    """HMAC-SHA256 of the code, bound to its flow so a hash is useless for any other flow.
+
+    In unpadded base64url: 43 characters where hex takes 64, for a short stored snapshot.
+    """
+    digest = hmac.new(secret, f"{flow_id}:{code}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def code_matches(secret: bytes, flow_id: str, typed: object, stored_hash: str) -> bool:

@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import attrs
+import pytest
 
-from regflow import State
+from regflow import ConfirmOtp, State
 from regflow.adapters import json_codec
 from regflow.adapters.postgres import SCHEMA as POSTGRES_SCHEMA
 from regflow.adapters.postgres import PostgresFlowStore
 from regflow.adapters.sqlite import SCHEMA as SQLITE_SCHEMA
-from regflow.adapters.sqlite import SqliteFlowStore
-from regflow.testing import CITIZEN
+from regflow.adapters.sqlite import SqliteFlowStore, SqliteUserStore
+from regflow.testing import CITIZEN, FakePorts
+
+from .conftest import engine_on
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from psycopg_pool import ConnectionPool
+
+#: The code sent to `old-flow`, and its hash as schemas 1 and 2 kept it: HMAC-SHA256 in hex.
+CODE = "246810"
+HEX_HASH = hmac.new(FakePorts().otp_secret, b"old-flow:" + CODE.encode(), hashlib.sha256)
+#: The same hash as schema 3 keeps it: base64url without padding.
+BASE64URL_HASH = "HR2-FpDHgdUxB7TfBdoJ4Umj1fzSEUmJV8QJpjemAcA"
 
 #: A flow waiting for its OTP, exactly as regflow 0.1.0 (snapshot schema 1) stored it.
 SCHEMA_1 = (
@@ -28,61 +39,102 @@ SCHEMA_1 = (
     '"created_at":"2026-01-01T08:00:00+00:00","expires_at":"2026-01-01T08:30:00+00:00",'
     '"subject":"citizen","method":"bhxh","citizen":{"bhxh_number":"0123456789",'
     '"full_name":"Nguyễn Văn An","date_of_birth":"1990-05-17","phone":"+84912345678",'
-    '"id_number":"001090012345"},"otp":{"code_hash":"' + "ab" * 32 + '",'
+    '"id_number":"001090012345"},"otp":{"code_hash":"' + HEX_HASH.hexdigest() + '",'
     '"expires_at":"2026-01-01T08:05:00+00:00"},"otp_sends":1,'
     '"otp_last_sent_at":"2026-01-01T08:00:00+00:00","schema":1}'
 )
+#: The same flow as regflow stored it in schema 2: with `updated_at` and a `path`.
+SCHEMA_2 = (
+    '{"flow_id":"old-flow","version":3,"state":"otp_pending",'
+    '"created_at":"2026-01-01T08:00:00+00:00","expires_at":"2026-01-01T08:30:00+00:00",'
+    '"subject":"citizen","method":"bhxh","citizen":{"bhxh_number":"0123456789",'
+    '"full_name":"Nguyễn Văn An","date_of_birth":"1990-05-17","phone":"+84912345678",'
+    '"id_number":"001090012345"},"otp":{"code_hash":"' + HEX_HASH.hexdigest() + '",'
+    '"expires_at":"2026-01-01T08:05:00+00:00"},"otp_sends":1,'
+    '"otp_last_sent_at":"2026-01-01T08:00:00+00:00","path":["filling_form","otp_pending"],'
+    '"updated_at":"2026-01-01T08:00:00+00:00","schema":2}'
+)
+OLD_DOCUMENTS = pytest.mark.parametrize("old", [SCHEMA_1, SCHEMA_2], ids=["schema 1", "schema 2"])
 CREATED = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 
 
-def test_a_schema_1_snapshot_loads_as_the_current_schema() -> None:
-    snapshot = json_codec.loads(SCHEMA_1)
+@OLD_DOCUMENTS
+def test_an_old_snapshot_loads_as_the_current_schema(old: str) -> None:
+    snapshot = json_codec.loads(old)
 
-    assert (snapshot.schema, snapshot.state, snapshot.version) == (2, State.OTP_PENDING, 3)
-    assert snapshot.updated_at == CREATED  # the last change schema 1 can vouch for
+    assert (snapshot.schema, snapshot.state, snapshot.version) == (3, State.OTP_PENDING, 3)
+    assert snapshot.updated_at == CREATED  # schema 1: the last change it can vouch for
     assert snapshot.citizen == CITIZEN
+    assert snapshot.otp is not None
+    assert (snapshot.otp.code_hash, snapshot.otp.expires_at) == (
+        BASE64URL_HASH,
+        CREATED + timedelta(minutes=5),
+    )
     assert json_codec.loads(json_codec.dumps(snapshot)) == snapshot
 
 
 def test_a_snapshot_is_stored_with_its_schema() -> None:
-    snapshot = json_codec.loads(SCHEMA_1)
+    snapshot = json_codec.loads(SCHEMA_2)
 
-    assert json_codec.to_document(snapshot)["schema"] == json_codec.SCHEMA == 2
+    assert json_codec.to_document(snapshot)["schema"] == json_codec.SCHEMA == 3
 
 
-def test_sqlite_loads_a_schema_1_row_and_saves_it_as_schema_2(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite3"
-    flows = SqliteFlowStore(path)
+def _sqlite_with(path: Path, document: str) -> None:
+    """A SQLite file holding `old-flow` as an older regflow stored it."""
+    SqliteFlowStore(path)
     with sqlite3.connect(path) as connection:
         connection.execute(
             "INSERT INTO regflow_flows (flow_id, version, state, expires_at, snapshot) "
             "VALUES ('old-flow', 3, 'otp_pending', '2026-01-01T08:30:00.000000+00:00', ?)",
-            (SCHEMA_1,),
+            (document,),
         )
     connection.close()
 
+
+@OLD_DOCUMENTS
+def test_sqlite_loads_an_old_row_and_saves_it_as_schema_3(tmp_path: Path, old: str) -> None:
+    path = tmp_path / "old.sqlite3"
+    _sqlite_with(path, old)
+    flows = SqliteFlowStore(path)
+
     loaded = flows.load("old-flow")
-    assert loaded == json_codec.loads(SCHEMA_1)
+    assert loaded == json_codec.loads(old)
     flows.save(attrs.evolve(loaded, version=4))
 
     with sqlite3.connect(path) as connection:
         [(stored,)] = connection.execute("SELECT snapshot FROM regflow_flows").fetchall()
     connection.close()
-    assert json.loads(stored)["schema"] == 2
+    assert json.loads(stored)["schema"] == 3
 
 
-def test_postgres_loads_a_schema_1_row(postgres_pool: ConnectionPool) -> None:
+@OLD_DOCUMENTS
+def test_the_code_sent_before_the_upgrade_is_still_accepted(tmp_path: Path, old: str) -> None:
+    path = tmp_path / "old.sqlite3"
+    _sqlite_with(path, old)
+    ports = FakePorts.seeded()
+    ports.clock.set(CREATED + timedelta(minutes=1))
+    engine = engine_on(ports, SqliteUserStore(path), SqliteFlowStore(path))
+
+    wrong = engine.send("old-flow", ConfirmOtp("135790"))
+    right = engine.send("old-flow", ConfirmOtp(CODE))
+
+    assert [error.code for error in wrong.errors] == ["otp.invalid"]
+    assert right.state is State.SETTING_PASSWORD, right.errors
+
+
+@OLD_DOCUMENTS
+def test_postgres_loads_an_old_row(postgres_pool: ConnectionPool, old: str) -> None:
     with postgres_pool.connection() as connection:
         connection.execute("DELETE FROM regflow_flows WHERE flow_id = 'old-flow'")
         connection.execute(
             "INSERT INTO regflow_flows (flow_id, version, state, expires_at, snapshot) "
             "VALUES ('old-flow', 3, 'otp_pending', %s, %s::jsonb)",
-            (CREATED, SCHEMA_1),
+            (CREATED, old),
         )
 
     loaded = PostgresFlowStore(postgres_pool).load("old-flow")
 
-    assert loaded == json_codec.loads(SCHEMA_1)
+    assert loaded == json_codec.loads(old)
 
 
 def test_the_sqlite_schema_has_both_unique_numbers_and_runs_twice() -> None:

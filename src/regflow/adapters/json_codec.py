@@ -2,21 +2,29 @@
 
 The stored document carries the snapshot's `schema`; `loads` upgrades an older shape in
 one place, `_UPGRADES`, so a deploy never strands the flows in flight.
+
+Schema 3 keeps a flow in flight under the 512 bytes of issue #8: a whole second in UTC is an
+integer of seconds since the epoch (JWT's NumericDate, RFC 7519 §2), the OTP hash is base64url,
+and nothing is written twice: not the state the path implies, not an account's fields that
+the flow already holds. The SQL stores keep readable times in their own columns.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from cattrs.preconf.json import make_converter
 
 from regflow._domain import FlowSnapshot
+from regflow.machine import INITIAL
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-SCHEMA: Final = 2
+SCHEMA: Final = 3
 
 _converter = make_converter(omit_if_default=True)
 
@@ -26,10 +34,47 @@ def _add_updated_at(document: dict[str, Any]) -> dict[str, Any]:
     return {**document, "updated_at": document["created_at"]}
 
 
+def _hash_in_base64url(document: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 keeps the OTP hash in base64url: a flow's hex hash would never match again.
+
+    Times need no upgrade (text still loads), nor does anything schema 3 merely leaves out.
+    """
+    otp = document.get("otp")
+    if otp is None:
+        return document
+    digest = bytes.fromhex(otp["code_hash"])
+    code_hash = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return {**document, "otp": {**otp, "code_hash": code_hash}}
+
+
 #: schema N → the function that turns a document of schema N into one of schema N + 1.
 _UPGRADES: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {
     1: _add_updated_at,
+    2: _hash_in_base64url,
 }
+
+# --- times: a whole second in UTC as an integer, any other time as RFC 3339 text ------------
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND: Final = timedelta(seconds=1)
+
+
+def _time_to_json(moment: datetime) -> int | str:
+    """The engine's times (whole seconds, UTC) as NumericDate; a host's finer time or other
+    zone as text, so that no time loses anything on its way through the store."""
+    if moment.microsecond == 0 and moment.tzinfo is UTC:
+        return (moment - _EPOCH) // _SECOND
+    return moment.isoformat()
+
+
+def _time_from_json(value: int | str, _: type[datetime]) -> datetime:
+    if isinstance(value, int):
+        return _EPOCH + value * _SECOND
+    return datetime.fromisoformat(value)
+
+
+_converter.register_unstructure_hook(datetime, _time_to_json)
+_converter.register_structure_hook(datetime, _time_from_json)
 
 
 def to_document(snapshot: FlowSnapshot) -> dict[str, Any]:
@@ -58,7 +103,7 @@ def from_document(document: dict[str, Any]) -> FlowSnapshot:
     return _converter.structure(document, FlowSnapshot)
 
 
-# --- a completed flow's account, without what the document already says -------------------
+# --- what the document already says: the state its path implies, a completed account ------
 
 _CITIZEN_ECHOES: Final = ("id_number", "bhxh_number", "full_name", "date_of_birth", "phone")
 _ABSENT: Final = object()
@@ -68,8 +113,18 @@ def _account_echoes(document: dict[str, Any]) -> dict[str, Any]:
     """The account fields that a snapshot's document already holds elsewhere, by name."""
     citizen = document.get("citizen") or {}
     echoes = {key: citizen.get(key, _ABSENT) for key in _CITIZEN_ECHOES}
-    echoes.update(flow_id=document["flow_id"], email=document.get("email"))
+    echoes.update(
+        flow_id=document["flow_id"],
+        email=document.get("email"),
+        created_at=document.get("updated_at", _ABSENT),  # made in the flow's last step
+    )
     return {key: value for key, value in echoes.items() if value is not _ABSENT}
+
+
+def _implied_state(document: dict[str, Any]) -> str:
+    """The state a flow stands in unless its host said otherwise: the last one it entered."""
+    path = document.get("path")
+    return str(path[-1]) if path else INITIAL.value
 
 
 _unstructure_snapshot: Final = _converter.get_unstructure_hook(FlowSnapshot)
@@ -77,8 +132,11 @@ _structure_snapshot: Final = _converter.get_structure_hook(FlowSnapshot)
 
 
 def _without_echoes(snapshot: FlowSnapshot) -> dict[str, Any]:
-    """Leave out the account fields equal to the citizen's and the flow's: a third smaller."""
+    """Leave out the state the path implies, and the account fields equal to the citizen's
+    and the flow's (a third of a completed flow's document)."""
     document: dict[str, Any] = _unstructure_snapshot(snapshot)
+    if document["state"] == _implied_state(document):
+        del document["state"]
     account = document.get("account")
     if account is not None:
         echoes = _account_echoes(document)
@@ -91,9 +149,10 @@ def _without_echoes(snapshot: FlowSnapshot) -> dict[str, Any]:
 
 
 def _with_echoes(document: dict[str, Any], cls: type[FlowSnapshot]) -> FlowSnapshot:
+    document = {"state": _implied_state(document), **document}
     account = document.get("account")
     if account is not None:
-        document = {**document, "account": {**_account_echoes(document), **account}}
+        document["account"] = {**_account_echoes(document), **account}
     snapshot: FlowSnapshot = _structure_snapshot(document, cls)
     return snapshot
 
