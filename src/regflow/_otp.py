@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import secrets
 
@@ -19,7 +18,7 @@ def code_hash(secret: bytes, flow_id: str, code: str) -> str:
 
     In unpadded base64url: 43 characters where hex takes 64, for a short stored snapshot.
     """
-    digest = hmac.new(secret, f"{flow_id}:{code}".encode(), hashlib.sha256).digest()
+    digest = hmac.digest(secret, f"{flow_id}:{code}".encode(), "sha256")  # OpenSSL one-shot
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
