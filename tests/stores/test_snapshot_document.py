@@ -135,7 +135,7 @@ def test_a_flow_in_flight_is_stored_short(tmp_path: Path) -> None:
     assert document["schema"] == 3
 
 
-def test_a_completed_flow_stores_no_time_of_its_account(tmp_path: Path) -> None:
+def test_a_completed_flow_stores_only_its_accounts_id(tmp_path: Path) -> None:
     path = tmp_path / "regflow.sqlite3"
     ports = FakePorts.seeded()
     flows = SqliteFlowStore(path)
@@ -150,7 +150,8 @@ def test_a_completed_flow_stores_no_time_of_its_account(tmp_path: Path) -> None:
     loaded = flows.load(view.flow_id)
 
     assert (state, "state" in document) == ("completed", False)
-    assert "created_at" not in document["account"]
+    assert list(document["account"]) == ["account_id"]
     assert loaded is not None
     assert loaded.account is not None
     assert loaded.account.created_at == loaded.updated_at != loaded.created_at
+    assert (loaded.account.source, loaded.account.verification_level) == ("bhxh", 2)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from cattrs.preconf.json import make_converter
 
-from regflow._domain import FlowSnapshot
+from regflow._domain import BHXH_VERIFICATION_LEVEL, FlowSnapshot
 from regflow.machine import INITIAL
 
 if TYPE_CHECKING:
@@ -107,6 +107,8 @@ def from_document(document: dict[str, Any]) -> FlowSnapshot:
 
 _CITIZEN_ECHOES: Final = ("id_number", "bhxh_number", "full_name", "date_of_birth", "phone")
 _ABSENT: Final = object()
+#: The verification level an account made by a method has (`Account.for_citizen`).
+_LEVEL_BY_METHOD: Final = {"bhxh": BHXH_VERIFICATION_LEVEL}
 
 
 def _account_echoes(document: dict[str, Any]) -> dict[str, Any]:
@@ -117,6 +119,8 @@ def _account_echoes(document: dict[str, Any]) -> dict[str, Any]:
         flow_id=document["flow_id"],
         email=document.get("email"),
         created_at=document.get("updated_at", _ABSENT),  # made in the flow's last step
+        source=document.get("method", _ABSENT),  # by the method the flow was registering with
+        verification_level=_LEVEL_BY_METHOD.get(document.get("method", ""), _ABSENT),
     )
     return {key: value for key, value in echoes.items() if value is not _ABSENT}
 
