@@ -398,7 +398,11 @@ def main(argv: list[str] | None = None) -> None:
     print("\n" + markdown(["snapshot JSON", "bytes"], sizes))
     per_flow = memory_per_flow(memory_flows)
     print(f"\nmemory per flow waiting for its OTP: {per_flow:.0f} bytes ({memory_flows} flows)")
-    for synchronous, meaning in (("NORMAL", "accounts synced (default)"), ("FULL", "all synced")):
+    durabilities: list[tuple[Literal["FULL", "NORMAL"], str]] = [
+        ("NORMAL", "accounts synced (default)"),
+        ("FULL", "all synced"),
+    ]
+    for synchronous, meaning in durabilities:
         rates = end_to_end(e2e, synchronous)
         ratio = rates["registrations/s"] / rates["argon2id hashes/s"]
         print(
