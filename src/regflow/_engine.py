@@ -415,11 +415,23 @@ def _evolve_snapshot(snapshot: FlowSnapshot, changes: dict[str, Any]) -> FlowSna
     return FlowSnapshot(**values)
 
 
+#: structlog's own level-filtering loggers (`make_filtering_bound_logger`): they drop an event
+#: below their level before any processor sees it, so not building it changes nothing.
+_FILTERING_LOGGERS: Final = frozenset(
+    structlog.make_filtering_bound_logger(level)
+    for level in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)
+)
+
+
 def _keeps(level: int) -> bool:
     """Whether the host's logging keeps events of `level`, so that a dropped one costs no
-    arguments (structlog's filtering and stdlib loggers can tell; others are asked to log)."""
+    arguments. Only structlog's filtering loggers are asked: any other logger (a stdlib one,
+    whose processors may still want the event, or a wrapper that proxies every name) is
+    given every event, as `_log.info` always did."""
     is_enabled_for = getattr(_log, "is_enabled_for", None)
-    return is_enabled_for is None or bool(is_enabled_for(level))
+    if type(getattr(is_enabled_for, "__self__", None)) not in _FILTERING_LOGGERS:
+        return True
+    return bool(is_enabled_for(level))  # type: ignore[misc]  # a filtering logger's method
 
 
 def _choose(step: Step, edges: tuple[Edge, ...]) -> Edge | None:

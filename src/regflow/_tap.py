@@ -26,6 +26,10 @@ class _Tap:
     def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - delegates to the logger
         return getattr(self.logger, name)
 
+    def is_enabled_for(self, _level: int) -> bool:
+        """Every level: the listeners want every transition, whatever the logger keeps."""
+        return True
+
     def info(self, event: str, **fields: Any) -> Any:  # noqa: ANN401 - as structlog's
         if event == TRANSITION_EVENT:
             for listener in tuple(self.listeners):
