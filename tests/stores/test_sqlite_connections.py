@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING
 import attrs
 import pytest
 
-from regflow import Account, DuplicateAccountError
-from regflow.adapters.sqlite import SqliteDatabase, SqliteUserStore
+from regflow import Account, DuplicateAccountError, FlowSnapshot, State
+from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteUserStore
 from regflow.testing import CITIZEN
 
 if TYPE_CHECKING:
     import sqlite3
+    from collections.abc import Callable
 
 
-ACCOUNT = Account.for_citizen(
-    CITIZEN, account_id="a1", email=None, created_at=datetime(2026, 1, 1, tzinfo=UTC), flow_id="f"
-)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+ACCOUNT = Account.for_citizen(CITIZEN, account_id="a1", email=None, created_at=NOW, flow_id="f")
 
 
 def connection_of(database: SqliteDatabase) -> sqlite3.Connection:
@@ -75,35 +75,71 @@ def test_flow_saves_are_not_synced_unless_the_host_asks(tmp_path: Path) -> None:
     synced.close()
 
 
-def account_statements(database: SqliteDatabase, account: Account) -> list[str]:
-    """What adding `account` runs, as SQLite's trace sees it."""
+def traced(database: SqliteDatabase, action: Callable[[], object]) -> list[str]:
+    """The statements `action` runs on this thread's connection, as SQLite's trace sees them."""
     statements: list[str] = []
     connection_of(database).set_trace_callback(statements.append)
     try:
-        SqliteUserStore(database).add(account, "hash")
+        action()
     finally:
         connection_of(database).set_trace_callback(None)
     return statements
 
 
+def synced_around(statements: list[str], prefix: str) -> bool:
+    """Whether the statement starting with `prefix` ran between switching to FULL and back."""
+    position = next(n for n, statement in enumerate(statements) if statement.startswith(prefix))
+    before, after = statements[:position], statements[position + 1 :]
+    return "PRAGMA synchronous = FULL" in before and "PRAGMA synchronous = 1" in after
+
+
 def test_an_account_is_synced_to_disk_before_add_returns(tmp_path: Path) -> None:
     database = SqliteDatabase(tmp_path / "a.sqlite3")
 
-    statements = account_statements(database, ACCOUNT)
+    statements = traced(database, lambda: SqliteUserStore(database).add(ACCOUNT, "hash"))
 
-    assert statements[0] == "PRAGMA synchronous = FULL"
-    assert statements[1].startswith("INSERT INTO regflow_accounts")
-    assert statements[-1] == "PRAGMA synchronous = NORMAL"
+    assert synced_around(statements, "INSERT INTO regflow_accounts")
     assert synchronous(database) == NORMAL
     database.close()
 
 
 def test_a_refused_account_still_restores_the_setting(tmp_path: Path) -> None:
     database = SqliteDatabase(tmp_path / "a.sqlite3")
-    SqliteUserStore(database).add(ACCOUNT, "hash")
+    users = SqliteUserStore(database)
+    users.add(ACCOUNT, "hash")
 
     with pytest.raises(DuplicateAccountError):
-        account_statements(database, attrs.evolve(ACCOUNT, account_id="other"))
+        users.add(attrs.evolve(ACCOUNT, account_id="other"), "hash")
+    assert synchronous(database) == NORMAL
+    database.close()
+
+
+def test_the_save_that_completes_a_flow_is_synced_and_the_others_are_not(
+    tmp_path: Path,
+) -> None:
+    database = SqliteDatabase(tmp_path / "a.sqlite3")
+    flows = SqliteFlowStore(database)
+    started = FlowSnapshot(
+        flow_id="f", version=1, state=State.SETTING_PASSWORD, created_at=NOW, expires_at=NOW
+    )
+    completed = attrs.evolve(started, version=2, state=State.COMPLETED, account=ACCOUNT)
+
+    in_progress = traced(database, lambda: flows.save(started))
+    completing = traced(database, lambda: flows.save(completed))
+
+    assert not any(s.startswith("PRAGMA synchronous =") for s in in_progress)
+    assert synced_around(completing, "UPDATE regflow_flows")
+    assert flows.load("f") == completed
+    database.close()
+
+
+def test_durable_blocks_nest_and_the_outer_one_stays_synced(tmp_path: Path) -> None:
+    database = SqliteDatabase(tmp_path / "a.sqlite3")
+
+    with database.durable():
+        with database.durable():
+            assert synchronous(database) == FULL
+        assert synchronous(database) == FULL
     assert synchronous(database) == NORMAL
     database.close()
 
@@ -111,9 +147,9 @@ def test_a_refused_account_still_restores_the_setting(tmp_path: Path) -> None:
 def test_a_database_that_syncs_everything_has_nothing_to_switch(tmp_path: Path) -> None:
     database = SqliteDatabase(tmp_path / "a.sqlite3", synchronous="FULL")
 
-    statements = account_statements(database, ACCOUNT)
+    statements = traced(database, lambda: SqliteUserStore(database).add(ACCOUNT, "hash"))
 
-    assert [s for s in statements if s.startswith("PRAGMA")] == []
+    assert not any(s.startswith("PRAGMA synchronous =") for s in statements)
     assert synchronous(database) == FULL
     database.close()
 

@@ -64,6 +64,8 @@ _PURGE_FLOWS: Final = _sql.sqlite_style(_sql.PURGE_FLOWS)
 
 #: The constraint failures that mean "this account's number is taken".
 _TAKEN: Final = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+#: SQLite's number for `PRAGMA synchronous = FULL` (EXTRA is 3).
+_FULL: Final = 2
 
 _converter = make_converter()
 
@@ -136,17 +138,21 @@ class SqliteDatabase:
     def durable(self) -> Iterator[sqlite3.Connection]:
         """This thread's connection, syncing every commit made through it to disk.
 
-        In WAL mode that sync also carries every commit written before it, by any connection.
+        In WAL mode that sync also carries every commit written to this file before it, by
+        any connection. The setting it found is put back afterwards (unless the body left a
+        transaction open, when SQLite refuses the change and the stricter setting stays).
         """
         with self.connect() as connection:
-            if self._synchronous == "FULL":
+            found = connection.execute("PRAGMA synchronous").fetchone()[0]
+            if found >= _FULL:
                 yield connection
                 return
             connection.execute("PRAGMA synchronous = FULL")
             try:
                 yield connection
             finally:
-                connection.execute(f"PRAGMA synchronous = {self._synchronous}")
+                if not connection.in_transaction:
+                    connection.execute(f"PRAGMA synchronous = {found}")
 
     def close(self) -> None:
         """Close every thread's connection (at shutdown, when no request is running)."""
@@ -190,9 +196,12 @@ class SqliteFlowStore:
         return None if row is None else json_codec.loads(row["snapshot"])
 
     def save(self, snapshot: FlowSnapshot) -> None:
+        """Save the next version; the save that completes a registration is synced to disk
+        like its account, so a power cut cannot take a completed flow back a step."""
         statement = _sql.sqlite_style(_sql.save_flow(snapshot))
         values = _sql.flow_row(snapshot, _utc_text, json_codec.dumps(snapshot))
-        with self._db.connect() as connection:
+        connect = self._db.connect if snapshot.account is None else self._db.durable
+        with connect() as connection:
             saved = connection.execute(statement, values).rowcount
         if saved != 1:
             raise StaleFlowError(snapshot.flow_id)
