@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from regflow import ChooseMethod, State, SubmitForm
+from regflow import ChooseMethod, State, Step, SubmitForm
 from regflow.analysis import Declaration, Path, check
 from regflow.testing import RECIPES, FakePorts, ScenarioRunner, Scene, form_for
 
@@ -62,3 +62,7 @@ def test_a_child_is_turned_away_with_the_portals_message() -> None:
     assert view.error_codes() == ("portal.too_young",)
     assert view.errors[0].message.en.startswith("Citizens under 15")
     assert ports.sms.sent == []
+
+
+def test_the_facts_a_host_rule_reads_keep_their_docs() -> None:
+    assert "BHXH record of this flow" in (Step.citizen.__doc__ or "")

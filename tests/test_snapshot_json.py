@@ -112,3 +112,15 @@ def test_the_state_is_written_only_where_the_path_does_not_imply_it(
 
     assert ("state" in json.loads(stored)) is written
     assert json_codec.loads(stored) == snapshot
+
+
+def test_a_snapshot_object_of_an_older_schema_is_written_and_read_as_the_current_one() -> None:
+    hash_in_base64url = "HR2-FpDHgdUxB7TfBdoJ4Umj1fzSEUmJV8QJpjemAcA"
+    snapshot = host_made(schema=2, otp=OtpChallenge(code_hash=hash_in_base64url, expires_at=SHARP))
+
+    document = json.loads(json_codec.dumps(snapshot))
+    loaded = json_codec.loads(json_codec.dumps(snapshot))
+
+    assert document["schema"] == json_codec.SCHEMA
+    assert loaded.otp == snapshot.otp
+    assert loaded.schema == json_codec.SCHEMA

@@ -237,7 +237,7 @@ class Engine:
 
         Run it from a scheduler (or `regflow db purge-expired`); returns how many went.
         """
-        purged = self._flows.purge_expired(self._clock.now())
+        purged = self._flows.purge_expired(self._now())
         _log.info("flows.purged", count=purged)
         return purged
 

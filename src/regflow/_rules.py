@@ -107,6 +107,7 @@ class _once(Generic[T]):  # noqa: N801 - used as a decorator, like functools.cac
     def __init__(self, compute: Callable[[Step], T]) -> None:
         self._compute = compute
         self._name = compute.__name__
+        self.__doc__ = compute.__doc__  # help(Step) shows the fact's own docstring
 
     @overload
     def __get__(self, step: None, owner: type[Step]) -> _once[T]: ...

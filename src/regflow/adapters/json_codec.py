@@ -78,9 +78,10 @@ _converter.register_structure_hook(datetime, _time_from_json)
 
 
 def to_document(snapshot: FlowSnapshot) -> dict[str, Any]:
-    """The snapshot as JSON-ready values, always with its `schema` (for JSON columns)."""
+    """The snapshot as JSON-ready values (for JSON columns), marked with the schema whose
+    shape this codec writes, whatever `schema` the snapshot object carries."""
     document: dict[str, Any] = _converter.unstructure(snapshot)
-    document["schema"] = snapshot.schema
+    document["schema"] = SCHEMA
     return document
 
 
