@@ -11,7 +11,6 @@ store, so the scheduler that runs it sees the failure.)
 from __future__ import annotations
 
 import logging
-import operator
 import secrets
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
@@ -323,8 +322,8 @@ class Engine:
         A save whose answer was lost may still have happened: reading it back tells, so the
         step goes on (and its text goes out) exactly when the flow did move on.
         """
-        following = _evolve_snapshot(
-            snapshot, {**changes, "version": snapshot.version + 1, "updated_at": step.now}
+        following = attrs.evolve(
+            snapshot, version=snapshot.version + 1, updated_at=step.now, **changes
         )
         try:
             self._flows.save(following)
@@ -401,18 +400,6 @@ class Engine:
             remedies=REMEDIES if state is State.ACCOUNT_EXISTS else (),
             account=snapshot.account if state is State.COMPLETED else None,
         )
-
-
-_SNAPSHOT_KEYS: Final = tuple(field.alias or field.name for field in attrs.fields(FlowSnapshot))
-_snapshot_values: Final = operator.attrgetter(*(field.name for field in attrs.fields(FlowSnapshot)))
-
-
-def _evolve_snapshot(snapshot: FlowSnapshot, changes: dict[str, Any]) -> FlowSnapshot:
-    """`attrs.evolve` for the copy every request makes, a sixth cheaper: `attrgetter` reads
-    the fields in one call where `evolve` loops over them."""
-    values: dict[str, Any] = dict(zip(_SNAPSHOT_KEYS, _snapshot_values(snapshot), strict=True))
-    values.update(changes)
-    return FlowSnapshot(**values)
 
 
 #: structlog's own level-filtering loggers (`make_filtering_bound_logger`): they drop an event

@@ -91,9 +91,10 @@ class SqliteDatabase:
 
     `synchronous` is SQLite's pragma for the saves of flows. ``"NORMAL"`` (the default) does
     not sync them to disk: a crash of the process loses nothing, a power cut may roll back the
-    last steps of flows in progress, which their citizens then repeat. An account is always
-    committed with ``"FULL"`` (see `durable`), so it is on disk when `UserStore.add`
-    returns. ``"FULL"`` syncs every save as well, at several times the cost of a save.
+    last steps of flows in progress, which their citizens then repeat. An account, and the
+    save that completes its flow, are always committed with ``"FULL"`` (see `durable`), so a
+    registration is on disk when it is reported. ``"FULL"`` syncs every save as well, at
+    several times the cost of a save.
     """
 
     def __init__(
