@@ -73,7 +73,7 @@ class Peer:
             version = snapshot.version + 1
             self._ports.flows.save(attrs.evolve(snapshot, version=version, **step.changes))
         if step.outbox is not None:  # the code's text goes out once the step is saved
-            self._ports.sms.send(step.outbox.phone, step.outbox.text)
+            self._ports.sms.send(step.outbox.phone, step.outbox.message)
         return state
 
 

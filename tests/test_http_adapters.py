@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING
 import pytest
 from werkzeug import Request, Response
 
-from regflow import CITIZEN_BY_BHXH, ChooseMethod, Engine, PortUnavailableError, ResendOtp, State
+from regflow import (
+    CITIZEN_BY_BHXH,
+    ChooseMethod,
+    Engine,
+    Policy,
+    PortUnavailableError,
+    ResendOtp,
+    State,
+)
 from regflow.adapters.http import (
     LOOKUP_PATH,
     MESSAGES_PATH,
@@ -39,6 +47,7 @@ RECORD = {
     "id_number": CITIZEN.id_number,
 }
 NOT_FOUND_BODY = {"error": {"code": NOT_FOUND, "message": "no such number"}}
+OTP = Policy().otp_message("123456")
 
 
 class Ticker:
@@ -257,12 +266,23 @@ def test_after_the_pause_one_trial_call_closes_the_circuit(httpserver: HTTPServe
 # --- SMS sends --------------------------------------------------------------------------
 
 
-def test_a_send_posts_the_phone_and_text(httpserver: HTTPServer, sms: HttpSmsGateway) -> None:
-    httpserver.expect_request(
-        MESSAGES_PATH, method="POST", json={"to": CITIZEN.phone, "text": "hello"}
-    ).respond_with_json({"id": "m-1"}, status=202)
-    sms.send(CITIZEN.phone, "hello")
-    assert _requests(httpserver) == 1
+def test_a_send_posts_the_brandname_template_and_params_as_providers_take_them(
+    httpserver: HTTPServer, sms: HttpSmsGateway
+) -> None:
+    httpserver.expect_request(MESSAGES_PATH, method="POST").respond_with_json(
+        {"id": "m-1"}, status=202
+    )
+    sms.send(CITIZEN.phone, OTP)
+
+    body = json.loads(httpserver.log[0][0].get_data())
+    assert body == {
+        "to": CITIZEN.phone,
+        "brandname": "DVCQG",
+        "template_id": "regflow-otp-v1",
+        "params": {"code": "123456", "minutes": "5"},
+        "text": OTP.text,
+    }
+    assert list(body["params"]) == list(OTP.template.params)  # numbered providers: in order
 
 
 @pytest.mark.parametrize("status", [400, 500, 503])
@@ -271,7 +291,7 @@ def test_a_failed_send_is_an_outage_and_is_never_retried(
 ) -> None:
     httpserver.expect_request(MESSAGES_PATH).respond_with_response(Response(status=status))
     with pytest.raises(UpstreamUnavailableError):
-        sms.send(CITIZEN.phone, "hello")
+        sms.send(CITIZEN.phone, OTP)
     assert _requests(httpserver) == 1  # a retry could text the citizen twice
 
 
@@ -279,7 +299,7 @@ def test_a_slow_send_times_out(httpserver: HTTPServer, sms: HttpSmsGateway) -> N
     slow = Slow(httpserver)
     httpserver.expect_request(MESSAGES_PATH).respond_with_handler(slow)
     with pytest.raises(UpstreamUnavailableError):
-        sms.send(CITIZEN.phone, "hello")
+        sms.send(CITIZEN.phone, OTP)
     slow.settle(requests=1)
     assert _requests(httpserver) == 1
 

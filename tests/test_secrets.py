@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
     from pytest_httpserver import HTTPServer
 
+    from regflow import SmsMessage
+
 OPERATIONS = Path(__file__).parent.parent / "docs" / "operations.md"
 SIEM_MARKER = "# SIEM: one JSON object per line"
 #: Every spelling of the citizen's numbers that would give them away.
@@ -87,9 +89,9 @@ def codes_sent(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     codes: set[str] = set()
     original = SmsInbox.send
 
-    def send(self: SmsInbox, phone: str, text: str) -> None:
-        codes.update(re.findall(r"\b\d{6}\b", text))
-        original(self, phone, text)
+    def send(self: SmsInbox, phone: str, message: SmsMessage) -> None:
+        codes.update(re.findall(r"\b\d{6}\b", message.text))
+        original(self, phone, message)
 
     monkeypatch.setattr(SmsInbox, "send", send)
     return codes

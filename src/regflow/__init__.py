@@ -37,6 +37,7 @@ from regflow._masking import mask_id, mask_phone
 from regflow._methods import CITIZEN_BY_BHXH, MethodRegistry, RegistrationMethod
 from regflow._policy import Policy
 from regflow._rules import Rule, Step, rule
+from regflow._sms import SmsMessage, SmsTemplate, load_sms_templates
 from regflow._view import FlowView
 
 __all__ = [
@@ -67,12 +68,15 @@ __all__ = [
     "ResendOtp",
     "Rule",
     "SetPassword",
+    "SmsMessage",
+    "SmsTemplate",
     "StaleFlowError",
     "State",
     "Step",
     "Stores",
     "SubmitForm",
     "bootstrap",
+    "load_sms_templates",
     "mask_id",
     "mask_phone",
     "open_stores",

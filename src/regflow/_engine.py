@@ -345,7 +345,7 @@ class Engine:
     ) -> FlowSnapshot:
         """Send the saved step's text; if it fails, report it and undo the send in the flow."""
         try:
-            _call("sms", self._services.sms.send, sms.phone, sms.text)
+            _call("sms", self._services.sms.send, sms.phone, sms.message)
         except PortFailureError as failure:
             errors.append(flow_error(failure.code))
             try:

@@ -7,9 +7,24 @@ from datetime import timedelta
 import attrs
 
 from regflow._limits import RateLimits
+from regflow._otp import OTP_DIGITS
+from regflow._sms import OTP_SMS, SmsMessage, SmsTemplate
 
 _POSITIVE_TIME = attrs.validators.gt(timedelta(0))
 _POSITIVE_COUNT = (attrs.validators.instance_of(int), attrs.validators.gt(0))
+#: What an OTP template may say: the code (required) and the minutes it stays valid.
+_OTP_PARAMS = frozenset({"code", "minutes"})
+
+
+def _otp_template(policy: Policy, _: attrs.Attribute[SmsTemplate], template: SmsTemplate) -> None:
+    """The OTP template takes the code and this policy's lifetime, or the policy is refused
+    at start-up, not at a citizen's send."""
+    if "code" not in template.params or not set(template.params) <= _OTP_PARAMS:
+        raise ValueError("the OTP template takes {code} and may take {minutes}, no more")
+    try:
+        policy.otp_message("0" * OTP_DIGITS)
+    except ValueError as exc:
+        raise ValueError(f"the OTP template cannot carry this policy's values: {exc}") from exc
 
 
 @attrs.frozen(kw_only=True)
@@ -18,7 +33,8 @@ class Policy:
 
     `max_mismatches` stops the form from being used to probe the BHXH database;
     `otp_max_attempts` bounds guessing a 6-digit code to 5 in a million per flow;
-    `rate_limits` bound the same across flows (they need a `RateLimiter`).
+    `rate_limits` bound the same across flows (they need a `RateLimiter`);
+    `otp_sms` is the approved brandname template the code is sent with.
     """
 
     flow_ttl: timedelta = attrs.field(default=timedelta(minutes=30), validator=_POSITIVE_TIME)
@@ -30,7 +46,9 @@ class Policy:
     otp_max_attempts: int = attrs.field(default=5, validator=_POSITIVE_COUNT)
     max_mismatches: int = attrs.field(default=5, validator=_POSITIVE_COUNT)
     rate_limits: RateLimits = attrs.Factory(RateLimits)
-    otp_text: str = (
-        "Ma OTP dang ky tai khoan Cong DVC Quoc gia: {code}. "
-        "Ma co hieu luc trong {minutes} phut. Khong cung cap ma cho bat ky ai."
-    )
+    otp_sms: SmsTemplate = attrs.field(default=OTP_SMS, validator=_otp_template)
+
+    def otp_message(self, code: str) -> SmsMessage:
+        """The text that carries `code`, with the minutes it stays valid if the template says."""
+        values = {"code": code, "minutes": str(self.otp_ttl // timedelta(minutes=1))}
+        return SmsMessage(self.otp_sms, {name: values[name] for name in self.otp_sms.params})

@@ -34,6 +34,7 @@ from regflow._errors import (
 )
 from regflow._methods import MethodRegistry
 from regflow._policy import Policy
+from regflow._sms import SmsMessage
 from regflow._validation import normalise_name, parse_form, password_errors
 from regflow.ports import (
     BhxhRegistry,
@@ -494,7 +495,7 @@ class OutgoingSms:
     """A text the engine sends after the step is saved; `undo` reverts the step's send."""
 
     phone: str
-    text: str
+    message: SmsMessage
     undo: dict[str, Any]
 
 
@@ -508,11 +509,10 @@ def send_otp(step: Step) -> None:
     """
     services, policy = step.services, step.services.policy
     code = _otp.new_code()
-    text = policy.otp_text.format(code=code, minutes=int(policy.otp_ttl.total_seconds() // 60))
     snapshot = step.snapshot
     step.outbox = OutgoingSms(
         phone=step.citizen.phone,
-        text=text,
+        message=policy.otp_message(code),
         undo={
             "otp": None,
             "otp_sends": snapshot.otp_sends,

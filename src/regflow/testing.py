@@ -16,7 +16,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-import re
 import secrets
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -25,6 +24,7 @@ import attrs
 
 from regflow._domain import BhxhRecord, SubmitForm
 from regflow._engine import Engine
+from regflow._sms import SmsMessage
 from regflow.adapters.memory import (
     InMemoryBhxhRegistry,
     InMemoryFlowStore,
@@ -57,8 +57,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-_CODE = re.compile(r"\b(\d{6})\b")
-
 #: A citizen the seeded fakes know, with the form values that match their record.
 CITIZEN = BhxhRecord(
     bhxh_number="0123456789",
@@ -88,8 +86,14 @@ class FakeClock:
 
 @attrs.frozen
 class SentSms:
+    """One message `SmsInbox` was given: the template and parameters, and the text."""
+
     phone: str
-    text: str
+    message: SmsMessage
+
+    @property
+    def text(self) -> str:
+        return self.message.text
 
 
 class SmsInbox:
@@ -99,22 +103,22 @@ class SmsInbox:
         self.sent: list[SentSms] = []
         self.failures_left = 0
 
-    def send(self, phone: str, text: str) -> None:
+    def send(self, phone: str, message: SmsMessage) -> None:
         if self.failures_left:
             self.failures_left -= 1
             raise ConnectionError("SMS gateway unavailable (SmsInbox.fail_next)")
-        self.sent.append(SentSms(phone, text))
+        self.sent.append(SentSms(phone, message))
 
     def fail_next(self, times: int = 1) -> None:
         self.failures_left = times
 
     def last_code(self, phone: str | None = None) -> str:
-        """The OTP in the latest message (to `phone`, when given)."""
+        """The OTP in the latest message (to `phone`, when given): its ``code`` parameter."""
         for sms in reversed(self.sent):
             if phone is None or sms.phone == phone:
-                match = _CODE.search(sms.text)
-                if match:
-                    return match.group(1)
+                code = sms.message.params.get("code")
+                if code is not None:
+                    return code
         raise LookupError("no OTP has been sent" + (f" to {phone}" if phone else ""))
 
 

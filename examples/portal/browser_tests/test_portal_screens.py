@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,11 @@ def test_a_citizen_registers_reading_the_otp_from_the_dev_inbox(page: Page, port
     inbox.goto("/dev/sms")
     expect(inbox.get_by_text("MÔI TRƯỜNG PHÁT TRIỂN").first).to_be_visible()
     shoot(inbox, portal, "09-dev-sms-inbox")
-    code = inbox.locator(".sms-text").first.inner_text().split(": ")[1][:6]
+    expect(inbox.locator(".sms-meta").first).to_contain_text("DVCQG → +849*****001")
+    expect(inbox.locator(".sms-meta").first).to_contain_text("mẫu tin regflow-otp-v1")
+    text = inbox.locator(".sms-text").first.inner_text()
+    assert text.startswith("DVCQG: Ma OTP dang ky tai khoan")
+    code = re.findall(r"\b\d{6}\b", text)[0]
     inbox.close()
 
     enter_otp(page, code)

@@ -11,14 +11,20 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
+from regflow import SmsMessage
+
 
 @attrs.frozen
 class InboxMessage:
-    """One text message the portal would have sent."""
+    """One text message the portal would have sent: the template, its parameters, the time."""
 
     phone: str
-    text: str
+    message: SmsMessage
     sent_at: datetime
+
+    @property
+    def text(self) -> str:
+        return self.message.text
 
 
 class DevSmsInbox:
@@ -29,9 +35,9 @@ class DevSmsInbox:
         self._messages: list[InboxMessage] = []
         self._lock = threading.Lock()
 
-    def send(self, phone: str, text: str) -> None:
+    def send(self, phone: str, message: SmsMessage) -> None:
         with self._lock:
-            self._messages.append(InboxMessage(phone, text, self._clock.now()))
+            self._messages.append(InboxMessage(phone, message, self._clock.now()))
 
     def messages(self) -> tuple[InboxMessage, ...]:
         """Every message, newest first (the way a phone lists them)."""

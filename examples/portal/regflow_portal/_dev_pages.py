@@ -26,7 +26,7 @@ def inbox() -> str:
     messages = found.inbox.messages() if found.inbox else ()
     return render_template(
         "dev_sms.html",
-        messages=[(mask_phone(m.phone), m.text, m.sent_at) for m in messages],
+        messages=[(mask_phone(m.phone), m.message, m.sent_at) for m in messages],
         now=found.clock.now(),
         clock_steps=CLOCK_STEPS_MINUTES,
     )

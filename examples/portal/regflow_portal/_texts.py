@@ -82,6 +82,7 @@ TEXTS: dict[str, M] = {
                     "DEVELOPMENT MODE — simulated SMS inbox, no real text messages are sent"),
     "dev_inbox": M("Hộp thư SMS (phát triển)", "SMS inbox (development)"),
     "dev_inbox_empty": M("Chưa có tin nhắn nào.", "No messages yet."),
+    "dev_template": M("mẫu tin {id}", "template {id}"),
     "dev_clock": M("Đồng hồ thử nghiệm", "Test clock"),
     "dev_clock_now": M("Giờ của ứng dụng: {now}", "Application time: {now}"),
     "dev_advance": M("Tiến {minutes} phút", "Advance {minutes} min"),

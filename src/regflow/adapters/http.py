@@ -31,6 +31,8 @@ from regflow._validation import normalise_phone
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from regflow._sms import SmsMessage
+
 T = TypeVar("T")
 
 __all__ = [
@@ -159,7 +161,7 @@ class _Upstream:
     def post(
         self,
         path: str,
-        body: dict[str, str],
+        body: dict[str, object],
         read: Callable[[httpx.Response], T],
         *,
         retry: bool,
@@ -167,7 +169,7 @@ class _Upstream:
         """POST `body` and `read` the answer; the breaker counts an unreadable one a failure."""
         return self.breaker.call(lambda: read(self._post(path, body, retry=retry)))
 
-    def _post(self, path: str, body: dict[str, str], *, retry: bool) -> httpx.Response:
+    def _post(self, path: str, body: dict[str, object], *, retry: bool) -> httpx.Response:
         settings = self.settings
         attempts = stamina.retry_context(
             on=_TransientError,
@@ -181,7 +183,7 @@ class _Upstream:
                 return self._send(path, body)
         raise AssertionError("unreachable: stamina re-raises the last failure")
 
-    def _send(self, path: str, body: dict[str, str]) -> httpx.Response:
+    def _send(self, path: str, body: dict[str, object]) -> httpx.Response:
         try:
             response = self._client.post(path, json=body)
         except httpx.HTTPError as exc:  # timeouts, refused connections, broken streams
@@ -287,7 +289,20 @@ class HttpBhxhRegistry(_HttpAdapter):
 
 
 class HttpSmsGateway(_HttpAdapter):
-    """`SmsGateway` over `MESSAGES_PATH`; one attempt per send (see the module doc)."""
+    """`SmsGateway` over `MESSAGES_PATH`; one attempt per send (see the module doc).
 
-    def send(self, phone: str, text: str) -> None:
-        self._upstream.post(MESSAGES_PATH, {"to": phone, "text": text}, _sent, retry=False)
+    Posts what brandname providers take: the brandname, the approved template's id and its
+    parameters by name, in the template's order (for providers that number them); and the
+    rendered text, for providers that match a text against the approved template.
+    """
+
+    def send(self, phone: str, message: SmsMessage) -> None:
+        template = message.template
+        body: dict[str, object] = {
+            "to": phone,
+            "brandname": template.brandname,
+            "template_id": template.id,
+            "params": {name: message.params[name] for name in template.params},
+            "text": message.text,
+        }
+        self._upstream.post(MESSAGES_PATH, body, _sent, retry=False)
