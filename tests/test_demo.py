@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
 import sys
 from typing import TYPE_CHECKING
 
+import pytest
+
 from regflow._cli import main
+from regflow._demo import run_demo
+
+from .test_otp import wrong
 
 if TYPE_CHECKING:
-    import pytest
+    from collections.abc import Iterable
 
 DEMO = [sys.executable, "-m", "regflow", "demo"]
 FORM = ["", "1", "1", "0100000001", "nguyễn văn mẫu", "15/01/1990", "0912000001", ""]
@@ -72,8 +78,12 @@ def test_field_errors_and_mismatch_are_shown_then_the_form_is_asked_again() -> N
     result = run(["--lang", "en"], answers)
 
     assert result.returncode == 1  # the answers ran out on the form asked a third time
-    assert "[bhxh_number] The social insurance number has exactly 10 digits." in result.stdout
-    assert "[phone] Enter your phone number." in result.stdout
+    assert (
+        "[Social insurance number] The social insurance number has exactly 10 digits."
+        in result.stdout
+    )
+    assert "[Phone number] Enter your phone number." in result.stdout
+    assert "4 tries left before the registration is locked." in result.stdout
     assert "The account cannot be registered." in result.stdout
     assert "Input ended" in result.stdout
 
@@ -90,3 +100,70 @@ def test_the_demo_citizens_can_be_listed(capsys: pytest.CaptureFixture[str]) -> 
     out = capsys.readouterr().out
     assert "0100000001  Nguyễn Văn Mẫu" in out
     assert len(out.splitlines()) == 4
+
+
+RIGHT, WRONG = object(), object()
+
+
+class Typist(io.StringIO):
+    """Types the demo's answers; `RIGHT` and `WRONG` stand for the last code sent and one
+    that differs from it, read off the screen when the prompt comes."""
+
+    def __init__(self, answers: Iterable[str | object], screen: io.StringIO) -> None:
+        super().__init__()
+        self._answers = iter(answers)
+        self._screen = screen
+
+    def readline(self, _: int | None = -1) -> str:  # type: ignore[override]  # typeshed: bytes
+        answer = next(self._answers, None)
+        if answer is None:
+            return ""
+        if answer in (RIGHT, WRONG):
+            code = re.findall(r"SMS → .*?(\d{6})", self._screen.getvalue())[-1]
+            answer = code if answer is RIGHT else wrong(code)
+        return f"{answer}\n"
+
+
+def screens(lang: str, answers: Iterable[str | object]) -> str:
+    screen = io.StringIO()
+    run_demo(lang, Typist(answers, screen), screen)
+    return screen.getvalue()
+
+
+MISMATCH = [*FORM[3:6], "0912000002", ""]
+WRONG_CODES = [*FORM[:3], *MISMATCH, *FORM[3:], WRONG, WRONG, WRONG, WRONG]
+
+
+@pytest.mark.parametrize(
+    ("lang", "warnings"),
+    [
+        ("vi", ["Còn 4 lần thử trước khi phiên đăng ký bị khóa."] * 2 + ["Còn 1 lần thử"]),
+        ("en", ["4 tries left before the registration is locked."] * 2 + ["1 try left before"]),
+    ],
+)
+def test_each_counted_miss_says_how_many_tries_are_left(lang: str, warnings: list[str]) -> None:
+    out = screens(lang, WRONG_CODES)
+
+    found = [line.strip(" ⚠") for line in out.splitlines() if line.startswith("  ⚠")]
+    assert len(found) == 5  # one mismatch, four wrong codes
+    assert found[0] == warnings[0]
+    assert found[1] == warnings[1]
+    assert found[-1].startswith(warnings[2])
+
+
+@pytest.mark.parametrize(
+    ("lang", "names"),
+    [
+        ("vi", ["[Mã số BHXH]", "[Số điện thoại]", "[Mã OTP]", "[Mật khẩu]", "[Nhập lại mật"]),
+        ("en", ["[Social insurance number]", "[Phone number]", "[OTP]", "[Confirm password]"]),
+    ],
+)
+def test_errors_name_their_field_as_the_screen_does(lang: str, names: list[str]) -> None:
+    answers = [*FORM[:3], "123", *FORM[4:6], "", "", *FORM[3:], WRONG, RIGHT, "short", "other"]
+
+    out = screens(lang, answers)
+
+    for name in names:
+        assert f"  ✗ {name}" in out
+    for code_id in ("bhxh_number", "phone", "code", "password", "confirmation"):
+        assert f"[{code_id}]" not in out

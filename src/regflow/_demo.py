@@ -33,6 +33,7 @@ from regflow.machine import STATE_LABELS
 
 if TYPE_CHECKING:
     import os
+    from collections.abc import Callable
 
     from regflow._engine import Engine
     from regflow._view import FlowView
@@ -46,11 +47,6 @@ TEXT = {
     "method": M("Phương thức: 1) Bảo hiểm xã hội", "Method: 1) Social insurance"),
     "form": M("Đăng ký bằng Bảo hiểm xã hội", "Register with social insurance"),
     "required": M("(* là trường bắt buộc)", "(* marks a required field)"),
-    "bhxh_number": M("Mã số BHXH *", "Social insurance number *"),
-    "full_name": M("Họ và tên *", "Full name *"),
-    "date_of_birth": M("Ngày sinh (dd/mm/yyyy) *", "Date of birth (dd/mm/yyyy) *"),
-    "phone": M("Số điện thoại *", "Phone number *"),
-    "email": M("Email", "Email"),
     "otp": M(
         "Nhập mã OTP đã gửi tới {phone} rồi Enter để “Xác nhận” (hoặc r = “Gửi lại OTP”)",
         "Enter the OTP sent to {phone} and press Enter to “Confirm” (or r = “Resend OTP”)",
@@ -59,8 +55,14 @@ TEXT = {
         "Mật khẩu: ít nhất 8 ký tự, có chữ thường, chữ hoa, chữ số và ký tự đặc biệt.",
         "Password: 8+ characters with lowercase, uppercase, digit and special character.",
     ),
-    "password": M("Mật khẩu *", "Password *"),
-    "confirmation": M("Nhập lại mật khẩu *", "Confirm password *"),
+    "tries_left": M(
+        "Còn {n} lần thử trước khi phiên đăng ký bị khóa.",
+        "{n} tries left before the registration is locked.",
+    ),
+    "try_left": M(
+        "Còn {n} lần thử trước khi phiên đăng ký bị khóa.",
+        "{n} try left before the registration is locked.",
+    ),
     "completed": M(
         "Đăng ký thành công! Tài khoản của {name} — mức xác minh {level} (xác minh bởi BHXH).",
         "Registered! Account of {name} — verification level {level} (verified by BHXH).",
@@ -73,7 +75,26 @@ TEXT = {
         "Fictional BHXH demo data: regflow demo --list",
     ),
 }
+#: The names the screens give the fields, in prompts and beside their errors.
+FIELD_NAMES = {
+    "method": M("Phương thức đăng ký", "Registration method"),
+    "bhxh_number": M("Mã số BHXH", "Social insurance number"),
+    "full_name": M("Họ và tên", "Full name"),
+    "date_of_birth": M("Ngày sinh", "Date of birth"),
+    "phone": M("Số điện thoại", "Phone number"),
+    "email": M("Email", "Email"),
+    "code": M("Mã OTP", "OTP"),
+    "password": M("Mật khẩu", "Password"),
+    "confirmation": M("Nhập lại mật khẩu", "Confirm password"),
+}
 _FIELDS = ("bhxh_number", "full_name", "date_of_birth", "phone", "email")
+_OPTIONAL = frozenset({"email"})
+_FORMATS = {"date_of_birth": " (dd/mm/yyyy)"}
+#: The errors that use up one of the tries before a lock, and the view's count of what is left.
+_COUNTED: dict[str, Callable[[FlowView], int | None]] = {
+    "bhxh.data_mismatch": lambda view: view.mismatches_left,
+    "otp.invalid": lambda view: view.otp_attempts_left,
+}
 
 
 class EndOfInputError(Exception):
@@ -88,6 +109,16 @@ class Terminal:
 
     def text(self, key: str, **values: object) -> str:
         return TEXT[key].in_language(self.lang).format(**values)
+
+    def field(self, name: str) -> str:
+        """The screen's name for a field; a field regflow does not know shows as its id."""
+        names = FIELD_NAMES.get(name)
+        return names.in_language(self.lang) if names else name
+
+    def prompt(self, name: str) -> str:
+        """A field's prompt: its name, its format, and a star when it is required."""
+        required = "" if name in _OPTIONAL else " *"
+        return f"{self.field(name)}{_FORMATS.get(name, '')}{required}"
 
     def say(self, line: str = "") -> None:
         print(line, file=self._out, flush=True)
@@ -105,12 +136,20 @@ class Terminal:
 
     def errors(self, view: FlowView) -> None:
         for error in view.errors:
-            where = f"[{error.field}] " if error.field else ""
+            where = f"[{self.field(error.field)}] " if error.field else ""
             wait = ""
             if error.retry_at is not None:
                 seconds = max(0, int((error.retry_at - datetime.now(UTC)).total_seconds()) + 1)
                 wait = f" ({seconds} s)"
             self.say(f"  ✗ {where}{error.message.in_language(self.lang)}{wait}")
+            count = _COUNTED.get(error.code)
+            if count is not None:
+                self.tries_left(count(view))
+
+    def tries_left(self, left: int | None) -> None:
+        """Warn before a lock, after an error that used up one of the tries."""
+        if left:
+            self.say(f"  ⚠ {self.text('try_left' if left == 1 else 'tries_left', n=left)}")
 
 
 def demo_engine(stdout: TextIO, database: str | os.PathLike[str] | None = None) -> Engine:
@@ -192,7 +231,7 @@ def _choose_method(term: Terminal, engine: Engine, view: FlowView) -> FlowView:
 def _fill_form(term: Terminal, engine: Engine, view: FlowView) -> FlowView:
     term.say(f"\n--- {term.text('form')} --- {term.text('required')}")
     term.say(f"    {term.text('demo_data')}")
-    typed = {field: term.ask(term.text(field)) for field in _FIELDS}
+    typed = {field: term.ask(term.prompt(field)) for field in _FIELDS}
     return engine.send(view.flow_id, SubmitForm(**typed))
 
 
@@ -205,8 +244,8 @@ def _enter_otp(term: Terminal, engine: Engine, view: FlowView) -> FlowView:
 
 def _set_password(term: Terminal, engine: Engine, view: FlowView) -> FlowView:
     term.say(term.text("password_rule"))
-    password = term.ask(term.text("password"), secret=True)
-    confirmation = term.ask(term.text("confirmation"), secret=True)
+    password = term.ask(term.prompt("password"), secret=True)
+    confirmation = term.ask(term.prompt("confirmation"), secret=True)
     return engine.send(view.flow_id, SetPassword(password, confirmation))
 
 

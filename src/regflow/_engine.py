@@ -59,6 +59,7 @@ Action = Callable[[Step], None]
 Predicate = Callable[[Step], bool]
 
 _OTP_STATES: Final = frozenset({State.OTP_PENDING, State.OTP_EXPIRED})
+_FORM_STATES: Final = frozenset({State.FILLING_FORM, State.DATA_MISMATCH})
 _MIN_SECRET_BYTES: Final = 32
 #: How often one request re-reads its flow after losing a race (a stale save or a taken
 #: account) before it reports `flow.conflict`.
@@ -382,7 +383,8 @@ class Engine:
         state = snapshot.state
         policy = self._services.policy
         citizen = snapshot.citizen
-        otp = snapshot.otp if state in _OTP_STATES else None
+        at_otp = state in _OTP_STATES
+        otp = snapshot.otp if at_otp else None
         return FlowView(
             flow_id=snapshot.flow_id,
             state=state,
@@ -391,11 +393,13 @@ class Engine:
             allowed_events=self._allowed[state],
             expires_at=snapshot.expires_at,
             methods=self._services.methods.methods if state is INITIAL else (),
-            phone_hint=mask_phone(citizen.phone) if citizen and state in _OTP_STATES else None,
+            phone_hint=mask_phone(citizen.phone) if citizen and at_otp else None,
             otp_expires_at=otp.expires_at if otp else None,
             resend_available_at=resend_available_at(snapshot, policy) if otp else None,
-            otp_sends_left=policy.otp_max_sends - snapshot.otp_sends
-            if state in _OTP_STATES
+            otp_sends_left=policy.otp_max_sends - snapshot.otp_sends if at_otp else None,
+            otp_attempts_left=policy.otp_max_attempts - snapshot.otp_failures if at_otp else None,
+            mismatches_left=policy.max_mismatches - snapshot.mismatches
+            if state in _FORM_STATES
             else None,
             remedies=REMEDIES if state is State.ACCOUNT_EXISTS else (),
             account=snapshot.account if state is State.COMPLETED else None,

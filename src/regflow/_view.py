@@ -19,6 +19,12 @@ class FlowView:
     `errors` explains why the last event was refused or failed. `allowed_events` names the
     triggers the current step accepts. On the OTP screen, `otp_expires_at` is when the code
     stops working and `resend_available_at` when "Gửi lại OTP" works again (None: now).
+
+    The counts warn the citizen before a lock: `otp_attempts_left` is how many codes may
+    still be typed on the OTP screen (the last one wrong locks the flow), `mismatches_left`
+    how many times the BHXH form may still be sent (the last one not matching locks it);
+    `otp_sends_left` how many more texts "Gửi lại OTP" may ask for. Each is None on the
+    screens where it does not apply.
     """
 
     flow_id: str
@@ -32,6 +38,8 @@ class FlowView:
     otp_expires_at: datetime | None = None
     resend_available_at: datetime | None = None
     otp_sends_left: int | None = None
+    otp_attempts_left: int | None = None
+    mismatches_left: int | None = None
     remedies: tuple[Remedy, ...] = ()
     account: Account | None = None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,6 @@ if TYPE_CHECKING:
 
 NEW_CITIZEN, SECOND_CITIZEN, HAS_ACCOUNT, OLD_ID_CARD = demo_citizens()
 GOOD_PASSWORD = "Sao-Mai-2026!"
-_OTP = re.compile(r"\b(\d{6})\b")
 
 
 @attrs.frozen
@@ -83,9 +81,12 @@ def reach_otp(page: Page, record: BhxhRecord = NEW_CITIZEN) -> None:
 def last_otp(portal: Portal) -> str:
     inbox = portal.services.inbox
     assert inbox is not None
-    match = _OTP.search(inbox.messages()[0].text)
-    assert match is not None
-    return match.group(1)
+    return inbox.messages()[0].message.params["code"]
+
+
+def wrong(code: str) -> str:
+    """A code that is certainly not `code`."""
+    return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
 def enter_otp(page: Page, code: str) -> None:

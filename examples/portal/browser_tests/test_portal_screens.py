@@ -14,6 +14,7 @@ from .citizen import (
     NEW_CITIZEN,
     choose_bhxh,
     enter_otp,
+    last_otp,
     reach_otp,
     reach_password,
     set_password,
@@ -21,6 +22,7 @@ from .citizen import (
     start,
     submit_form,
     typed_form,
+    wrong,
 )
 
 if TYPE_CHECKING:
@@ -114,9 +116,15 @@ def test_data_mismatch_says_the_account_cannot_be_registered_and_allows_a_fix(
 
     expect(page.get_by_role("heading", name="Không thể đăng ký tài khoản")).to_be_visible()
     expect(page.get_by_text("không khớp với cơ sở dữ liệu BHXH")).to_be_visible()
+    expect(page.locator("#tries-left")).to_have_text(
+        "Còn 4 lần thử trước khi phiên đăng ký bị khóa."
+    )
     shoot(page, portal, "07-data-mismatch")
     page.get_by_role("link", name="Nhập lại thông tin").click()
     expect(page.locator("#date_of_birth")).to_have_value("16/01/1990")
+    expect(page.locator("#tries-left")).to_have_text(
+        "Còn 4 lần thử trước khi phiên đăng ký bị khóa."
+    )
     submit_form(page, {"date_of_birth": "15/01/1990"})
     expect(page.get_by_role("heading", name="Xác thực OTP")).to_be_visible()
 
@@ -134,15 +142,44 @@ def test_an_existing_account_shows_the_three_remedies(page: Page, portal: Portal
 
 def test_five_wrong_otps_lock_the_registration(page: Page, portal: Portal) -> None:
     reach_otp(page)
-    for _ in range(4):
-        enter_otp(page, "000000")
+    expect(page.locator("#tries-left")).to_have_count(0)  # nothing to warn of yet
+    for left in (4, 3, 2, 1):
+        enter_otp(page, wrong(last_otp(portal)))
         expect(page.locator("#code-error")).to_have_text("Mã OTP không đúng.")
-    enter_otp(page, "000000")
+        expect(page.locator("#tries-left")).to_have_text(
+            f"Còn {left} lần thử trước khi phiên đăng ký bị khóa."
+        )
+    page.reload()
+    expect(page.locator("#tries-left")).to_have_count(0)  # the warning goes with its error
+    enter_otp(page, wrong(last_otp(portal)))
 
     expect(page.get_by_role("heading", name="Phiên đăng ký đã bị khóa")).to_be_visible()
     shoot(page, portal, "10-locked")
     page.get_by_role("button", name="Đăng ký lại từ đầu").click()
     expect(page.get_by_role("heading", name="Chọn phương thức đăng ký")).to_be_visible()
+
+
+def test_the_warnings_before_a_lock_in_english(page: Page, portal: Portal) -> None:
+    start(page)
+    choose_bhxh(page)
+    page.get_by_role("link", name="English").click()
+    submit_form(page, typed_form(NEW_CITIZEN, date_of_birth="16/01/1990"))
+    expect(page.locator("#tries-left")).to_have_text(
+        "4 tries left before this registration is locked."
+    )
+    page.get_by_role("link", name="Correct the details").click()
+    submit_form(page, {"date_of_birth": "15/01/1990"})
+    for _ in range(4):
+        enter_otp_in_english(page, wrong(last_otp(portal)))
+
+    expect(page.locator("#tries-left")).to_have_text(
+        "1 try left before this registration is locked."
+    )
+
+
+def enter_otp_in_english(page: Page, code: str) -> None:
+    page.locator("#code").fill(code)
+    page.get_by_role("button", name="Confirm").click()
 
 
 def test_a_registration_left_past_its_lifetime_shows_as_expired(page: Page, portal: Portal) -> None:
