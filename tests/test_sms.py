@@ -120,10 +120,11 @@ def test_the_registration_text_is_what_the_provider_approves() -> None:
         {"code": "123456", "minutes": "5", "name": "An"},
         {"code": "1234567", "minutes": "5"},
         {"code": "12345ă", "minutes": "5"},
+        {"code": 123456, "minutes": "5"},
     ],
 )
 def test_a_message_whose_parameters_do_not_fit_its_template_is_refused(
-    params: dict[str, str],
+    params: dict[str, object],
 ) -> None:
     with pytest.raises(ValueError, match="regflow-otp-v1"):
         SmsMessage(OTP, params)

@@ -134,7 +134,8 @@ def _values(
     if set(value) != set(template.params):
         raise ValueError(f"SMS template {template.id!r} takes {sorted(template.params)}")
     for name, given in value.items():
-        if len(given) > template.params[name] or unfit_character(given) is not None:
+        fits = isinstance(given, str) and len(given) <= template.params[name]
+        if not fits or unfit_character(given) is not None:
             raise ValueError(f"SMS template {template.id!r}: parameter {name!r} does not fit")
 
 
