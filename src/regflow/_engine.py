@@ -365,11 +365,11 @@ class Engine:
         snapshot: FlowSnapshot | None = None,
     ) -> FlowView:
         _log.warning(
-            "flow.port_failed",
+            failure.event,
             flow_id=flow_id,
             trigger=trigger,
-            port=failure.port,
             error_type=type(cause).__name__,
+            **failure.log_fields(),
         )
         errors = (flow_error(failure.code),)
         if snapshot is None:

@@ -74,7 +74,7 @@ def _sqlite(folder: Path) -> Backend:
 def _postgres(request: pytest.FixtureRequest) -> Backend:
     pool: ConnectionPool = request.getfixturevalue("postgres_pool")
     with pool.connection() as connection:
-        connection.execute("TRUNCATE regflow_flows, regflow_accounts")
+        connection.execute("TRUNCATE regflow_flows, regflow_id_numbers, regflow_accounts")
     return Backend("postgres", lambda: (PostgresUserStore(pool), PostgresFlowStore(pool)))
 
 
