@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import attrs
 
 from regflow._errors import Message
 from regflow._masking import mask_id
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 
 def _masked(number: object) -> str:
     """Personal numbers in a repr (a log line, a traceback) show only their last digits."""
     return repr(mask_id(number)) if isinstance(number, str) else "<hidden>"
+
+
+def _in_order(numbers: Iterable[str]) -> tuple[str, ...]:
+    """Former ID numbers as a set in a fixed order, so two records that list the same numbers
+    differently are equal, and a store can give them back as it found them."""
+    return tuple(sorted(set(numbers)))
 
 
 def _hidden(_: object) -> str:
@@ -58,7 +68,9 @@ class BhxhRecord:
     date_of_birth: date
     phone: str = attrs.field(repr=_masked)
     id_number: str = attrs.field(repr=_masked)
-    former_id_numbers: tuple[str, ...] = attrs.field(default=(), repr=_masked)
+    former_id_numbers: tuple[str, ...] = attrs.field(
+        default=(), converter=_in_order, repr=_masked
+    )
 
     @property
     def id_numbers(self) -> tuple[str, ...]:
@@ -96,7 +108,9 @@ class Account:
     source: str
     created_at: datetime
     flow_id: str
-    former_id_numbers: tuple[str, ...] = attrs.field(default=(), repr=_masked)
+    former_id_numbers: tuple[str, ...] = attrs.field(
+        default=(), converter=_in_order, repr=_masked
+    )
 
     @property
     def id_numbers(self) -> tuple[str, ...]:

@@ -57,7 +57,7 @@ def normalise_record(record: object, bhxh_number: str) -> BhxhRecord:
         date_of_birth=born,
         phone=_phone(record.phone),
         id_number=id_number,
-        former_id_numbers=tuple(sorted(former - {id_number})),
+        former_id_numbers=tuple(former - {id_number}),
     )
 
 
