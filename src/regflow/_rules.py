@@ -362,8 +362,8 @@ def mismatch_limit_reached(step: Step) -> bool:
 
 @rule(
     "account.exists",
-    vi="Đã có tài khoản với số CMT/CCCD (hoặc mã số BHXH) mà hệ thống BHXH trả về.",
-    en="An account exists for the CMT/CCCD (or BHXH) number that BHXH returns.",
+    vi="Đã có tài khoản với một số CMT/CCCD (hiện tại hoặc cũ) hay mã số BHXH của hồ sơ BHXH.",
+    en="An account exists for a CMT/CCCD number (current or former) or the BHXH number on record.",
 )
 def account_exists(step: Step) -> bool:
     account = step.existing_account
