@@ -68,9 +68,7 @@ class BhxhRecord:
     date_of_birth: date
     phone: str = attrs.field(repr=_masked)
     id_number: str = attrs.field(repr=_masked)
-    former_id_numbers: tuple[str, ...] = attrs.field(
-        default=(), converter=_in_order, repr=_masked
-    )
+    former_id_numbers: tuple[str, ...] = attrs.field(default=(), converter=_in_order, repr=_masked)
 
     @property
     def id_numbers(self) -> tuple[str, ...]:
@@ -108,9 +106,7 @@ class Account:
     source: str
     created_at: datetime
     flow_id: str
-    former_id_numbers: tuple[str, ...] = attrs.field(
-        default=(), converter=_in_order, repr=_masked
-    )
+    former_id_numbers: tuple[str, ...] = attrs.field(default=(), converter=_in_order, repr=_masked)
 
     @property
     def id_numbers(self) -> tuple[str, ...]:

@@ -364,13 +364,10 @@ class Engine:
         cause: BaseException | None,
         snapshot: FlowSnapshot | None = None,
     ) -> FlowView:
-        _log.warning(
-            failure.event,
-            flow_id=flow_id,
-            trigger=trigger,
-            error_type=type(cause).__name__,
-            **failure.log_fields(),
-        )
+        fields = failure.log_fields()
+        if cause is not None:
+            fields["error_type"] = type(cause).__name__
+        _log.warning(failure.event, flow_id=flow_id, trigger=trigger, **fields)
         errors = (flow_error(failure.code),)
         if snapshot is None:
             return FlowView(flow_id=flow_id, state=None, errors=errors)

@@ -24,7 +24,6 @@ from regflow._validation import normalise_phone, tidy_name
 #: What separates the digits of a number as agencies write it: ``001 090 012 345``,
 #: ``001.090.012.345``, ``001-090-012345``.
 _NUMBER_SEPARATORS: Final = str.maketrans("", "", " .-")
-_BHXH_LENGTH: Final = 10
 _CMND_LENGTH: Final = 9
 _CCCD_LENGTH: Final = 12
 _FIRST_CENTURY: Final = 1900
@@ -50,7 +49,7 @@ def normalise_record(record: object, bhxh_number: str) -> BhxhRecord:
         raise RecordValueError("bhxh_number", "not_the_number_asked")
     born = _date_of_birth(record.date_of_birth)
     id_number = _id_number("id_number", record.id_number, born)
-    former = {_id_number("former_id_numbers", n, born) for n in _numbers(record)}
+    former = {_id_number("former_id_numbers", n, born) for n in record.former_id_numbers}
     return BhxhRecord(
         bhxh_number=bhxh_number,
         full_name=_full_name(record.full_name),
@@ -59,13 +58,6 @@ def normalise_record(record: object, bhxh_number: str) -> BhxhRecord:
         id_number=id_number,
         former_id_numbers=tuple(former - {id_number}),
     )
-
-
-def _numbers(record: BhxhRecord) -> tuple[object, ...]:
-    former: object = record.former_id_numbers
-    if not isinstance(former, tuple | list):
-        raise RecordValueError("former_id_numbers", "not_a_sequence")
-    return tuple(former)
 
 
 def _digits(field: str, value: object) -> str:

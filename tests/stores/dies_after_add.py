@@ -22,7 +22,7 @@ from regflow.testing import FakePorts
 from .conftest import at_password, engine_on
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from regflow import Account
     from regflow.ports import FlowStore, UserStore
@@ -34,10 +34,11 @@ FLOW_ID: Final = "flow to retry: "
 
 
 class DiesAfterAdd:
-    """A `UserStore` whose process ends right after an account is committed."""
+    """A `UserStore` whose process ends (`die`) right after an account is committed."""
 
-    def __init__(self, users: UserStore) -> None:
+    def __init__(self, users: UserStore, die: Callable[[Account], None]) -> None:
         self.users = users
+        self.die = die
 
     def find(
         self, id_number: str, bhxh_number: str, former_id_numbers: Sequence[str] = ()
@@ -46,10 +47,14 @@ class DiesAfterAdd:
 
     def add(self, account: Account, password_hash: str) -> None:
         self.users.add(account, password_hash)
-        os._exit(DIED_AFTER_ADD)
+        self.die(account)
 
     def replace_password_hash(self, account: Account, password_hash: str) -> None:
         self.users.replace_password_hash(account, password_hash)
+
+
+def _exit(_: Account) -> None:
+    os._exit(DIED_AFTER_ADD)
 
 
 def _stores(backend: str, location: str) -> tuple[UserStore, FlowStore]:
@@ -64,7 +69,8 @@ def main(backend: str, location: str, password: str) -> None:
     ports = FakePorts.seeded()
     flow_id = at_password(engine_on(ports, users, flows), ports).flow_id
     print(f"{FLOW_ID}{flow_id}", flush=True)  # noqa: T201 - the parent reads it
-    engine_on(ports, DiesAfterAdd(users), flows).send(flow_id, SetPassword(password, password))
+    doomed = engine_on(ports, DiesAfterAdd(users, _exit), flows)
+    doomed.send(flow_id, SetPassword(password, password))
     sys.exit("the process outlived its account's commit")
 
 

@@ -22,13 +22,13 @@ from regflow import ConfirmOtp, FlowSnapshot, FlowView, Policy, SetPassword, Sta
 from regflow.testing import CITIZEN, FakePorts
 
 from .conftest import STRONG_PASSWORD, Backend, at_otp, at_password, engine_on
-from .dies_after_add import DIED_AFTER_ADD, FLOW_ID
+from .dies_after_add import DIED_AFTER_ADD, FLOW_ID, DiesAfterAdd
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable
 
     from regflow import Account
-    from regflow.ports import FlowStore, UserStore
+    from regflow.ports import FlowStore
 
 RACERS = 50
 #: Where `python -m tests.…` finds the tests package.
@@ -255,23 +255,8 @@ FIRST_PASSWORD = "Mật-khẩu-1A"
 SECOND_PASSWORD = "Khác-hẳn-2B"
 
 
-class DiesAfterAdding:
-    """A `UserStore` whose process dies right after an account was committed."""
-
-    def __init__(self, users: UserStore) -> None:
-        self.users = users
-
-    def find(
-        self, id_number: str, bhxh_number: str, former_id_numbers: Sequence[str] = ()
-    ) -> Account | None:
-        return self.users.find(id_number, bhxh_number, former_id_numbers)
-
-    def add(self, account: Account, password_hash: str) -> None:
-        self.users.add(account, password_hash)
-        raise ProcessKilledError(account.account_id)
-
-    def replace_password_hash(self, account: Account, password_hash: str) -> None:
-        self.users.replace_password_hash(account, password_hash)
+def killed(account: Account) -> None:
+    raise ProcessKilledError(account.account_id)
 
 
 def complete_with_second_password(backend: Backend, ports: FakePorts, flow_id: str) -> None:
@@ -295,7 +280,7 @@ def test_after_a_crash_past_the_account_the_password_that_completes_is_stored(
 ) -> None:
     users, flows = backend.open()
     ready = at_password(engine_on(ports, users, flows), ports)
-    doomed = engine_on(ports, DiesAfterAdding(users), flows)
+    doomed = engine_on(ports, DiesAfterAdd(users, killed), flows)
 
     with pytest.raises(ProcessKilledError):
         doomed.send(ready.flow_id, SetPassword(FIRST_PASSWORD, FIRST_PASSWORD))
