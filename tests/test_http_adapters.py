@@ -152,12 +152,9 @@ def test_a_not_found_with_the_contract_code_is_no_record(
         Response("<html>oops</html>", status=200, content_type="text/html"),
         _json({**RECORD, "date_of_birth": "17/05/1990"}),
         _json({**RECORD, "phone": 84912345678}),
-        _json({**RECORD, "phone": "0912345678"}),  # not E.164: it would never match a form
-        _json({**RECORD, "id_number": ""}),  # every later citizen would "have an account"
-        _json({**RECORD, "id_number": "12345"}),
-        _json({**RECORD, "full_name": " "}),
         _json({k: v for k, v in RECORD.items() if k != "id_number"}),
-        _json({**RECORD, "bhxh_number": "9999999999"}),
+        _json({**RECORD, "former_id_numbers": "012345678"}),
+        _json({**RECORD, "former_id_numbers": [12345678]}),
         _json([RECORD]),
         _json({"error": {"code": "bad_request"}}, status=400),
         _json({"error": {"code": "unauthorized"}}, status=401),
@@ -167,12 +164,9 @@ def test_a_not_found_with_the_contract_code_is_no_record(
         "not-json",
         "bad-date",
         "int-phone",
-        "local-phone",
-        "no-id",
-        "short-id",
-        "no-name",
         "missing",
-        "other",
+        "former-not-a-list",
+        "former-not-text",
         "list",
         "400",
         "401",
@@ -338,6 +332,57 @@ def test_the_engine_reports_a_broken_bhxh_as_retryable_never_as_a_mismatch(
     assert view.error_codes() == ("bhxh.unavailable",)
     assert view.retryable
     assert view.state is State.FILLING_FORM
+
+
+#: CITIZEN's record as an agency's staff typed it, with the CMND the CCCD replaced.
+AS_STORED = {
+    **RECORD,
+    "full_name": "  Nguyễn  Văn An",
+    "phone": "0912 345 678",
+    "id_number": "001.090.012.345",
+    "former_id_numbers": ["012 345 678"],
+}
+
+
+def test_a_record_as_stored_is_read_as_it_is_and_matches_the_form(
+    httpserver: HTTPServer, bhxh: HttpBhxhRegistry, sms: HttpSmsGateway
+) -> None:
+    httpserver.expect_request(LOOKUP_PATH).respond_with_json(AS_STORED)
+    httpserver.expect_request(MESSAGES_PATH).respond_with_json({"id": "m-1"}, status=202)
+    engine, flow_id = _engine(bhxh, sms)
+
+    record = bhxh.lookup(CITIZEN.bhxh_number)
+    view = engine.send(flow_id, form_for())
+
+    assert record is not None
+    assert (record.phone, record.former_id_numbers) == ("0912 345 678", ("012 345 678",))
+    assert view.state is State.OTP_PENDING, view.errors
+    assert json.loads(httpserver.log[-1][0].data)["to"] == CITIZEN.phone
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"phone": "024 3825 1234"},  # a landline: no OTP can reach it
+        {"id_number": ""},  # every later citizen would "have an account"
+        {"id_number": "12345"},
+        {"full_name": " "},
+        {"bhxh_number": "9999999999"},  # the record of someone else
+    ],
+    ids=["landline", "no-id", "short-id", "no-name", "other"],
+)
+def test_a_record_bhxh_holds_wrongly_is_a_record_error_not_an_outage(
+    httpserver: HTTPServer, bhxh: HttpBhxhRegistry, sms: HttpSmsGateway, changes: dict[str, str]
+) -> None:
+    httpserver.expect_request(LOOKUP_PATH).respond_with_json({**RECORD, **changes})
+    engine, flow_id = _engine(bhxh, sms)
+
+    view = engine.send(flow_id, form_for())
+
+    assert view.error_codes() == ("bhxh.record_invalid",)
+    assert view.retryable
+    assert view.state is State.FILLING_FORM
+    assert not bhxh.breaker.is_open
 
 
 def test_an_sms_outage_leaves_the_flow_resumable_by_a_resend(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 import pytest
 
@@ -10,6 +12,9 @@ from regflow.adapters.argon2 import Argon2Hasher
 from regflow.testing import CITIZEN, FakePorts
 
 from .conftest import STRONG_PASSWORD, at_password
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 @pytest.mark.parametrize(
@@ -110,11 +115,13 @@ class RacingUserStore:
         self.users = ports.users
         self.finds = 0
 
-    def find(self, id_number: str, bhxh_number: str) -> Account | None:
+    def find(
+        self, id_number: str, bhxh_number: str, former_id_numbers: Sequence[str] = ()
+    ) -> Account | None:
         self.finds += 1
         if self.finds == 1:
             return None
-        return self.users.find(id_number, bhxh_number)
+        return self.users.find(id_number, bhxh_number, former_id_numbers)
 
     def add(self, account: Account, password_hash: str) -> None:
         self.users.add(attrs.evolve(account, account_id="rival", flow_id="rival"), "rival-hash")

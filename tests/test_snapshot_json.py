@@ -36,6 +36,31 @@ def test_a_completed_flow_names_the_citizen_once(engine: Engine, ports: FakePort
     assert json_codec.loads(stored) == snapshot
 
 
+def test_a_citizen_s_former_id_numbers_are_stored_once_and_read_back() -> None:
+    ports = FakePorts.seeded(attrs.evolve(CITIZEN, former_id_numbers=("013 579 246",)))
+    snapshot = completed(ports.engine(), ports)
+    assert snapshot.account is not None
+
+    stored = json_codec.dumps(snapshot)
+
+    assert snapshot.account.former_id_numbers == ("013579246",)
+    assert stored.count("013579246") == 1
+    assert json_codec.loads(stored) == snapshot
+
+
+def test_a_document_without_former_id_numbers_loads_with_none(
+    engine: Engine, ports: FakePorts
+) -> None:
+    document = json.loads(json_codec.dumps(completed(engine, ports)))
+
+    loaded = json_codec.from_document(document)
+
+    assert "former_id_numbers" not in json.dumps(document)
+    assert loaded.citizen is not None
+    assert loaded.account is not None
+    assert loaded.citizen.former_id_numbers == loaded.account.former_id_numbers == ()
+
+
 def test_an_account_that_differs_from_the_citizen_keeps_its_own_values(
     engine: Engine, ports: FakePorts
 ) -> None:

@@ -36,6 +36,7 @@ from regflow._limits import RateLimit, RateLimits
 from regflow._masking import mask_id, mask_phone
 from regflow._methods import CITIZEN_BY_BHXH, MethodRegistry, RegistrationMethod
 from regflow._policy import Policy
+from regflow._records import RecordValueError, normalise_record
 from regflow._rules import Rule, Step, rule
 from regflow._sms import SmsMessage, SmsTemplate, load_sms_templates
 from regflow._view import FlowView
@@ -62,6 +63,7 @@ __all__ = [
     "PortUnavailableError",
     "RateLimit",
     "RateLimits",
+    "RecordValueError",
     "RegistrationForm",
     "RegistrationMethod",
     "Remedy",
@@ -79,6 +81,7 @@ __all__ = [
     "load_sms_templates",
     "mask_id",
     "mask_phone",
+    "normalise_record",
     "open_stores",
     "rule",
 ]

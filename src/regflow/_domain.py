@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import attrs
 
 from regflow._errors import Message
 from regflow._masking import mask_id
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 
 def _masked(number: object) -> str:
     """Personal numbers in a repr (a log line, a traceback) show only their last digits."""
     return repr(mask_id(number)) if isinstance(number, str) else "<hidden>"
+
+
+def _in_order(numbers: Iterable[str]) -> tuple[str, ...]:
+    """Former ID numbers as a set in a fixed order, so two records that list the same numbers
+    differently are equal, and a store can give them back as it found them."""
+    return tuple(sorted(set(numbers)))
 
 
 def _hidden(_: object) -> str:
@@ -47,8 +57,10 @@ BHXH_VERIFICATION_LEVEL = 2
 class BhxhRecord:
     """A citizen as the social insurance database knows them.
 
-    `id_number` is the CMT (9 digits) or CCCD (12 digits) that BHXH holds: the key that
-    decides whether the citizen already has an account.
+    `id_number` is the CMT (9 digits) or CCCD (12 digits) that BHXH holds now, and
+    `former_id_numbers` the ones it held before (a CMND replaced by a CCCD stays valid on
+    older documents): every one of them decides whether the citizen already has an account.
+    The engine normalises what a registry returns (`regflow.ports.BhxhRegistry`).
     """
 
     bhxh_number: str = attrs.field(repr=_masked)
@@ -56,6 +68,12 @@ class BhxhRecord:
     date_of_birth: date
     phone: str = attrs.field(repr=_masked)
     id_number: str = attrs.field(repr=_masked)
+    former_id_numbers: tuple[str, ...] = attrs.field(default=(), converter=_in_order, repr=_masked)
+
+    @property
+    def id_numbers(self) -> tuple[str, ...]:
+        """Every CMT/CCCD number the citizen is known by, the current one first."""
+        return (self.id_number, *self.former_id_numbers)
 
 
 @attrs.frozen(kw_only=True)
@@ -71,7 +89,11 @@ class RegistrationForm:
 
 @attrs.frozen(kw_only=True)
 class Account:
-    """A portal account created by the flow; the password hash is never part of it."""
+    """A portal account created by the flow; the password hash is never part of it.
+
+    `former_id_numbers` are the record's older CMT/CCCD numbers: the account holds them too,
+    so a record that names the citizen by any of them finds this account.
+    """
 
     account_id: str
     id_number: str = attrs.field(repr=_masked)
@@ -84,6 +106,12 @@ class Account:
     source: str
     created_at: datetime
     flow_id: str
+    former_id_numbers: tuple[str, ...] = attrs.field(default=(), converter=_in_order, repr=_masked)
+
+    @property
+    def id_numbers(self) -> tuple[str, ...]:
+        """Every CMT/CCCD number the account is known by, the current one first."""
+        return (self.id_number, *self.former_id_numbers)
 
     @classmethod
     def for_citizen(
@@ -108,6 +136,7 @@ class Account:
             source="bhxh",
             created_at=created_at,
             flow_id=flow_id,
+            former_id_numbers=citizen.former_id_numbers,
         )
 
 

@@ -365,13 +365,10 @@ class Engine:
         cause: BaseException | None,
         snapshot: FlowSnapshot | None = None,
     ) -> FlowView:
-        _log.warning(
-            "flow.port_failed",
-            flow_id=flow_id,
-            trigger=trigger,
-            port=failure.port,
-            error_type=type(cause).__name__,
-        )
+        fields = failure.log_fields()
+        if cause is not None:
+            fields["error_type"] = type(cause).__name__
+        _log.warning(failure.event, flow_id=flow_id, trigger=trigger, **fields)
         errors = (flow_error(failure.code),)
         if snapshot is None:
             return FlowView(flow_id=flow_id, state=None, errors=errors)

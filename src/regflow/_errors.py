@@ -108,6 +108,15 @@ _CATALOGUE = (
         retryable=True,
     ),
     _spec(
+        "bhxh.record_invalid",
+        "Hồ sơ BHXH của bạn có thông tin chưa hợp lệ (lỗi dữ liệu tại cơ quan BHXH, không phải "
+        "do bạn nhập sai). Vui lòng liên hệ cơ quan BHXH hoặc thử lại sau.",
+        "Your social insurance record holds a value that is not valid (an error in the "
+        "agency's data, not in what you typed). Contact the social insurance agency or try "
+        "again later.",
+        retryable=True,
+    ),
+    _spec(
         "account.exists",
         "Đã tồn tại tài khoản với số CMT/CCCD của bạn.",
         "An account already exists for your identity card number.",

@@ -34,6 +34,7 @@ from regflow._errors import (
 )
 from regflow._methods import MethodRegistry
 from regflow._policy import Policy
+from regflow._records import RecordValueError, normalise_record
 from regflow._sms import SmsMessage
 from regflow._validation import normalise_name, parse_form, password_errors
 from regflow.ports import (
@@ -63,9 +64,34 @@ class PortFailureError(Exception):
         super().__init__(port)
         self.port = port
 
+    #: The log event operators see; its fields are `log_fields`.
+    event = "flow.port_failed"
+
     @property
     def code(self) -> str:
         return f"{self.port}.unavailable"
+
+    def log_fields(self) -> dict[str, str]:
+        return {"port": self.port}
+
+
+class RecordInvalidError(PortFailureError):
+    """BHXH answered with a record that breaks the port's contract: an error in BHXH's data,
+    reported as such (never the citizen's mismatch); the log names the field, not the value."""
+
+    event = "bhxh.record_invalid"
+
+    def __init__(self, error: RecordValueError) -> None:
+        super().__init__("bhxh")
+        self.field = error.field
+        self.reason = error.reason
+
+    @property
+    def code(self) -> str:
+        return "bhxh.record_invalid"
+
+    def log_fields(self) -> dict[str, str]:
+        return {"port": self.port, "field": self.field, "reason": self.reason}
 
 
 @attrs.frozen(kw_only=True)
@@ -166,7 +192,15 @@ class Step:
 
     @_once
     def bhxh_record(self) -> BhxhRecord | None:
-        return _call("bhxh", self.services.bhxh.lookup, self.valid_form.bhxh_number)
+        """The record BHXH holds for the form's number, normalised (`normalise_record`)."""
+        number = self.valid_form.bhxh_number
+        record = _call("bhxh", self.services.bhxh.lookup, number)
+        if record is None:
+            return None
+        try:
+            return normalise_record(record, number)
+        except RecordValueError as error:
+            raise RecordInvalidError(error) from None
 
     @_once
     def citizen(self) -> BhxhRecord:
@@ -178,7 +212,13 @@ class Step:
     @_once
     def existing_account(self) -> Account | None:
         citizen = self.citizen
-        return _call("storage", self.services.users.find, citizen.id_number, citizen.bhxh_number)
+        return _call(
+            "storage",
+            self.services.users.find,
+            citizen.id_number,
+            citizen.bhxh_number,
+            citizen.former_id_numbers,
+        )
 
     @_once
     def otp_correct(self) -> bool:
@@ -323,8 +363,8 @@ def mismatch_limit_reached(step: Step) -> bool:
 
 @rule(
     "account.exists",
-    vi="Đã có tài khoản với số CMT/CCCD (hoặc mã số BHXH) mà hệ thống BHXH trả về.",
-    en="An account exists for the CMT/CCCD (or BHXH) number that BHXH returns.",
+    vi="Đã có tài khoản với một số CMT/CCCD (hiện tại hoặc cũ) hay mã số BHXH của hồ sơ BHXH.",
+    en="An account exists for a CMT/CCCD number (current or former) or the BHXH number on record.",
 )
 def account_exists(step: Step) -> bool:
     account = step.existing_account
@@ -541,10 +581,13 @@ def spend_otp(step: Step) -> None:
 def create_account(step: Step) -> None:
     """Hash the password and add the level-2 account; a lost race raises DuplicateAccountError.
 
-    An account this flow already created (its save failed after the add) is taken as is,
-    so a retry completes the flow instead of reporting the citizen's own account as taken.
+    An account this flow already created (its completing save was lost: a crash, a timeout)
+    gets this request's password hash instead: the password that works is the one of the
+    request that reports the flow completed, not of an attempt the citizen never saw finish.
     """
-    account = step.existing_account
+    password = step.payload(SetPassword).password
+    password_hash = _call("hasher", step.services.hasher.hash, password)
+    users, account = step.services.users, step.existing_account
     if account is None:
         account = Account.for_citizen(
             step.citizen,
@@ -553,7 +596,7 @@ def create_account(step: Step) -> None:
             created_at=step.now,
             flow_id=step.snapshot.flow_id,
         )
-        password = step.payload(SetPassword).password
-        password_hash = _call("hasher", step.services.hasher.hash, password)
-        _call("storage", step.services.users.add, account, password_hash)
+        _call("storage", users.add, account, password_hash)
+    else:
+        _call("storage", users.replace_password_hash, account, password_hash)
     step.changes["account"] = account

@@ -43,6 +43,12 @@ def normalise_name(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", folded).split())
 
 
+def tidy_name(name: str) -> str:
+    """A name as it is kept: NFC, single spaces, none at either end (what is compared is
+    `normalise_name`'s fold of it)."""
+    return " ".join(unicodedata.normalize("NFC", name).split())
+
+
 def _text(value: object) -> str | None:
     """The stripped text of a field, or None when the field is missing or not text."""
     if not isinstance(value, str):
@@ -76,7 +82,7 @@ def _full_name(value: object) -> str | FlowError:
         return flow_error("full_name.required", field="full_name")
     if len(text) > _MAX_FIELD_LENGTH:
         return flow_error("full_name.invalid", field="full_name")
-    name = " ".join(unicodedata.normalize("NFC", text).split())
+    name = tidy_name(text)
     if len(name) > MAX_NAME_LENGTH or not _is_name(name):
         return flow_error("full_name.invalid", field="full_name")
     return name

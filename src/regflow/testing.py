@@ -25,6 +25,7 @@ import attrs
 from regflow._domain import BhxhRecord, SubmitForm
 from regflow._engine import Engine
 from regflow._sms import SmsMessage
+from regflow._validation import normalise_phone
 from regflow.adapters.memory import (
     InMemoryBhxhRegistry,
     InMemoryFlowStore,
@@ -144,7 +145,7 @@ def form_for(record: BhxhRecord = CITIZEN, /, **changes: str | None) -> SubmitFo
         "bhxh_number": record.bhxh_number,
         "full_name": record.full_name,
         "date_of_birth": record.date_of_birth.strftime("%d/%m/%Y"),
-        "phone": "0" + record.phone.removeprefix("+84"),
+        "phone": "0" + (normalise_phone(record.phone) or record.phone).removeprefix("+84"),
         "email": None,
     }
     typed.update(changes)

@@ -7,7 +7,9 @@ starting a throw-away server with `scripts/postgres.sh`.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from typing import TYPE_CHECKING
 
 import attrs
@@ -45,6 +47,10 @@ class Backend:
 
     name: str
     open: Callable[[], tuple[UserStore, FlowStore]]
+    #: Where another process finds the same stores: a file or a DSN ("" for memory).
+    location: str = ""
+    #: The password hash stored for an account, read around the port (which never gives it).
+    password_hash: Callable[[str], str] = lambda _: ""
 
 
 @pytest.fixture(scope="session")
@@ -61,21 +67,48 @@ def postgres_pool() -> Iterator[ConnectionPool]:
     pool.close()
 
 
+_PASSWORD_HASH = "SELECT password_hash FROM regflow_accounts WHERE account_id = %s"
+
+
 def _memory() -> Backend:
     users, flows = InMemoryUserStore(), InMemoryFlowStore()
-    return Backend("memory", lambda: (users, flows))
+    hashes = users.password_hashes
+    return Backend("memory", lambda: (users, flows), password_hash=hashes.__getitem__)
 
 
 def _sqlite(folder: Path) -> Backend:
     path = folder / "regflow.sqlite3"
-    return Backend("sqlite", lambda: (SqliteUserStore(path), SqliteFlowStore(path)))
+
+    def password_hash(account_id: str) -> str:
+        with closing(sqlite3.connect(path)) as connection:
+            query = _PASSWORD_HASH.replace("%s", "?")
+            [(stored,)] = connection.execute(query, (account_id,)).fetchall()
+        return str(stored)
+
+    return Backend(
+        "sqlite",
+        lambda: (SqliteUserStore(path), SqliteFlowStore(path)),
+        location=str(path),
+        password_hash=password_hash,
+    )
 
 
 def _postgres(request: pytest.FixtureRequest) -> Backend:
     pool: ConnectionPool = request.getfixturevalue("postgres_pool")
     with pool.connection() as connection:
-        connection.execute("TRUNCATE regflow_flows, regflow_accounts")
-    return Backend("postgres", lambda: (PostgresUserStore(pool), PostgresFlowStore(pool)))
+        connection.execute("TRUNCATE regflow_flows, regflow_id_numbers, regflow_accounts")
+
+    def password_hash(account_id: str) -> str:
+        with pool.connection() as connection:
+            [(stored,)] = connection.execute(_PASSWORD_HASH, (account_id,)).fetchall()
+        return str(stored)
+
+    return Backend(
+        "postgres",
+        lambda: (PostgresUserStore(pool), PostgresFlowStore(pool)),
+        location=POSTGRES_DSN or "",
+        password_hash=password_hash,
+    )
 
 
 def _backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:

@@ -22,6 +22,8 @@ from regflow.testing import CITIZEN, FakePorts
 from .conftest import STRONG_PASSWORD, Backend, at_password, engine_on
 
 HANOI = timezone(timedelta(hours=7))
+#: The CMND (9 digits) the citizen's documents carried before the CCCD of `CITIZEN`.
+CMND = "012345678"
 START = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 
 
@@ -69,14 +71,14 @@ def test_every_field_of_a_snapshot_survives_a_save(backend: Backend) -> None:
         state=State.OTP_PENDING,
         subject="citizen",
         method="bhxh",
-        citizen=CITIZEN,
+        citizen=attrs.evolve(CITIZEN, former_id_numbers=(CMND,)),
         email="an@example.vn",
         mismatches=2,
         otp=OtpChallenge(code_hash="ab" * 32, expires_at=START.astimezone(HANOI)),
         otp_sends=3,
         otp_last_sent_at=START + timedelta(seconds=61),
         otp_failures=4,
-        account=account_for(),
+        account=account_for(former_id_numbers=(CMND,)),
     )
 
     flows.save(full)
@@ -187,6 +189,85 @@ def test_account_dates_survive_a_save(backend: Backend) -> None:
     users.add(account, "hash")
 
     assert users.find(CITIZEN.id_number, CITIZEN.bhxh_number) == account
+
+
+@pytest.mark.parametrize("by", ["current", "former"])
+def test_an_account_is_found_by_any_of_its_id_numbers(backend: Backend, by: str) -> None:
+    users, _ = backend.open()
+    account = account_for(former_id_numbers=(CMND, "013456789"))
+    users.add(account, "hash")
+    known = CITIZEN.id_number if by == "current" else "013456789"
+
+    assert users.find("999999999", "9999999999", ("888888888", known)) == account
+    assert users.find(known, "9999999999") == account
+
+
+def test_an_account_s_former_numbers_survive_a_save_in_order(backend: Backend) -> None:
+    users, _ = backend.open()
+    account = account_for(former_id_numbers=("013456789", CMND))
+    users.add(account, "hash")
+
+    found = users.find(CITIZEN.id_number, CITIZEN.bhxh_number)
+
+    assert found == attrs.evolve(account, former_id_numbers=(CMND, "013456789"))
+
+
+OTHER_ID = "123123123"
+
+
+@pytest.mark.parametrize(
+    ("first_former", "rival_current", "rival_former"),
+    [((), OTHER_ID, (CITIZEN.id_number,)), ((CMND,), CMND, ()), ((CMND,), OTHER_ID, (CMND,))],
+    ids=["current-as-former", "former-as-current", "former-as-former"],
+)
+def test_no_two_accounts_share_an_id_number_current_or_former(
+    backend: Backend,
+    first_former: tuple[str, ...],
+    rival_current: str,
+    rival_former: tuple[str, ...],
+) -> None:
+    users, _ = backend.open()
+    users.add(account_for(former_id_numbers=first_former), "hash")
+    rival = account_for(
+        account_id="acc-2",
+        flow_id="flow-2",
+        id_number=rival_current,
+        bhxh_number="9876543210",
+        former_id_numbers=rival_former,
+    )
+
+    with pytest.raises(DuplicateAccountError):
+        users.add(rival, "hash-2")
+
+    assert users.find("000000000", "9876543210") is None  # nothing of the rival was kept
+    assert users.find(OTHER_ID, "0000000000") is None
+
+
+def test_a_flow_s_own_account_gets_the_new_password_hash(backend: Backend) -> None:
+    users, _ = backend.open()
+    account = account_for()
+    users.add(account, "first-hash")
+
+    users.replace_password_hash(account, "second-hash")
+
+    assert backend.password_hash(account.account_id) == "second-hash"
+    assert users.find(CITIZEN.id_number, CITIZEN.bhxh_number) == account
+
+
+@pytest.mark.parametrize(
+    "changes", [{"flow_id": "flow-2"}, {"account_id": "acc-2"}], ids=["other-flow", "unknown"]
+)
+def test_no_other_account_s_password_hash_is_replaced(
+    backend: Backend, changes: dict[str, Any]
+) -> None:
+    users, _ = backend.open()
+    account = account_for()
+    users.add(account, "first-hash")
+
+    with pytest.raises(LookupError):
+        users.replace_password_hash(attrs.evolve(account, **changes), "second-hash")
+
+    assert backend.password_hash(account.account_id) == "first-hash"
 
 
 # --- the engine on every store --------------------------------------------------------------

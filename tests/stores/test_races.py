@@ -6,11 +6,14 @@ own pooled connection, on SQLite its own connection to the one file.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -19,13 +22,17 @@ from regflow import ConfirmOtp, FlowSnapshot, FlowView, Policy, SetPassword, Sta
 from regflow.testing import CITIZEN, FakePorts
 
 from .conftest import STRONG_PASSWORD, Backend, at_otp, at_password, engine_on
+from .dies_after_add import DIED_AFTER_ADD, FLOW_ID, DiesAfterAdd
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from regflow import Account
     from regflow.ports import FlowStore
 
 RACERS = 50
+#: Where `python -m tests.…` finds the tests package.
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def race(requests: list[Callable[[], FlowView]]) -> list[FlowView]:
@@ -240,3 +247,74 @@ def test_a_step_racing_a_purge_finds_its_flow_gone(
 
     assert (view.state, [error.code for error in view.errors]) == (None, ["flow.not_found"])
     assert flows.load(otp.flow_id) is None
+
+
+# --- a process killed after its account was committed, then a retry with another password --
+
+FIRST_PASSWORD = "Mật-khẩu-1A"
+SECOND_PASSWORD = "Khác-hẳn-2B"
+
+
+def killed(account: Account) -> None:
+    raise ProcessKilledError(account.account_id)
+
+
+def complete_with_second_password(backend: Backend, ports: FakePorts, flow_id: str) -> None:
+    """The restarted process: the citizen sets a different password and is told it is set;
+    that password, and only that one, is the one stored."""
+    users, flows = backend.open()
+    view = engine_on(ports, users, flows).send(
+        flow_id, SetPassword(SECOND_PASSWORD, SECOND_PASSWORD)
+    )
+
+    assert view.state is State.COMPLETED, view.errors
+    assert view.account is not None
+    assert users.find(CITIZEN.id_number, CITIZEN.bhxh_number) == view.account
+    stored = backend.password_hash(view.account.account_id)
+    assert ports.hasher.verify(stored, SECOND_PASSWORD)
+    assert not ports.hasher.verify(stored, FIRST_PASSWORD)
+
+
+def test_after_a_crash_past_the_account_the_password_that_completes_is_stored(
+    backend: Backend, ports: FakePorts
+) -> None:
+    users, flows = backend.open()
+    ready = at_password(engine_on(ports, users, flows), ports)
+    doomed = engine_on(ports, DiesAfterAdd(users, killed), flows)
+
+    with pytest.raises(ProcessKilledError):
+        doomed.send(ready.flow_id, SetPassword(FIRST_PASSWORD, FIRST_PASSWORD))
+
+    complete_with_second_password(backend, ports, ready.flow_id)
+
+
+def test_a_process_killed_after_its_account_commit_leaves_the_retry_s_password(
+    shared_backend: Backend, ports: FakePorts
+) -> None:
+    """A real process, ended by `os._exit` the moment `UserStore.add` returned."""
+    child = subprocess.run(  # noqa: S603 - our own test module, fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "tests.stores.dies_after_add",
+            shared_backend.name,
+            shared_backend.location,
+            FIRST_PASSWORD,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert child.returncode == DIED_AFTER_ADD, child.stderr
+    [flow_id] = [
+        line.removeprefix(FLOW_ID) for line in child.stdout.splitlines() if FLOW_ID in line
+    ]
+    users, flows = shared_backend.open()
+    stuck = flows.load(flow_id)
+    assert stuck is not None
+    assert (stuck.state, stuck.account) == (State.SETTING_PASSWORD, None)
+    assert users.find(CITIZEN.id_number, CITIZEN.bhxh_number) is not None
+
+    complete_with_second_password(shared_backend, ports, flow_id)

@@ -6,16 +6,17 @@ import hashlib
 import hmac
 import json
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import attrs
 import pytest
 
-from regflow import ConfirmOtp, State
+from regflow import Account, ConfirmOtp, DuplicateAccountError, State
 from regflow.adapters import json_codec
 from regflow.adapters.postgres import SCHEMA as POSTGRES_SCHEMA
-from regflow.adapters.postgres import PostgresFlowStore
+from regflow.adapters.postgres import PostgresFlowStore, PostgresUserStore, create_schema
 from regflow.adapters.sqlite import SCHEMA as SQLITE_SCHEMA
 from regflow.adapters.sqlite import SqliteFlowStore, SqliteUserStore
 from regflow.testing import CITIZEN, FakePorts
@@ -169,3 +170,92 @@ def test_a_new_sqlite_file_runs_in_wal_mode(tmp_path: Path) -> None:
     connection.close()
 
     assert mode == ("wal",)
+
+
+# --- a database made before accounts had a table of ID numbers ------------------------------
+
+#: `regflow_accounts` as regflow created it before `regflow_id_numbers` existed.
+OLD_ACCOUNTS_TABLE = """\
+CREATE TABLE regflow_accounts (
+    account_id          TEXT PRIMARY KEY,
+    id_number           TEXT NOT NULL UNIQUE,
+    bhxh_number         TEXT NOT NULL UNIQUE,
+    full_name           TEXT NOT NULL,
+    date_of_birth       TEXT NOT NULL,
+    phone               TEXT NOT NULL,
+    email               TEXT,
+    verification_level  INTEGER NOT NULL,
+    source              TEXT NOT NULL,
+    created_at          TEXT NOT NULL,
+    flow_id             TEXT NOT NULL,
+    password_hash       TEXT NOT NULL
+)"""
+OLD_ACCOUNT = (
+    "INSERT INTO regflow_accounts VALUES ('old', %(id)s, %(bhxh)s, 'Nguyễn Văn An', "
+    "'1990-05-17', '+84912345678', NULL, 2, 'bhxh', '2025-01-01T08:00:00+00:00', "
+    "'old-flow', 'old-hash')"
+)
+#: The citizen's CCCD record under a re-issued BHXH number, naming the account's old CMND.
+CMND = "012345678"
+
+
+def _old_sqlite(path: Path) -> None:
+    with closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute(OLD_ACCOUNTS_TABLE)
+        connection.execute(
+            OLD_ACCOUNT.replace("%(id)s", ":id").replace("%(bhxh)s", ":bhxh"),
+            {"id": CMND, "bhxh": CITIZEN.bhxh_number},
+        )
+
+
+def _rival(account: Account) -> Account:
+    """A new account for the same citizen, naming the old account's number as a former one."""
+    return attrs.evolve(
+        account,
+        account_id="new",
+        flow_id="new-flow",
+        id_number=CITIZEN.id_number,
+        bhxh_number="0123456700",
+        former_id_numbers=(CMND,),
+    )
+
+
+def test_opening_an_old_sqlite_file_backfills_every_account_s_number(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    _old_sqlite(path)
+
+    users = SqliteUserStore(path)
+    SqliteUserStore(path)  # a second start finds the backfill done
+
+    old = users.find(CMND, "0000000000")
+    assert old is not None
+    assert old.account_id == "old"
+    assert users.find(CITIZEN.id_number, "0123456700", (CMND,)) == old
+    with pytest.raises(DuplicateAccountError):
+        users.add(_rival(old), "hash")
+    with closing(sqlite3.connect(path)) as connection:
+        rows = connection.execute("SELECT id_number, account_id FROM regflow_id_numbers")
+        assert rows.fetchall() == [(CMND, "old")]
+
+
+def test_creating_the_postgres_schema_over_an_old_one_backfills_it(
+    postgres_pool: ConnectionPool,
+) -> None:
+    with postgres_pool.connection() as connection:
+        connection.execute("DROP TABLE regflow_id_numbers")
+        connection.execute("TRUNCATE regflow_accounts")
+        connection.execute(OLD_ACCOUNT, {"id": CMND, "bhxh": CITIZEN.bhxh_number})
+
+    create_schema(postgres_pool)
+    create_schema(postgres_pool)
+
+    users = PostgresUserStore(postgres_pool)
+    old = users.find(CITIZEN.id_number, "0123456700", (CMND,))
+    assert old is not None
+    assert old.account_id == "old"
+    with pytest.raises(DuplicateAccountError):
+        users.add(_rival(old), "hash")
+    with postgres_pool.connection() as connection:
+        rows = connection.execute("SELECT id_number, account_id FROM regflow_id_numbers")
+        assert rows.fetchall() == [(CMND, "old")]
+        connection.execute("TRUNCATE regflow_id_numbers, regflow_accounts")

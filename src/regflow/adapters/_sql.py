@@ -1,12 +1,14 @@
 """The statements both SQL stores run, written once in psycopg's ``%(name)s`` style.
 
-SQLite runs them through `sqlite_style`. Each is a single statement, so each is atomic on
-its own: the version check of a flow is the ``WHERE`` of its ``UPDATE``, and the unique
-numbers of an account are the table's constraints.
+SQLite runs them through `sqlite_style`. A flow's save is a single statement, atomic on its
+own: the version check is the ``WHERE`` of its ``UPDATE``. An account is one row in
+`regflow_accounts` and one per ID number in `regflow_id_numbers`, written in one transaction;
+its unique numbers are the tables' constraints.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING, Final
 
@@ -15,22 +17,82 @@ import attrs
 from regflow._domain import Account
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from datetime import datetime
 
     from regflow._domain import FlowSnapshot
 
-ACCOUNT_COLUMNS: Final = [field.name for field in attrs.fields(Account)]
+#: The columns of `regflow_accounts`: the account's own fields. Its former ID numbers live
+#: in `regflow_id_numbers`, beside its current one.
+ACCOUNT_COLUMNS: Final = [
+    field.name for field in attrs.fields(Account) if field.name != "former_id_numbers"
+]
 INSERT_ACCOUNT: Final = (
     f"INSERT INTO regflow_accounts ({', '.join(ACCOUNT_COLUMNS)}, password_hash) "  # noqa: S608 - column names are the Account class's own
     f"VALUES ({', '.join(f'%({name})s' for name in ACCOUNT_COLUMNS)}, %(password_hash)s)"
 )
-#: The account of the ID number if there is one, else the account of the BHXH number.
-FIND_ACCOUNT: Final = (
-    f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM regflow_accounts "  # noqa: S608 - as above
-    "WHERE id_number = %(id)s OR bhxh_number = %(bhxh)s "
-    "ORDER BY id_number = %(id)s DESC LIMIT 1"
+INSERT_ID_NUMBER: Final = (
+    "INSERT INTO regflow_id_numbers (id_number, account_id) VALUES (%(id_number)s, %(account_id)s)"
 )
+#: An account's ID numbers but its current one: its `former_id_numbers`, in order.
+FORMER_ID_NUMBERS: Final = (
+    "SELECT id_number FROM regflow_id_numbers "
+    "WHERE account_id = %(account_id)s AND id_number <> %(id_number)s ORDER BY id_number"
+)
+REPLACE_PASSWORD_HASH: Final = (
+    "UPDATE regflow_accounts SET password_hash = %(password_hash)s "  # noqa: S105 - SQL
+    "WHERE account_id = %(account_id)s AND flow_id = %(flow_id)s"
+)
+
+#: Every CMT/CCCD number an account is known by, each held by one account at most; and the
+#: accounts of a database made before the table existed, each known by its `id_number`
+#: (what the backfill finds done, it leaves: every statement may run again harmlessly).
+ID_NUMBERS_SCHEMA: Final = """\
+CREATE TABLE IF NOT EXISTS regflow_id_numbers (
+    id_number   text PRIMARY KEY,  -- CMT/CCCD, current or former: one account per citizen
+    account_id  text NOT NULL REFERENCES regflow_accounts (account_id)
+);
+CREATE INDEX IF NOT EXISTS regflow_id_numbers_account_id ON regflow_id_numbers (account_id);
+INSERT INTO regflow_id_numbers (id_number, account_id)
+SELECT id_number, account_id FROM regflow_accounts AS a
+WHERE NOT EXISTS (SELECT 1 FROM regflow_id_numbers AS n WHERE n.account_id = a.account_id)
+ON CONFLICT (id_number) DO NOTHING;
+"""
+
+
+@functools.cache
+def find_account(id_numbers: int) -> str:
+    """The account known by one of `id_numbers` ID numbers (``%(id_0)s`` …) if there is
+    one, else the account of the BHXH number (``%(bhxh)s``)."""
+    by_id = ", ".join(f"a.{name} AS {name}" for name in ACCOUNT_COLUMNS)
+    numbers = ", ".join(f"%(id_{index})s" for index in range(id_numbers))
+    return (
+        f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM ("  # noqa: S608 - as above
+        f"SELECT {by_id}, 0 AS by_bhxh FROM regflow_id_numbers AS n "
+        "JOIN regflow_accounts AS a ON a.account_id = n.account_id "
+        f"WHERE n.id_number IN ({numbers}) "
+        f"UNION ALL SELECT {', '.join(ACCOUNT_COLUMNS)}, 1 FROM regflow_accounts "
+        "WHERE bhxh_number = %(bhxh)s"
+        ") AS found ORDER BY by_bhxh LIMIT 1"
+    )
+
+
+def find_parameters(
+    id_number: str, bhxh_number: str, former_id_numbers: Sequence[str]
+) -> tuple[str, dict[str, str]]:
+    """`find_account`'s statement for these numbers, and its parameters."""
+    numbers = dict.fromkeys((id_number, *former_id_numbers))
+    parameters = {f"id_{index}": number for index, number in enumerate(numbers)}
+    parameters["bhxh"] = bhxh_number
+    return find_account(len(numbers)), parameters
+
+
+def id_number_rows(account: Account) -> list[dict[str, str]]:
+    """The `INSERT_ID_NUMBER` parameters of every number `account` is known by."""
+    numbers = dict.fromkeys(account.id_numbers)
+    return [{"id_number": number, "account_id": account.account_id} for number in numbers]
+
+
 LOAD_FLOW: Final = "SELECT snapshot FROM regflow_flows WHERE flow_id = %(flow_id)s"
 INSERT_FLOW: Final = """\
 INSERT INTO regflow_flows (flow_id, version, state, expires_at, updated_at, snapshot)

@@ -7,14 +7,14 @@ Every failure of the service — a timeout, a refused connection, a 5xx, an answ
 not follow the contract, an open circuit — raises `UpstreamUnavailableError` (a
 `PortUnavailableError`), which the engine reports as the retryable ``bhxh.unavailable`` /
 ``sms.unavailable``. Never a data mismatch: a broken answer is an outage, not a citizen's
-error. Look-ups are idempotent and retried with backoff and jitter (`stamina`); a send is
-not (a retry after a lost answer could text the citizen twice), and the citizen's "Gửi lại
-OTP" is its retry.
+error. A record of the contract's shape is returned with its values as BHXH wrote them: the
+engine normalises them at the port's boundary (`regflow.ports.BhxhRegistry`). Look-ups are
+idempotent and retried with backoff and jitter (`stamina`); a send is not (a retry after a
+lost answer could text the citizen twice), and the citizen's "Gửi lại OTP" is its retry.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from datetime import date
@@ -26,7 +26,6 @@ import stamina
 
 from regflow._domain import BhxhRecord
 from regflow._errors import PortUnavailableError
-from regflow._validation import normalise_phone
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -209,16 +208,13 @@ def _sent(response: httpx.Response) -> None:
     _expect(response, 200, 202)
 
 
-def _lookup_answer(bhxh_number: str) -> Callable[[httpx.Response], BhxhRecord | None]:
-    def read(response: httpx.Response) -> BhxhRecord | None:
-        _expect(response, 200, 404)
-        answer = _json(response)
-        if response.status_code == 404:
-            _expect_not_found(answer)
-            return None
-        return _record(answer, bhxh_number)
-
-    return read
+def _lookup_answer(response: httpx.Response) -> BhxhRecord | None:
+    _expect(response, 200, 404)
+    answer = _json(response)
+    if response.status_code == 404:
+        _expect_not_found(answer)
+        return None
+    return _record(answer)
 
 
 def _expect_not_found(answer: object) -> None:
@@ -229,32 +225,28 @@ def _expect_not_found(answer: object) -> None:
         raise UpstreamUnavailableError("HTTP 404 without the contract's not-found code")
 
 
-#: CMT (9 digits) or CCCD (12 digits): the number that decides whether an account exists.
-_ID_NUMBER = re.compile(r"\d{9}|\d{12}", re.ASCII)
-
-
-def _record(answer: object, bhxh_number: str) -> BhxhRecord:
-    """The record in a look-up's answer; anything off-contract is an outage, not a mismatch."""
+def _record(answer: object) -> BhxhRecord:
+    """The record in a look-up's answer, its values as BHXH wrote them (the engine normalises
+    them, and reports one it cannot as ``bhxh.record_invalid``); an answer of another shape
+    is an outage, not a mismatch."""
     if not isinstance(answer, dict) or not all(
         isinstance(answer.get(name), str) for name in _RECORD_FIELDS
     ):
         raise UpstreamUnavailableError("the record does not follow the contract")
-    if answer["bhxh_number"] != bhxh_number:
-        raise UpstreamUnavailableError("the record is not the one asked for")
+    former = answer.get("former_id_numbers", [])
+    if not isinstance(former, list) or not all(isinstance(number, str) for number in former):
+        raise UpstreamUnavailableError("the record's former ID numbers are not a list of text")
     try:
         born = date.fromisoformat(answer["date_of_birth"])
     except ValueError as exc:
         raise UpstreamUnavailableError("the record's date of birth is not a date") from exc
-    if normalise_phone(answer["phone"]) != answer["phone"]:
-        raise UpstreamUnavailableError("the record's phone is not a Vietnamese mobile in E.164")
-    if not _ID_NUMBER.fullmatch(answer["id_number"]) or not answer["full_name"].strip():
-        raise UpstreamUnavailableError("the record's CMT/CCCD number or name is not valid")
     return BhxhRecord(
         bhxh_number=answer["bhxh_number"],
         full_name=answer["full_name"],
         date_of_birth=born,
         phone=answer["phone"],
         id_number=answer["id_number"],
+        former_id_numbers=tuple(former),
     )
 
 
@@ -284,7 +276,7 @@ class HttpBhxhRegistry(_HttpAdapter):
 
     def lookup(self, bhxh_number: str) -> BhxhRecord | None:
         return self._upstream.post(
-            LOOKUP_PATH, {"bhxh_number": bhxh_number}, _lookup_answer(bhxh_number), retry=True
+            LOOKUP_PATH, {"bhxh_number": bhxh_number}, _lookup_answer, retry=True
         )
 
 

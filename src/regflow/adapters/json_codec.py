@@ -106,7 +106,14 @@ def from_document(document: dict[str, Any]) -> FlowSnapshot:
 
 # --- what the document already says: the state its path implies, a completed account ------
 
-_CITIZEN_ECHOES: Final = ("id_number", "bhxh_number", "full_name", "date_of_birth", "phone")
+_CITIZEN_ECHOES: Final = (
+    "id_number",
+    "bhxh_number",
+    "full_name",
+    "date_of_birth",
+    "phone",
+    "former_id_numbers",
+)
 _ABSENT: Final = object()
 #: The verification level an account made by a method has (`Account.for_citizen`).
 _LEVEL_BY_METHOD: Final = {"bhxh": BHXH_VERIFICATION_LEVEL}

@@ -37,7 +37,8 @@ class InMemoryBhxhRegistry:
 
 
 class InMemoryUserStore:
-    """`UserStore` over dicts indexed by ID and BHXH number, both unique, under a lock."""
+    """`UserStore` over dicts indexed by every ID number and the BHXH number, all unique,
+    under a lock."""
 
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
@@ -45,14 +46,19 @@ class InMemoryUserStore:
         self._by_number: dict[str, str] = {}  # "id:…" / "bhxh:…" → account_id
         self._lock = threading.Lock()
 
-    def find(self, id_number: str, bhxh_number: str) -> Account | None:
-        account_id = self._by_number.get(f"id:{id_number}") or self._by_number.get(
-            f"bhxh:{bhxh_number}"
-        )
-        return None if account_id is None else self.accounts[account_id]
+    def find(
+        self, id_number: str, bhxh_number: str, former_id_numbers: Sequence[str] = ()
+    ) -> Account | None:
+        keys = [f"id:{number}" for number in (id_number, *former_id_numbers)]
+        for key in (*keys, f"bhxh:{bhxh_number}"):
+            account_id = self._by_number.get(key)
+            if account_id is not None:
+                return self.accounts[account_id]
+        return None
 
     def add(self, account: Account, password_hash: str) -> None:
-        keys = (f"id:{account.id_number}", f"bhxh:{account.bhxh_number}")
+        keys = [f"id:{number}" for number in account.id_numbers]
+        keys.append(f"bhxh:{account.bhxh_number}")
         with self._lock:
             if any(key in self._by_number for key in keys):
                 raise DuplicateAccountError(account.account_id)
@@ -60,6 +66,13 @@ class InMemoryUserStore:
             self.password_hashes[account.account_id] = password_hash
             for key in keys:
                 self._by_number[key] = account.account_id
+
+    def replace_password_hash(self, account: Account, password_hash: str) -> None:
+        with self._lock:
+            stored = self.accounts.get(account.account_id)
+            if stored is None or stored.flow_id != account.flow_id:
+                raise LookupError(account.account_id)
+            self.password_hashes[account.account_id] = password_hash
 
 
 class InMemoryFlowStore:

@@ -1,10 +1,10 @@
 """PostgreSQL stores, for many app servers sharing one database (``pip install regflow[postgres]``).
 
 Both stores take a `psycopg_pool.ConnectionPool` (`open_pool` makes one); each call borrows a
-connection for one statement. The version check of a flow is the ``WHERE`` of its ``UPDATE``
-and the unique numbers of an account are the table's constraints, so PostgreSQL itself
-decides every race. `SCHEMA` is the DDL a DBA can review (``regflow db schema --postgres``);
-`create_schema` runs it.
+connection for one statement (an account and its ID numbers: one transaction). The version
+check of a flow is the ``WHERE`` of its ``UPDATE`` and the unique numbers of an account are
+the tables' constraints, so PostgreSQL itself decides every race. `SCHEMA` is the DDL a DBA
+can review (``regflow db schema --postgres``); `create_schema` runs it.
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ from regflow._errors import DuplicateAccountError, StaleFlowError
 from regflow.adapters import _sql, json_codec
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
     from regflow._domain import FlowSnapshot
 
 #: The tables; every statement may run again harmlessly.
-SCHEMA: Final = """\
+SCHEMA: Final = (
+    """\
 CREATE TABLE IF NOT EXISTS regflow_flows (
     flow_id     text PRIMARY KEY,
     version     integer NOT NULL,
@@ -52,6 +54,8 @@ CREATE TABLE IF NOT EXISTS regflow_accounts (
     password_hash       text NOT NULL
 );
 """
+    + _sql.ID_NUMBERS_SCHEMA
+)
 
 #: Serialises `create_schema` across app servers starting at once (any fixed 64-bit key).
 _SCHEMA_LOCK: Final = 0x7265_6766_6C6F_77
@@ -87,21 +91,34 @@ class PostgresUserStore:
     def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool
 
-    def find(self, id_number: str, bhxh_number: str) -> Account | None:
+    def find(
+        self, id_number: str, bhxh_number: str, former_id_numbers: Sequence[str] = ()
+    ) -> Account | None:
+        statement, numbers = _sql.find_parameters(id_number, bhxh_number, former_id_numbers)
         with self._pool.connection() as connection:
             cursor = connection.cursor(row_factory=dict_row)
-            row = cursor.execute(
-                _sql.FIND_ACCOUNT, {"id": id_number, "bhxh": bhxh_number}
-            ).fetchone()
-        return None if row is None else Account(**row)
+            row = cursor.execute(statement, numbers).fetchone()
+            if row is None:
+                return None
+            former = connection.execute(_sql.FORMER_ID_NUMBERS, row).fetchall()
+        return Account(**row, former_id_numbers=tuple(number for (number,) in former))
 
     def add(self, account: Account, password_hash: str) -> None:
+        """Insert the account and its ID numbers in one transaction."""
         values = {**attrs.asdict(account), "password_hash": password_hash}
         try:
-            with self._pool.connection() as connection:
+            with self._pool.connection() as connection, connection.transaction():
                 connection.execute(_sql.INSERT_ACCOUNT, values)
+                connection.cursor().executemany(_sql.INSERT_ID_NUMBER, _sql.id_number_rows(account))
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateAccountError(account.account_id) from exc
+
+    def replace_password_hash(self, account: Account, password_hash: str) -> None:
+        values = {**attrs.asdict(account), "password_hash": password_hash}
+        with self._pool.connection() as connection:
+            replaced = connection.execute(_sql.REPLACE_PASSWORD_HASH, values).rowcount
+        if replaced != 1:
+            raise LookupError(account.account_id)
 
 
 class PostgresFlowStore:

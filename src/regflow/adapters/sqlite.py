@@ -10,6 +10,7 @@ several fsyncs that would otherwise cost every request more than the work itself
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
+import attrs
 from cattrs.preconf.json import make_converter
 
 from regflow._domain import Account
@@ -26,12 +28,13 @@ from regflow._errors import DuplicateAccountError, StaleFlowError
 from regflow.adapters import _sql, json_codec
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     from regflow._domain import FlowSnapshot
 
 #: The tables, as `regflow db schema` prints them; every statement may run again harmlessly.
-SCHEMA: Final = """\
+SCHEMA: Final = (
+    """\
 CREATE TABLE IF NOT EXISTS regflow_flows (
     flow_id     TEXT PRIMARY KEY,
     version     INTEGER NOT NULL,
@@ -56,9 +59,15 @@ CREATE TABLE IF NOT EXISTS regflow_accounts (
     password_hash       TEXT NOT NULL
 );
 """
+    + _sql.ID_NUMBERS_SCHEMA
+)
 
 _INSERT_ACCOUNT: Final = _sql.sqlite_style(_sql.INSERT_ACCOUNT)
-_FIND_ACCOUNT: Final = _sql.sqlite_style(_sql.FIND_ACCOUNT)
+_INSERT_ID_NUMBER: Final = _sql.sqlite_style(_sql.INSERT_ID_NUMBER)
+_FORMER_ID_NUMBERS: Final = _sql.sqlite_style(_sql.FORMER_ID_NUMBERS)
+_REPLACE_PASSWORD_HASH: Final = _sql.sqlite_style(_sql.REPLACE_PASSWORD_HASH)
+#: `find_account`'s statements, one per count of ID numbers, in SQLite's style.
+_sqlite_style: Final = functools.cache(_sql.sqlite_style)
 _LOAD_FLOW: Final = _sql.sqlite_style(_sql.LOAD_FLOW)
 _PURGE_FLOWS: Final = _sql.sqlite_style(_sql.PURGE_FLOWS)
 
@@ -163,26 +172,51 @@ class SqliteDatabase:
 
 
 class SqliteUserStore:
-    """`UserStore` in a SQLite file; its unique constraints decide who wins a race."""
+    """`UserStore` in a SQLite file; its unique constraints decide who wins a race.
+
+    An account is a row of `regflow_accounts` and a row of `regflow_id_numbers` for each
+    CMT/CCCD number it is known by; that table's primary key keeps each number to one account.
+    """
 
     def __init__(self, database: SqliteDatabase | str | os.PathLike[str]) -> None:
         self._db = database if isinstance(database, SqliteDatabase) else SqliteDatabase(database)
 
-    def find(self, id_number: str, bhxh_number: str) -> Account | None:
+    def find(
+        self, id_number: str, bhxh_number: str, former_id_numbers: Sequence[str] = ()
+    ) -> Account | None:
+        statement, numbers = _sql.find_parameters(id_number, bhxh_number, former_id_numbers)
         with self._db.connect() as connection:
-            numbers = {"id": id_number, "bhxh": bhxh_number}
-            row = connection.execute(_FIND_ACCOUNT, numbers).fetchone()
-        return None if row is None else _converter.structure(dict(row), Account)
+            row = connection.execute(_sqlite_style(statement), numbers).fetchone()
+            if row is None:
+                return None
+            account = _converter.structure(dict(row), Account)
+            former = connection.execute(_FORMER_ID_NUMBERS, dict(row)).fetchall()
+        return attrs.evolve(account, former_id_numbers=tuple(number for (number,) in former))
 
     def add(self, account: Account, password_hash: str) -> None:
+        """Insert the account and its ID numbers in one transaction, synced to disk."""
         values = {**_converter.unstructure(account), "password_hash": password_hash}
         try:
             with self._db.durable() as connection:
-                connection.execute(_INSERT_ACCOUNT, values)
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    connection.execute(_INSERT_ACCOUNT, values)
+                    connection.executemany(_INSERT_ID_NUMBER, _sql.id_number_rows(account))
+                except BaseException:
+                    connection.execute("ROLLBACK")
+                    raise
+                connection.execute("COMMIT")
         except sqlite3.IntegrityError as exc:
             if exc.sqlite_errorname not in _TAKEN:
                 raise
             raise DuplicateAccountError(account.account_id) from exc
+
+    def replace_password_hash(self, account: Account, password_hash: str) -> None:
+        values = {**_converter.unstructure(account), "password_hash": password_hash}
+        with self._db.durable() as connection:
+            replaced = connection.execute(_REPLACE_PASSWORD_HASH, values).rowcount
+        if replaced != 1:
+            raise LookupError(account.account_id)
 
 
 class SqliteFlowStore:

@@ -5,20 +5,35 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from regflow._domain import Account
 
 
 class UserStore(Protocol):
     """The portal's accounts: find the citizen's account, add a new one.
 
-    The store must enforce uniqueness of both `id_number` and `bhxh_number`: two flows
-    that race to the last step for one citizen must end with exactly one account.
+    The store must enforce uniqueness of every CMT/CCCD number an account is known by (its
+    `id_number` and its `former_id_numbers`) and of its `bhxh_number`: two flows that race
+    to the last step for one citizen must end with exactly one account, and a record that
+    names the citizen by an old CMND must not open a second account beside their CCCD's.
     """
 
-    def find(self, id_number: str, bhxh_number: str) -> Account | None:
-        """Return the account held by this ID number or this BHXH number, if any."""
+    def find(
+        self, id_number: str, bhxh_number: str, former_id_numbers: Sequence[str] = ()
+    ) -> Account | None:
+        """Return the account known by any of the ID numbers, else the one holding this BHXH
+        number, if any."""
         ...
 
     def add(self, account: Account, password_hash: str) -> None:
-        """Store a new account; raise `DuplicateAccountError` if either number is taken."""
+        """Store a new account; raise `DuplicateAccountError` if any of its numbers is taken."""
+        ...
+
+    def replace_password_hash(self, account: Account, password_hash: str) -> None:
+        """Replace the password hash of `account`, which its flow created before that flow's
+        completing save was lost; the flow's retry sets the password the citizen chose last.
+
+        Only the account of that `account_id` and `flow_id` changes; raise `LookupError` if
+        there is none (the engine reports a storage outage)."""
         ...

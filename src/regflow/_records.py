@@ -1,0 +1,117 @@
+"""BHXH records as the flow compares them: what a registry returns, normalised in one place.
+
+Agencies store a record as their staff typed it: ``0912 345 678`` or ``0912.345.678`` for a
+phone, a name with doubled spaces or in decomposed Unicode, an ID number with spaces or
+dots, an old 9-digit CMND beside the 12-digit CCCD. `normalise_record` turns every such
+shape into the one the form's values have (E.164, NFC with single spaces, bare digits), so
+the comparison with what the citizen typed is a comparison of values, not of spellings.
+
+A value that cannot be normalised, and a CCCD number whose structure contradicts the record
+it is on, is an error in BHXH's data: `RecordValueError` names the field and the reason
+(never the value), and the engine reports it as ``bhxh.record_invalid``, not as the
+citizen's mismatch.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Final
+
+from regflow._domain import BhxhRecord
+from regflow._provinces import PROVINCE_CODES
+from regflow._validation import normalise_phone, tidy_name
+
+#: What separates the digits of a number as agencies write it: ``001 090 012 345``,
+#: ``001.090.012.345``, ``001-090-012345``.
+_NUMBER_SEPARATORS: Final = str.maketrans("", "", " .-")
+_CMND_LENGTH: Final = 9
+_CCCD_LENGTH: Final = 12
+_FIRST_CENTURY: Final = 1900
+
+
+class RecordValueError(ValueError):
+    """A field of a BHXH record that cannot be normalised; no personal data in it."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def normalise_record(record: object, bhxh_number: str) -> BhxhRecord:
+    """The record a registry returned for `bhxh_number`, every value in the form's shape.
+
+    Raise `RecordValueError` for a value that is not one (see the module's docstring).
+    """
+    if not isinstance(record, BhxhRecord):
+        raise RecordValueError("record", "not_a_record")
+    if _digits("bhxh_number", record.bhxh_number) != bhxh_number:
+        raise RecordValueError("bhxh_number", "not_the_number_asked")
+    born = _date_of_birth(record.date_of_birth)
+    id_number = _id_number("id_number", record.id_number, born)
+    former = {_id_number("former_id_numbers", n, born) for n in record.former_id_numbers}
+    return BhxhRecord(
+        bhxh_number=bhxh_number,
+        full_name=_full_name(record.full_name),
+        date_of_birth=born,
+        phone=_phone(record.phone),
+        id_number=id_number,
+        former_id_numbers=tuple(former - {id_number}),
+    )
+
+
+def _digits(field: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise RecordValueError(field, "not_text")
+    digits = "".join(value.split()).translate(_NUMBER_SEPARATORS)
+    if not (digits.isascii() and digits.isdigit()):
+        raise RecordValueError(field, "not_digits")
+    return digits
+
+
+def _full_name(value: object) -> str:
+    if not isinstance(value, str):
+        raise RecordValueError("full_name", "not_text")
+    name = tidy_name(value)
+    if not name:
+        raise RecordValueError("full_name", "empty")
+    return name
+
+
+def _date_of_birth(value: object) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if not isinstance(value, date):
+        raise RecordValueError("date_of_birth", "not_a_date")
+    return value
+
+
+def _phone(value: object) -> str:
+    if not isinstance(value, str):
+        raise RecordValueError("phone", "not_text")
+    phone = normalise_phone(value)
+    if phone is None:
+        raise RecordValueError("phone", "not_a_vietnamese_mobile")
+    return phone
+
+
+def _id_number(field: str, value: object, born: date) -> str:
+    """A CMND (9 digits) as it is; a CCCD (12 digits) whose structure fits the record."""
+    number = _digits(field, value)
+    if len(number) == _CCCD_LENGTH:
+        _check_cccd(field, number, born)
+    elif len(number) != _CMND_LENGTH:
+        raise RecordValueError(field, "not_9_or_12_digits")
+    return number
+
+
+def _check_cccd(field: str, number: str, born: date) -> None:
+    """The structure of Circular 07/2016/TT-BCA, Article 7: a province code (3 digits), a
+    century-and-sex digit (0/1 for 1900–1999, 2/3 for 2000–2099, … male/female), the last
+    two digits of the year of birth, then six serial digits."""
+    if number[:3] not in PROVINCE_CODES:
+        raise RecordValueError(field, "unknown_province")
+    if int(number[3]) // 2 != (born.year - _FIRST_CENTURY) // 100:
+        raise RecordValueError(field, "century_not_the_birth_year")
+    if number[4:6] != f"{born.year % 100:02d}":
+        raise RecordValueError(field, "year_not_the_birth_year")
