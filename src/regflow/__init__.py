@@ -37,6 +37,8 @@ from regflow._masking import mask_id, mask_phone
 from regflow._methods import CITIZEN_BY_BHXH, MethodRegistry, RegistrationMethod
 from regflow._policy import Policy
 from regflow._rules import Rule, Step, rule
+from regflow._tone_marks import place_tone_marks
+from regflow._validation import normalise_name
 from regflow._view import FlowView
 
 __all__ = [
@@ -75,6 +77,8 @@ __all__ = [
     "bootstrap",
     "mask_id",
     "mask_phone",
+    "normalise_name",
     "open_stores",
+    "place_tone_marks",
     "rule",
 ]

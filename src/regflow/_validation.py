@@ -15,6 +15,7 @@ import phonenumbers
 
 from regflow._domain import RegistrationForm
 from regflow._errors import FlowError, flow_error
+from regflow._tone_marks import place_tone_marks
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -34,13 +35,14 @@ _DOMAIN_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
 def normalise_name(name: str) -> str:
-    """Fold a name the way the comparison with BHXH needs.
+    """Fold a name the way the comparison with BHXH needs: equal results, same name.
 
-    NFC first so decomposed and precomposed Vietnamese compare equal, case-folded,
-    white space collapsed; diacritics are kept, since "An" and "Ân" are different names.
+    NFC so decomposed and precomposed Vietnamese compare equal, case-folded, tone marks
+    placed by one rule (`place_tone_marks`) so "Thủy" and "Thuỷ" compare equal, white space
+    collapsed. Letters and diacritics are kept, since "An" and "Ân" are different names.
     """
     folded = unicodedata.normalize("NFC", name).casefold()
-    return " ".join(unicodedata.normalize("NFC", folded).split())
+    return " ".join(place_tone_marks(folded).split())
 
 
 def _text(value: object) -> str | None:
