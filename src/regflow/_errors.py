@@ -80,8 +80,8 @@ _CATALOGUE = (
     ),
     _spec(
         "date_of_birth.out_of_range",
-        "Ngày sinh phải sau năm 1900 và không ở tương lai.",
-        "The date of birth must be after 1900 and not in the future.",
+        "Ngày sinh phải từ ngày 01/01/1900 đến hôm nay.",
+        "The date of birth must be from 01/01/1900 to today.",
     ),
     _spec("phone.required", "Vui lòng nhập số điện thoại.", "Enter your phone number."),
     _spec(

@@ -34,7 +34,7 @@ from regflow._errors import (
 )
 from regflow._methods import MethodRegistry
 from regflow._policy import Policy
-from regflow._validation import normalise_name, parse_form, password_errors
+from regflow._validation import normalise_name, parse_form, password_errors, today_in_vietnam
 from regflow.ports import (
     BhxhRegistry,
     Clock,
@@ -154,7 +154,7 @@ class Step:
 
     @_once
     def form(self) -> RegistrationForm | tuple[FlowError, ...]:
-        return parse_form(self.payload(SubmitForm), self.now.date())
+        return parse_form(self.payload(SubmitForm), today_in_vietnam(self.now))
 
     @property
     def valid_form(self) -> RegistrationForm:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Final
 
 import phonenumbers
@@ -25,7 +25,10 @@ if TYPE_CHECKING:
 MAX_NAME_LENGTH = 100
 MAX_PASSWORD_LENGTH = 128
 MIN_PASSWORD_LENGTH = 8
+#: The earliest date of birth accepted, itself included (the catalogue's message names it).
 EARLIEST_BIRTH = date(1900, 1, 1)
+#: Vietnam's time (UTC+7 all year, no summer time): the calendar a date of birth is written in.
+VIETNAM = timezone(timedelta(hours=7), "ICT")
 _MAX_FIELD_LENGTH = 320  # longer than any valid value of any field: stop work on junk early
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y")
 #: What strptime's ``%d/%m/%Y`` takes in ASCII digits.
@@ -98,6 +101,12 @@ def _parse_date(text: str) -> date | None:
         except ValueError:
             continue
     return None
+
+
+def today_in_vietnam(now: datetime) -> date:
+    """The date in Vietnam at `now`: from 00:00 to 07:00 there, UTC is still on yesterday,
+    and a child born this morning would otherwise be refused as born in the future."""
+    return now.astimezone(VIETNAM).date()
 
 
 def _date_of_birth(value: object, today: date) -> date | FlowError:
