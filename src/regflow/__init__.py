@@ -38,7 +38,7 @@ from regflow._methods import CITIZEN_BY_BHXH, MethodRegistry, RegistrationMethod
 from regflow._policy import Policy
 from regflow._rules import Rule, Step, rule
 from regflow._tone_marks import place_tone_marks
-from regflow._validation import normalise_name
+from regflow._validation import normalise_name, normalise_password
 from regflow._view import FlowView
 
 __all__ = [
@@ -78,6 +78,7 @@ __all__ = [
     "mask_id",
     "mask_phone",
     "normalise_name",
+    "normalise_password",
     "open_stores",
     "place_tone_marks",
     "rule",

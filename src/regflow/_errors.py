@@ -165,11 +165,16 @@ _CATALOGUE = (
         "Mật khẩu phải có chữ hoa.",
         "The password must contain an uppercase letter.",
     ),
-    _spec("password.no_digit", "Mật khẩu phải có chữ số.", "The password must contain a digit."),
+    _spec(
+        "password.no_digit",
+        "Mật khẩu phải có chữ số (0–9).",
+        "The password must contain a digit (0–9).",
+    ),
     _spec(
         "password.no_special",
-        "Mật khẩu phải có ký tự đặc biệt.",
-        "The password must contain a special character.",
+        "Mật khẩu phải có ký tự đặc biệt (không phải chữ cái hay chữ số), như ! @ # hoặc dấu cách.",
+        "The password must contain a special character (not a letter or digit), "
+        "such as ! @ # or a space.",
     ),
     _spec(
         "password.too_long",
@@ -178,8 +183,8 @@ _CATALOGUE = (
     ),
     _spec(
         "password.invalid_character",
-        "Mật khẩu chứa ký tự không hợp lệ.",
-        "The password contains a character that is not valid.",
+        "Mật khẩu không được chứa ký tự điều khiển hay ký tự vô hình (như tab, xuống dòng).",
+        "The password must not contain control or invisible characters (a tab, a line break).",
     ),
     _spec(
         "password.mismatch",

@@ -34,7 +34,13 @@ from regflow._errors import (
 )
 from regflow._methods import MethodRegistry
 from regflow._policy import Policy
-from regflow._validation import normalise_name, parse_form, password_errors, today_in_vietnam
+from regflow._validation import (
+    normalise_name,
+    normalise_password,
+    parse_form,
+    password_errors,
+    today_in_vietnam,
+)
 from regflow.ports import (
     BhxhRegistry,
     Clock,
@@ -553,7 +559,7 @@ def create_account(step: Step) -> None:
             created_at=step.now,
             flow_id=step.snapshot.flow_id,
         )
-        password = step.payload(SetPassword).password
+        password = normalise_password(step.payload(SetPassword).password)
         password_hash = _call("hasher", step.services.hasher.hash, password)
         _call("storage", step.services.users.add, account, password_hash)
     step.changes["account"] = account
