@@ -51,8 +51,8 @@ _CLUSTERS: Final = frozenset({
 _GLIDE_FIRST: Final = frozenset({"oa", "oe", "uy"})
 #: Longer words are not Vietnamese syllables ("nghiêng" has seven letters).
 _LONGEST_SYLLABLE: Final = 7
-#: Pieces of text up to this length are remembered (most are words).
-_CACHED: Final = 24
+#: The words of texts up to this length (any name) are remembered, in at most 4096 entries.
+_CACHED: Final = 256
 #: A word: letters with any combining marks that NFC could not fold into them.
 _WORD: Final = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f])+")
 
@@ -67,17 +67,27 @@ def place_tone_marks(text: str) -> str:
     """
     if text.isascii():  # no tone marks at all
         return text
-    return " ".join(map(_placed, unicodedata.normalize("NFC", text).split(" ")))
+    text = unicodedata.normalize("NFC", text)
+    if len(text) > _CACHED:
+        return _WORD.sub(_word, text)
+    return " ".join(map(_cached, text.split(" ")))
 
 
-def _placed(piece: str) -> str:
-    """One piece of text between spaces, most often a word: names repeat their words, so
-    short pieces are worked out once."""
-    return _WORD.sub(_word, piece) if len(piece) > _CACHED else _cached(piece)
+def words_with_tone_marks_placed(text: str) -> str:
+    """`place_tone_marks` with the white space of `text` collapsed to single spaces: what a
+    comparison of names needs, in one pass over the words."""
+    if text.isascii():
+        return " ".join(text.split())
+    words = unicodedata.normalize("NFC", text).split()
+    if len(text) > _CACHED:
+        return _WORD.sub(_word, " ".join(words))
+    return " ".join(map(_cached, words))
 
 
 @functools.lru_cache(maxsize=4096)
 def _cached(piece: str) -> str:
+    """A piece of a short text between spaces, most often a word: names repeat their
+    words, so each is worked out once."""
     return _WORD.sub(_word, piece)
 
 

@@ -15,7 +15,7 @@ import phonenumbers
 
 from regflow._domain import RegistrationForm
 from regflow._errors import FlowError, flow_error
-from regflow._tone_marks import place_tone_marks
+from regflow._tone_marks import words_with_tone_marks_placed
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,8 +44,7 @@ def normalise_name(name: str) -> str:
     placed by one rule (`place_tone_marks`) so "Thủy" and "Thuỷ" compare equal, white space
     collapsed. Letters and diacritics are kept, since "An" and "Ân" are different names.
     """
-    folded = unicodedata.normalize("NFC", name).casefold()
-    return " ".join(place_tone_marks(folded).split())
+    return words_with_tone_marks_placed(unicodedata.normalize("NFC", name).casefold())
 
 
 def _text(value: object) -> str | None:
