@@ -242,3 +242,22 @@ def test_a_conflict_then_a_storage_failure_reports_the_storage_failure(
     view = ports.engine().send(flow_id, form_for())
 
     assert view.error_codes() == ("storage.unavailable",)
+
+
+@pytest.mark.parametrize(
+    ("sent_at", "state"),
+    [
+        (datetime(2026, 1, 1, 8, 29, 59, 999_999, tzinfo=UTC), State.OTP_PENDING),
+        (datetime(2026, 1, 1, 8, 30, tzinfo=UTC), State.EXPIRED),
+    ],
+)
+def test_a_flow_ends_at_the_whole_second_of_expires_at(
+    ports: FakePorts, sent_at: datetime, state: State
+) -> None:
+    ports.clock.set(datetime(2026, 1, 1, 8, 0, 0, 999_999, tzinfo=UTC))  # the fraction is dropped
+    engine = ports.engine()
+    started = at_form(engine)
+    assert started.expires_at == datetime(2026, 1, 1, 8, 30, tzinfo=UTC)
+    ports.clock.set(sent_at)
+
+    assert engine.send(started.flow_id, form_for()).state is state

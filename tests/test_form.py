@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
-from regflow import Engine, State, SubmitForm
+from regflow import ERRORS, Engine, State, SubmitForm
 from regflow.testing import CITIZEN, FakePorts, form_for
 
 from .conftest import at_form
@@ -130,3 +130,38 @@ def test_field_errors_come_before_the_bhxh_check(ports: FakePorts) -> None:
     state, errors = submit(engine, form_for(phone="123"))
 
     assert (state, errors) == (State.FILLING_FORM, {"phone": "phone.invalid"})
+
+
+@pytest.mark.parametrize(
+    ("now", "typed", "accepted"),
+    [
+        (datetime(2026, 1, 1, 8, 0, tzinfo=UTC), "01/01/1900", True),  # the lower bound
+        (datetime(2026, 1, 1, 8, 0, tzinfo=UTC), "31/12/1899", False),
+        (datetime(2026, 1, 1, 8, 0, tzinfo=UTC), "01/01/2026", True),  # today
+        (datetime(2026, 1, 1, 8, 0, tzinfo=UTC), "02/01/2026", False),  # tomorrow
+        # 20:00 UTC is 03:00 the next day in Vietnam: "today" is Vietnam's date.
+        (datetime(2026, 1, 1, 20, 0, tzinfo=UTC), "02/01/2026", True),
+        (datetime(2026, 1, 1, 20, 0, tzinfo=UTC), "03/01/2026", False),
+        (datetime(2026, 1, 1, 16, 59, 59, tzinfo=UTC), "02/01/2026", False),
+        (datetime(2026, 1, 1, 17, 0, tzinfo=UTC), "02/01/2026", True),
+    ],
+)
+def test_the_date_of_birth_runs_from_1_january_1900_to_today_in_vietnam(
+    ports: FakePorts, now: datetime, typed: str, accepted: bool
+) -> None:
+    ports.clock.set(now)
+    engine = ports.engine()
+
+    view = engine.send(at_form(engine).flow_id, form_for(date_of_birth=typed))
+
+    errors = view.field_errors("date_of_birth")
+    assert [e.code for e in errors] == ([] if accepted else ["date_of_birth.out_of_range"])
+
+
+def test_the_out_of_range_message_names_the_bounds_the_rule_applies() -> None:
+    message = ERRORS["date_of_birth.out_of_range"].message
+
+    assert "01/01/1900" in message.vi
+    assert "hôm nay" in message.vi
+    assert "01/01/1900" in message.en
+    assert "today" in message.en

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from regflow import ConfirmOtp, Engine, FlowSnapshot, Policy, ResendOtp, State
 from regflow.testing import CITIZEN, FakePorts, form_for
@@ -240,3 +242,24 @@ def test_of_two_racing_resends_only_the_one_that_saved_sends_a_text(ports: FakeP
     assert loser.error_codes() == ("otp.resend_too_soon",)
     assert len(ports.sms.sent) == 2  # the first code and the rival's resend, nothing more
     assert healthy.load(flow_id).otp_sends == 2  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("confirmed_at", "state"),
+    [
+        (datetime(2026, 1, 1, 8, 4, 59, 999_999, tzinfo=UTC), State.SETTING_PASSWORD),
+        (datetime(2026, 1, 1, 8, 5, tzinfo=UTC), State.OTP_EXPIRED),
+    ],
+)
+def test_the_code_stops_working_at_the_whole_second_of_otp_expires_at(
+    ports: FakePorts, confirmed_at: datetime, state: State
+) -> None:
+    ports.clock.set(datetime(2026, 1, 1, 8, 0, 0, 999_999, tzinfo=UTC))  # the fraction is dropped
+    engine = ports.engine()
+    sent = at_otp(engine)
+    assert sent.otp_expires_at == datetime(2026, 1, 1, 8, 5, tzinfo=UTC)
+    ports.clock.set(confirmed_at)
+
+    view = engine.send(sent.flow_id, ConfirmOtp(ports.sms.last_code()))
+
+    assert view.state is state

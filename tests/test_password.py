@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+import unicodedata
 from typing import TYPE_CHECKING
 
 import attrs
 import pytest
 
-from regflow import Account, Engine, SetPassword, State
+from regflow import Account, Engine, SetPassword, State, normalise_password
 from regflow.adapters.argon2 import Argon2Hasher
 from regflow.testing import CITIZEN, FakePorts
 
@@ -15,6 +17,7 @@ from .conftest import STRONG_PASSWORD, at_password
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+MIN_LENGTH = 8
 
 
 @pytest.mark.parametrize(
@@ -151,3 +154,90 @@ def test_the_default_hasher_is_argon2id_with_owasp_parameters() -> None:
     assert hasher.verify(encoded, STRONG_PASSWORD)
     assert not hasher.verify(encoded, STRONG_PASSWORD + "x")
     assert not hasher.verify("not a hash", STRONG_PASSWORD)
+
+
+TONES = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
+#: Every Vietnamese vowel with every tone, composed: á ắ ấ é ế ... ỵ.
+TONED = [unicodedata.normalize("NFC", v + t) for v in "aăâeêioôơuưy" for t in TONES]
+CAPITALS = [letter.upper() for letter in TONED] + ["Đ"]
+LOWER = [*TONED, "đ"]
+#: The rule on characters, one row per decision: a password that breaks nothing else, with
+#: the character in question added, and the codes the rule reports.
+CHARACTERS = [
+    *((f"mật-khẩu-1{c}", set()) for c in CAPITALS),  # Vietnamese capitals are upper case
+    *((f"MẬT-KHẨU-1{c}", set()) for c in LOWER),  # and their lower case, lower case
+    ("mật-khẩu-1", {"password.no_uppercase"}),
+    ("MẬT-KHẨU-1", {"password.no_lowercase"}),
+    # The digit asked for is 0-9; other digits count as special characters.
+    ("Mật-khẩu-A", {"password.no_digit"}),
+    *((f"Mật-khẩu-A{d}", {"password.no_digit"}) for d in "١٣५０５²"),
+    *((f"MậtkhẩuA1{d}", set()) for d in "١٣५０５²"),
+    ("MậtkhẩuA1", {"password.no_special"}),
+    # Spaces are allowed, count as special characters, and are kept where they are.
+    ("Mật khẩu A1", set()),
+    (" Mật khẩu A1 ", set()),
+    ("Mật\u00a0khẩu\u3000A1", set()),
+    # Control and invisible characters are refused, wherever they are.
+    *(
+        (f"Mật-khẩu{c}A1", {"password.invalid_character"})
+        for c in "\x00\t\n\r\x1b\x7f\x85\u200b\u200d\u202e\u2028\u2029\ufeff\ue000\u0378\ud800"
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("password", "codes"), CHARACTERS)
+def test_each_kind_of_character_counts_as_decided(
+    engine: Engine, ports: FakePorts, password: str, codes: set[str]
+) -> None:
+    flow_id = at_password(engine, ports).flow_id
+
+    view = engine.send(flow_id, SetPassword(password, password))
+
+    assert set(view.error_codes()) == codes
+    assert view.state is (State.SETTING_PASSWORD if codes else State.COMPLETED)
+
+
+@pytest.mark.parametrize(
+    ("typed", "confirmed"),
+    [
+        (unicodedata.normalize("NFD", STRONG_PASSWORD), STRONG_PASSWORD),
+        (STRONG_PASSWORD, unicodedata.normalize("NFD", STRONG_PASSWORD)),
+        ("Mật\u00a0khẩu 1A", "Mật khẩu\u20091A"),
+        *(
+            (f"Mật{space}khẩu 1A", "Mật khẩu 1A")
+            for space in map(chr, range(sys.maxunicode + 1))
+            if unicodedata.category(space) == "Zs"
+        ),
+    ],
+)
+def test_composed_and_decomposed_or_any_space_are_one_password(
+    engine: Engine, ports: FakePorts, typed: str, confirmed: str
+) -> None:
+    flow_id = at_password(engine, ports).flow_id
+
+    view = engine.send(flow_id, SetPassword(typed, confirmed))
+
+    assert view.state is State.COMPLETED, view.errors
+    assert view.account is not None
+    stored = ports.users.password_hashes[view.account.account_id]
+    assert ports.hasher.verify(stored, normalise_password(typed))
+    assert ports.hasher.verify(stored, normalise_password(confirmed))
+
+
+def test_length_counts_letters_as_seen_not_code_points(engine: Engine, ports: FakePorts) -> None:
+    flow_id = at_password(engine, ports).flow_id
+    seven = "Ấn-1ấBỗ"
+    decomposed = unicodedata.normalize("NFD", seven)
+    assert len(seven) < MIN_LENGTH <= len(decomposed)
+
+    view = engine.send(flow_id, SetPassword(decomposed, decomposed))
+
+    assert view.error_codes() == ("password.too_short",)
+
+
+def test_spaces_are_never_trimmed(engine: Engine, ports: FakePorts) -> None:
+    flow_id = at_password(engine, ports).flow_id
+
+    view = engine.send(flow_id, SetPassword("Mật khẩu A1 ", "Mật khẩu A1"))
+
+    assert view.error_codes() == ("password.mismatch",)

@@ -39,6 +39,8 @@ from regflow._policy import Policy
 from regflow._records import RecordValueError, normalise_record
 from regflow._rules import Rule, Step, rule
 from regflow._sms import SmsMessage, SmsTemplate, load_sms_templates
+from regflow._tone_marks import place_tone_marks
+from regflow._validation import normalise_name, normalise_password
 from regflow._view import FlowView
 
 __all__ = [
@@ -81,7 +83,10 @@ __all__ = [
     "load_sms_templates",
     "mask_id",
     "mask_phone",
+    "normalise_name",
+    "normalise_password",
     "normalise_record",
     "open_stores",
+    "place_tone_marks",
     "rule",
 ]

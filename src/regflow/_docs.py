@@ -11,10 +11,14 @@ from typing import TYPE_CHECKING, Any, Final
 from regflow import diagram
 from regflow._domain import State
 from regflow._errors import ERRORS
+from regflow._policy import Policy
+from regflow._tone_marks import place_tone_marks
+from regflow._validation import EARLIEST_BIRTH, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from regflow.machine import EVENTS, EXPIRE, INITIAL, TERMINAL, TRANSITIONS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
+    from datetime import timedelta
     from pathlib import Path
 
     from regflow._rules import Rule
@@ -176,6 +180,117 @@ def _flow_errors() -> Iterator[str]:
     )
 
 
+#: Spellings a citizen or a record may use, shown with what `place_tone_marks` makes of them.
+_TONE_EXAMPLES: Final = (
+    "hòa",
+    "khỏe",
+    "thủy",
+    "úy",
+    "hoàn",
+    "ngòai",
+    "khủyu",
+    "ngừơi",
+    "qúy",
+    "gìa",
+)
+
+
+def _tones() -> Iterator[str]:
+    yield "### Names"
+    yield ""
+    yield "`data_mismatch` compares the typed name with the record's after"
+    yield "`regflow.normalise_name`: NFC, case-folded, white space collapsed, and each syllable's"
+    yield "tone mark placed by one rule, `regflow.place_tone_marks`. Vietnamese has two conventions"
+    yield "for the open pairs oa, oe, uy: the *old style* marks the first vowel (hòa, khỏe, thủy),"
+    yield "the *new style* of the 1984 rules the main vowel (hoà, khoẻ, thuỷ). Input methods and"
+    yield "BHXH records use either; regflow writes every syllable in the new style, so both match:"
+    yield ""
+    yield "1. the initial consonant is left out, with the u of *qu* and the i of *gi* before"
+    yield "   another vowel (quý, giá, giường); in *gìn* the i is the vowel;"
+    yield "2. a vowel with a quality mark (â ă ê ô ơ ư) takes the tone; in ươ, the ơ;"
+    yield "3. otherwise a syllable closed by a final consonant marks its last vowel (hoàn, toán,"
+    yield "   huỳnh); an open one the middle of three vowels (ngoài, khuỷu), the second of oa, oe,"
+    yield "   uy, and the first of any other pair (hái, mía, múa)."
+    yield ""
+    yield "Letters, quality marks and the tone itself still count: Ân ≠ An, Đ ≠ D, Hoà ≠ Hoá."
+    yield "A word that is not a Vietnamese syllable (a foreign name, a word with two tones) is"
+    yield "compared as NFC, its accents where they are."
+    yield ""
+    yield from _table(
+        ("Typed or recorded", "Compared as"), ((w, place_tone_marks(w)) for w in _TONE_EXAMPLES)
+    )
+
+
+def _boundaries() -> Iterator[str]:
+    yield "## Where the rules draw their lines"
+    yield ""
+    yield "What the form, the password and the clock decide for the values at their edges."
+    for section in (_tones(), _dates(), _passwords(), _times()):
+        yield ""
+        yield from section
+
+
+def _dates() -> Iterator[str]:
+    born = EARLIEST_BIRTH.strftime("%d/%m/%Y")
+    yield "### Date of birth"
+    yield ""
+    yield f"From {born} to today, both included; anything else is `date_of_birth.out_of_range`."
+    yield "*Today* is the date in Vietnam (UTC+7) at the engine's clock: from 00:00 to 07:00 in"
+    yield "Vietnam, UTC is still on the day before, and that day is not the citizen's today."
+
+
+def _passwords() -> Iterator[str]:
+    yield "### Password"
+    yield ""
+    yield "The rule checks `regflow.normalise_password(password)`, and that is what the hasher"
+    yield "receives: the password in NFC, every space character as the ASCII space (RFC 8265's"
+    yield "*OpaqueString*). Nothing is trimmed or case-folded."
+    yield ""
+    yield f"- **Length:** {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters, counted in"
+    yield "  NFC (a decomposed *ấ* is one character)."
+    yield "- **Upper and lower case** are Unicode's: Ă Â Đ Ê Ô Ơ Ư and the toned capitals (Ấ, Ừ)"
+    yield "  are capitals; the toned lower-case letters (ấ, ừ) are lower case."
+    yield "- **Digit:** 0–9 only, the digits of every keyboard and phone keypad in Vietnam. A"
+    yield "  digit of another script (١, ５, ²) may be in a password but is not the digit asked"
+    yield "  for: it looks like one and is another character, which the citizen may not be able"
+    yield "  to type again at login. It counts as a special character."
+    yield "- **Special character:** anything but a letter or 0–9: punctuation, symbols, a space."
+    yield "- **Spaces** are allowed anywhere, count as special characters and are never trimmed;"
+    yield "  a no-break, thin or ideographic space is the ASCII space."
+    yield "- **Refused** with `password.invalid_character`: control characters (tab, line break,"
+    yield "  NUL, DEL), invisible ones (zero-width space and joiner, direction marks), line and"
+    yield "  paragraph separators, private-use and unassigned code points, lone surrogates:"
+    yield "  Unicode's categories C and Z but the space. Nobody can type them again at login."
+    yield "- **One password, however it is encoded:** a decomposed and a precomposed password are"
+    yield "  the same password. A host verifying a login prepares what was typed the same way:"
+    yield "  `hasher.verify(stored_hash, regflow.normalise_password(typed))`."
+
+
+def _times() -> Iterator[str]:
+    policy = Policy()
+    yield "### Time"
+    yield ""
+    yield "The engine reads its clock to the whole second, dropping the fraction, and each rule"
+    yield "compares that second with an instant the citizen is shown:"
+    yield ""
+    yield "- A flow started at second *T* ends at `FlowView.expires_at`, *T* + `flow_ttl`"
+    yield f"  ({_minutes(policy.flow_ttl)} by default): an event at that instant or later finds"
+    yield "  it expired (`flow_expired`: now ≥ expires_at); one a fraction of a second earlier"
+    yield "  still counts. Started at 08:00:00.9, a flow takes events until 08:29:59.999 and"
+    yield "  ends at 08:30:00."
+    yield "- A code sent at second *S* stops working at `FlowView.otp_expires_at`, *S* +"
+    yield f"  `otp_ttl` ({_minutes(policy.otp_ttl)} by default), the same way (`otp_expired`:"
+    yield "  now ≥ otp_expires_at). As the fraction of the second it was sent in is dropped, a"
+    yield "  code lives between `otp_ttl` less one second and `otp_ttl` of real time."
+    yield "- “Gửi lại OTP” works from `FlowView.resend_available_at` on"
+    yield "  (`resend_too_soon`: now < resend_available_at)."
+
+
+def _minutes(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes} minutes"
+
+
 def _diagrams() -> Iterator[str]:
     yield "## Diagram"
     yield ""
@@ -196,14 +311,22 @@ def _diagrams() -> Iterator[str]:
 
 
 def flow_page() -> str:
-    sections = (_diagrams(), _states(), _triggers(), _transitions(), _rules(), _flow_errors())
+    sections = (
+        _diagrams(),
+        _states(),
+        _triggers(),
+        _transitions(),
+        _rules(),
+        _boundaries(),
+        _flow_errors(),
+    )
     lines = [
         GENERATED,
         "",
         "# The flow",
         "",
         "Everything on this page is generated from the one declaration, `regflow.machine`,",
-        "and the error catalogue, `regflow.ERRORS`.",
+        "the error catalogue, `regflow.ERRORS`, and the rules' own limits.",
     ]
     for section in sections:
         lines += ["", *section]

@@ -80,8 +80,8 @@ _CATALOGUE = (
     ),
     _spec(
         "date_of_birth.out_of_range",
-        "Ngày sinh phải sau năm 1900 và không ở tương lai.",
-        "The date of birth must be after 1900 and not in the future.",
+        "Ngày sinh phải từ ngày 01/01/1900 đến hôm nay.",
+        "The date of birth must be from 01/01/1900 to today.",
     ),
     _spec("phone.required", "Vui lòng nhập số điện thoại.", "Enter your phone number."),
     _spec(
@@ -174,11 +174,16 @@ _CATALOGUE = (
         "Mật khẩu phải có chữ hoa.",
         "The password must contain an uppercase letter.",
     ),
-    _spec("password.no_digit", "Mật khẩu phải có chữ số.", "The password must contain a digit."),
+    _spec(
+        "password.no_digit",
+        "Mật khẩu phải có chữ số (0–9).",
+        "The password must contain a digit (0–9).",
+    ),
     _spec(
         "password.no_special",
-        "Mật khẩu phải có ký tự đặc biệt.",
-        "The password must contain a special character.",
+        "Mật khẩu phải có ký tự đặc biệt (không phải chữ cái hay chữ số), như ! @ # hoặc dấu cách.",
+        "The password must contain a special character (not a letter or digit), "
+        "such as ! @ # or a space.",
     ),
     _spec(
         "password.too_long",
@@ -187,8 +192,8 @@ _CATALOGUE = (
     ),
     _spec(
         "password.invalid_character",
-        "Mật khẩu chứa ký tự không hợp lệ.",
-        "The password contains a character that is not valid.",
+        "Mật khẩu không được chứa ký tự điều khiển hay ký tự vô hình (như tab, xuống dòng).",
+        "The password must not contain control or invisible characters (a tab, a line break).",
     ),
     _spec(
         "password.mismatch",

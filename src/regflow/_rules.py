@@ -36,7 +36,13 @@ from regflow._methods import MethodRegistry
 from regflow._policy import Policy
 from regflow._records import RecordValueError, normalise_record
 from regflow._sms import SmsMessage
-from regflow._validation import normalise_name, parse_form, password_errors
+from regflow._validation import (
+    normalise_name,
+    normalise_password,
+    parse_form,
+    password_errors,
+    today_in_vietnam,
+)
 from regflow.ports import (
     BhxhRegistry,
     Clock,
@@ -181,7 +187,7 @@ class Step:
 
     @_once
     def form(self) -> RegistrationForm | tuple[FlowError, ...]:
-        return parse_form(self.payload(SubmitForm), self.now.date())
+        return parse_form(self.payload(SubmitForm), today_in_vietnam(self.now))
 
     @property
     def valid_form(self) -> RegistrationForm:
@@ -585,7 +591,7 @@ def create_account(step: Step) -> None:
     gets this request's password hash instead: the password that works is the one of the
     request that reports the flow completed, not of an attempt the citizen never saw finish.
     """
-    password = step.payload(SetPassword).password
+    password = normalise_password(step.payload(SetPassword).password)
     password_hash = _call("hasher", step.services.hasher.hash, password)
     users, account = step.services.users, step.existing_account
     if account is None:

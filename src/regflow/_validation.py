@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Final
 
 import phonenumbers
 
 from regflow._domain import RegistrationForm
 from regflow._errors import FlowError, flow_error
+from regflow._tone_marks import words_with_tone_marks_placed
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -24,7 +25,10 @@ if TYPE_CHECKING:
 MAX_NAME_LENGTH = 100
 MAX_PASSWORD_LENGTH = 128
 MIN_PASSWORD_LENGTH = 8
+#: The earliest date of birth accepted, itself included (the catalogue's message names it).
 EARLIEST_BIRTH = date(1900, 1, 1)
+#: Vietnam's time (UTC+7 all year, no summer time): the calendar a date of birth is written in.
+VIETNAM = timezone(timedelta(hours=7), "ICT")
 _MAX_FIELD_LENGTH = 320  # longer than any valid value of any field: stop work on junk early
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y")
 #: What strptime's ``%d/%m/%Y`` takes in ASCII digits.
@@ -34,13 +38,13 @@ _DOMAIN_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
 def normalise_name(name: str) -> str:
-    """Fold a name the way the comparison with BHXH needs.
+    """Fold a name the way the comparison with BHXH needs: equal results, same name.
 
-    NFC first so decomposed and precomposed Vietnamese compare equal, case-folded,
-    white space collapsed; diacritics are kept, since "An" and "Ân" are different names.
+    NFC so decomposed and precomposed Vietnamese compare equal, case-folded, tone marks
+    placed by one rule (`place_tone_marks`) so "Thủy" and "Thuỷ" compare equal, white space
+    collapsed. Letters and diacritics are kept, since "An" and "Ân" are different names.
     """
-    folded = unicodedata.normalize("NFC", name).casefold()
-    return " ".join(unicodedata.normalize("NFC", folded).split())
+    return words_with_tone_marks_placed(unicodedata.normalize("NFC", name).casefold())
 
 
 def tidy_name(name: str) -> str:
@@ -102,6 +106,12 @@ def _parse_date(text: str) -> date | None:
         except ValueError:
             continue
     return None
+
+
+def today_in_vietnam(now: datetime) -> date:
+    """The date in Vietnam at `now`: from 00:00 to 07:00 there, UTC is still on yesterday,
+    and a child born this morning would otherwise be refused as born in the future."""
+    return now.astimezone(VIETNAM).date()
 
 
 def _date_of_birth(value: object, today: date) -> date | FlowError:
@@ -270,30 +280,52 @@ def parse_form(event: SubmitForm, today: date) -> RegistrationForm | tuple[FlowE
     )
 
 
-def _is_encodable(text: str) -> bool:
-    """False for text no store or hasher can take (lone surrogates from a broken client)."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
+#: The digits the rule asks for: 0-9, which every keyboard and phone keypad in Vietnam
+#: types; a digit of another script (٣, ５) is allowed but counts as a special character.
+_ASCII_DIGITS: Final = str.maketrans("", "", "0123456789")
+#: Every space but U+0020 (no-break, ideographic, thin ...): Unicode's category Zs.
+_SPACES: Final = str.maketrans(
+    dict.fromkeys(
+        "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+        "\u202f\u205f\u3000",
+        " ",
+    )
+)
+
+
+def normalise_password(password: str) -> str:
+    """The password as the rule checks it and the hasher receives it; apply it at login too.
+
+    RFC 8265's OpaqueString preparation: NFC, so a decomposed "Mật khẩu" (from some input
+    methods) and a precomposed one are the same password, and every space character is
+    U+0020. Nothing else changes: no trimming, no case folding.
+    """
+    if password.isascii():
+        return password
+    return unicodedata.normalize("NFC", password).translate(_SPACES)
 
 
 def password_errors(password: object, confirmation: object) -> tuple[FlowError, ...]:
-    """Check the seed's password rule; one error per broken part of it."""
-    if not isinstance(password, str):
-        password = ""
+    """Check the seed's password rule on the normalised password; one error per broken part.
+
+    Upper and lower case are Unicode's (Ă, Đ, Ấ are capitals; ấ is lower case); the digit
+    is 0-9; a special character is anything else but a letter (punctuation, symbols, a
+    space); control and invisible characters (Unicode's C and Z categories but the space)
+    are refused: nobody can type them again at login.
+    """
+    password = normalise_password(password) if isinstance(password, str) else ""
+    others = password.translate(_ASCII_DIGITS)  # what is not 0-9
     checks = (
         ("password.too_short", len(password) >= MIN_PASSWORD_LENGTH),
         ("password.too_long", len(password) <= MAX_PASSWORD_LENGTH),
         # map() over str methods: no generator frame per character
         ("password.no_lowercase", any(map(str.islower, password))),
         ("password.no_uppercase", any(map(str.isupper, password))),
-        ("password.no_digit", any(map(str.isdigit, password))),
-        ("password.no_special", not all(map(str.isalnum, password))),
-        ("password.invalid_character", _is_encodable(password)),
+        ("password.no_digit", len(others) < len(password)),
+        ("password.no_special", bool(others) and not others.isalpha()),
+        ("password.invalid_character", password.isprintable()),
     )
     errors = [flow_error(code, field="password") for code, ok in checks if not ok]
-    if not isinstance(confirmation, str) or confirmation != password:
+    if not isinstance(confirmation, str) or normalise_password(confirmation) != password:
         errors.append(flow_error("password.mismatch", field="confirmation"))
     return tuple(errors)

@@ -6,7 +6,12 @@ from typing import Protocol
 
 
 class PasswordHasher(Protocol):
-    """A one-way, salted, slow password hash."""
+    """A one-way, salted, slow password hash.
+
+    The engine hashes `regflow.normalise_password(typed)`; a login must verify the same
+    (`verify(stored, normalise_password(typed))`), or a password typed decomposed, or with a
+    no-break space, would not match the one registered.
+    """
 
     def hash(self, password: str) -> str:
         """Return an encoded hash that carries its own salt and parameters."""
