@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-from werkzeug.serving import make_server
 
 from regflow.testing import FastHasher
-from regflow_portal import Settings, build_services, create_app
+from regflow_portal import Settings, build_services, create_app, portal_server
 
 from .citizen import Portal
 
@@ -65,9 +64,10 @@ def portal(screenshots: Path) -> Iterator[Portal]:
         dev_mode=True,
         secure_cookies=False,
         hasher=FastHasher(),
+        purge_every=None,
     )
     services = build_services(settings)
-    server = make_server("127.0.0.1", 0, create_app(settings, services), threaded=True)
+    server = portal_server(create_app(settings, services), "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield Portal(f"http://127.0.0.1:{server.port}", services, screenshots)

@@ -11,76 +11,28 @@ import pytest
 import regflow
 from regflow.adapters.demo import demo_citizens
 from regflow.adapters.memory import InMemoryBhxhRegistry, InMemoryFlowStore, InMemoryUserStore
-from regflow.testing import FastHasher
 from regflow_portal import (
     AdjustableClock,
     DevSmsInbox,
     Services,
-    Settings,
     build_services,
     create_app,
 )
 
-from .citizen import GOOD_PASSWORD, NEW_CITIZEN, typed_form
+from .citizen import GOOD_PASSWORD
+from .client import post, production_settings, reach_otp, settings
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from flask.testing import FlaskClient
-
     from regflow import FlowSnapshot
-
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def settings(**changes: object) -> Settings:
-    defaults: dict[str, object] = {
-        "secret_key": b"k" * 32,
-        "otp_secret": b"o" * 32,
-        "dev_mode": True,
-        "secure_cookies": False,
-        "hasher": FastHasher(),
-    }
-    return Settings(**(defaults | changes))  # type: ignore[arg-type]
-
-
-def post(client: FlaskClient, path: str, **form: str) -> str:
-    """Submit a form with the session's CSRF token, as its page does; return the next page."""
-    match = _CSRF.search(client.get("/").text)
-    assert match is not None
-    answer = client.post(path, data={"csrf_token": match.group(1), **form})
-    assert answer.status_code == 303
-    return client.get(answer.headers["Location"]).text
-
-
-def reach_otp(client: FlaskClient) -> str:
-    post(client, "/register")
-    post(client, "/register/method", subject="citizen", method="bhxh")
-    return post(client, "/register/details", **typed_form(NEW_CITIZEN))
 
 
 def test_the_dev_pages_are_absent_outside_development_mode() -> None:
-    client = create_app(settings(dev_mode=False, secure_cookies=True)).test_client()
+    client = create_app(production_settings()).test_client()
 
     assert client.get("/dev/sms").status_code == 404
     assert "MÔI TRƯỜNG PHÁT TRIỂN" not in client.get("/").text
-
-
-@pytest.mark.parametrize("target", ["//evil.example", "/\\evil.example", "https://evil.example"])
-def test_the_language_switch_returns_only_to_this_site(target: str) -> None:
-    client = create_app(settings()).test_client()
-
-    answer = client.get("/lang/en", query_string={"next": target})
-    assert answer.headers["Location"] == "/"
-    assert "National Public Service Portal" in client.get("/").text
-
-
-def test_secrets_are_required_outside_development_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("REGFLOW_PORTAL_DEV", raising=False)
-    monkeypatch.delenv("REGFLOW_PORTAL_SECRET_KEY", raising=False)
-
-    with pytest.raises(RuntimeError, match="REGFLOW_PORTAL_SECRET_KEY"):
-        Settings.from_env()
 
 
 def test_accounts_in_the_sqlite_file_survive_a_restart(tmp_path: Path) -> None:

@@ -1,4 +1,8 @@
-"""`python -m regflow_portal [--port N]`: serve the portal with Flask's development server."""
+"""`python -m regflow_portal [--host H] [--port N]`: serve the portal (`--port 0`: any free port).
+
+Settings come from `REGFLOW_PORTAL_*` (docs/operations.md); settings that are unsafe outside
+development mode stop it with a message and exit status 2.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ import argparse
 
 import structlog
 
-from regflow_portal import create_app
+from regflow_portal import UnsafeSettingsError, create_app
+from regflow_portal._server import portal_server
 
 
 def main() -> None:
@@ -14,8 +19,13 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
-    structlog.get_logger("regflow_portal").info("portal.serving", host=args.host, port=args.port)
-    create_app().run(host=args.host, port=args.port)
+    try:
+        app = create_app()
+    except UnsafeSettingsError as refused:
+        parser.exit(2, f"regflow_portal: {refused}\n")
+    server = portal_server(app, args.host, args.port)
+    structlog.get_logger("regflow_portal").info("portal.serving", host=args.host, port=server.port)
+    server.serve_forever()
 
 
 if __name__ == "__main__":

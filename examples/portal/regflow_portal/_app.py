@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import math
+import re
 import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ from flask import (
     url_for,
 )
 from markupsafe import Markup
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wsgi import LimitedStream
 
 from regflow import (
     ERRORS,
@@ -36,12 +39,14 @@ from regflow import (
     State,
     SubmitForm,
 )
+from regflow_portal._purge import Purger
 from regflow_portal._texts import TEXTS
 from regflow_portal._wiring import Services, Settings, build_services
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from werkzeug.exceptions import HTTPException
     from werkzeug.wrappers import Response
 
     from regflow import Event
@@ -65,6 +70,20 @@ REQUIRED_FIELDS = frozenset(FORM_FIELDS) - {"email"}
 STALE_PAGE = frozenset({"event.not_allowed", "flow.finished", "flow.locked", "flow.expired"})
 LANGUAGES = ("vi", "en")
 ZERO = timedelta(0)
+#: A path of this site: "/" or "/"-separated segments of letters, digits and `._~-`. Nothing
+#: a browser could read as another host (`//`, `\\`, a scheme, control or look-alike characters).
+SITE_PATH = re.compile(r"/|(/[A-Za-z0-9._~-]+)+/?")
+#: Request bodies are refused (413) before they are read past these: the largest form is six
+#: short fields, so 16 KiB is generous; the field and part limits bound multipart bodies.
+MAX_BODY_BYTES = 16 * 1024
+MAX_FIELD_BYTES = 4 * 1024
+MAX_FORM_PARTS = 20
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; "
+    "object-src 'none'"
+)
+#: One year, subdomains included (OWASP's HSTS cheat sheet); sent in production only.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
 pages = Blueprint("pages", __name__)
 
@@ -79,12 +98,23 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        MAX_FORM_MEMORY_SIZE=MAX_FIELD_BYTES,
+        MAX_FORM_PARTS=MAX_FORM_PARTS,
+        PORTAL_HSTS=not settings.dev_mode,
     )
-    app.extensions["regflow"] = services or build_services(settings)
+    if settings.proxy_hops:  # X-Forwarded-For/-Proto as set by that many trusted proxies
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    found = app.extensions["regflow"] = services or build_services(settings)
+    if settings.purge_every is not None:
+        app.extensions["regflow_purger"] = Purger(found, settings.purge_every).start()
+    app.before_request(_check_body)
     app.before_request(_check_csrf)
     app.after_request(_harden)
     app.context_processor(_template_helpers)
-    app.register_error_handler(400, _bad_request)
+    app.register_error_handler(400, _refused)
+    app.register_error_handler(413, _refused)
     app.register_blueprint(pages)
     if app.extensions["regflow"].inbox is not None:
         from regflow_portal._dev_pages import dev_pages  # noqa: PLC0415 - development only
@@ -118,6 +148,17 @@ def csrf_token() -> str:
     return token
 
 
+def _check_body() -> None:
+    """Refuse a chunked body that reaches `MAX_BODY_BYTES` (413). Werkzeug refuses a declared
+    `Content-Length` over the limit before reading a byte, but cuts a chunked body at the
+    limit without a word; so read it here (never more than the limit) and refuse it whole."""
+    if request.content_length is not None:
+        return
+    request.get_data(cache=True)  # what the form parser then reads
+    if isinstance(request.stream, LimitedStream) and request.stream.is_exhausted:
+        abort(413)
+
+
 def _check_csrf() -> None:
     """Refuse every POST whose form does not carry this session's token."""
     if request.method != "POST":
@@ -132,14 +173,19 @@ def _harden(response: Response) -> Response:
     """No page of a flow may come back from a cache: the back button must ask the server."""
     if request.endpoint != "static":
         response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'none'"
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
+    if current_app.config["PORTAL_HSTS"]:
+        response.headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
     return response
 
 
-def _bad_request(_: Exception) -> tuple[str, int]:
-    return render_template("bad_request.html"), 400
+def _refused(error: HTTPException) -> tuple[str, int]:
+    """400 (no CSRF token) and 413 (body too large): the portal's page, not Werkzeug's."""
+    code = error.code or 400
+    reason = "too_large" if code == 413 else "bad_request"
+    return render_template("bad_request.html", reason=reason), code
 
 
 def _template_helpers() -> dict[str, Any]:
@@ -159,8 +205,7 @@ def switch_language(lang: str) -> Response:
     if lang in LANGUAGES:
         session["lang"] = lang
     target = request.args.get("next", "/")
-    safe = target.startswith("/") and not target.startswith(("//", "/\\"))  # no open redirect
-    return redirect(target if safe else "/")
+    return redirect(target if SITE_PATH.fullmatch(target) else "/")  # no open redirect
 
 
 # --- the flow -------------------------------------------------------------------------------
@@ -175,9 +220,11 @@ def current_view() -> FlowView | None:
 
 
 def past_lifetime(view: FlowView) -> bool:
-    """A flow that outlived its lifetime: the engine ends it at its next event, we show it now."""
+    """A flow that outlived its lifetime shows as expired, whatever its state: the engine ends
+    a running one at its next event, and a finished one's page (a completed flow names the
+    citizen) is not shown to whoever holds the cookie after the flow's time."""
     expires_at = view.expires_at
-    return bool(view.allowed_events) and expires_at is not None and expires_at <= now()
+    return expires_at is not None and expires_at <= now()
 
 
 def now() -> datetime:
@@ -206,8 +253,10 @@ def start() -> Response | str:
     view = services().engine.start()
     if view.errors:
         return render_template("home.html", resumable=False, errors=_messages(view))
+    old_flow = session.get("flow_id")
+    if old_flow:
+        services().drafts.drop(old_flow)
     session["flow_id"] = view.flow_id
-    session.pop("typed", None)
     session.pop("errors", None)
     return to_screen(view)
 
@@ -225,8 +274,9 @@ def show(screen: str) -> Response | str | tuple[str, int]:
     fixing_details = screen == "details" and view.state is State.DATA_MISMATCH
     if screen != expected and not fixing_details:
         return to_screen(view)
+    drafts = services().drafts
     if view.state not in (State.FILLING_FORM, State.DATA_MISMATCH):
-        session.pop("typed", None)
+        drafts.drop(view.flow_id)
     outcome_page = screen == "result"  # says what happened itself; errors become reasons
     return render_template(
         f"{screen}.html",
@@ -234,7 +284,7 @@ def show(screen: str) -> Response | str | tuple[str, int]:
         outcome="expired" if past_lifetime(view) else view.state,
         errors=[] if outcome_page else errors,
         reasons=errors if outcome_page else [],
-        typed=session.get("typed", {}),
+        typed=drafts.get(view.flow_id, now()),
         notice=session.pop("notice", None),
         **_otp_timing(view),
     )
@@ -261,7 +311,9 @@ def choose_method() -> Response | tuple[str, int]:
 @pages.post("/register/details")
 def submit_details() -> Response | tuple[str, int]:
     typed = {name: request.form.get(name, "").strip() for name in FORM_FIELDS}
-    session["typed"] = typed
+    flow_id = session.get("flow_id")
+    if flow_id:  # kept on the server, never in the cookie: the form is personal data
+        services().drafts.put(flow_id, typed, until=now() + services().engine.policy.flow_ttl)
     return step(
         SubmitForm(
             bhxh_number=typed["bhxh_number"],
@@ -290,12 +342,16 @@ def set_password() -> Response | tuple[str, int]:
 
 
 def step(event: Event, notice: str | None = None) -> Response | tuple[str, int]:
-    """Send one event to the session's flow, keep its errors for the next page, redirect."""
+    """Send one event to the session's flow, keep its errors for the next page, redirect.
+
+    The client key is the connection's address, or with `Settings.proxy_hops` the address
+    the trusted proxies saw (ProxyFix): the engine's limits per client count by it.
+    """
     flow_id = session.get("flow_id")
     if not flow_id:
         session["notice"] = "no_flow"
         return redirect(url_for("pages.home"), code=303)
-    view = services().engine.send(flow_id, event)
+    view = services().engine.send(flow_id, event, client=request.remote_addr)
     if view.state is None and view.retryable:
         return unavailable(view)
     if view.state is None:

@@ -1,13 +1,15 @@
 """The example's composition root: settings in, a wired regflow engine out.
 
 `build_services` is the one function that decides which adapter serves which port; a portal
-team copying this example replaces the demo BHXH registry and the SMS gateway here.
+team copying this example replaces the demo BHXH registry here, and gives its SMS provider in
+`Settings.sms` (or `REGFLOW_PORTAL_SMS_URL` for regflow's HTTP gateway).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import attrs
@@ -16,13 +18,26 @@ import regflow
 from regflow import DuplicateAccountError
 from regflow.adapters.console import ConsoleSmsGateway
 from regflow.adapters.demo import DEMO_PASSWORD_HASH, demo_accounts, demo_citizens
+from regflow.adapters.http import HttpSettings, HttpSmsGateway
 from regflow.adapters.memory import InMemoryBhxhRegistry, InMemoryFlowStore, InMemoryUserStore
 from regflow.adapters.system import SystemClock
-from regflow.ports import Clock, PasswordHasher, UserStore
+from regflow.ports import Clock, PasswordHasher, SmsGateway, UserStore
 from regflow_portal._dev import AdjustableClock, DevSmsInbox
+from regflow_portal._drafts import FormDrafts
 
 if TYPE_CHECKING:
-    from regflow.ports import FlowStore, SmsGateway
+    from regflow.ports import FlowStore
+
+#: What a secret needs outside development: 32 bytes, and not a short pattern repeated. A key
+#: of 32 random bytes has about 30 distinct byte values; fewer than 16 is a typed pattern.
+MIN_SECRET_BYTES = 32
+MIN_DISTINCT_BYTES = 16
+#: How often the portal deletes expired flows by default (`REGFLOW_PORTAL_PURGE_MINUTES`).
+PURGE_EVERY = timedelta(minutes=5)
+
+
+class UnsafeSettingsError(ValueError):
+    """The settings would expose citizens in production: the portal refuses to start."""
 
 
 @attrs.frozen(kw_only=True)
@@ -32,6 +47,11 @@ class Settings:
     `dev_mode` exposes the development SMS inbox and clock pages; `secure_cookies` must stay
     on wherever the portal is served over HTTPS (everywhere but a developer's machine).
     `database` is the SQLite file of accounts and flows (None: in memory, gone on restart).
+    `sms` sends the OTPs in production (development mode uses its inbox); `proxy_hops` is the
+    number of reverse proxies in front of the portal whose `X-Forwarded-For` is trusted (0:
+    the client is the connection's address); `purge_every` is how often expired flows are
+    deleted (None: an operator's cron does it). Outside development mode the constructor
+    refuses weak secrets and a missing or console SMS gateway (`UnsafeSettingsError`).
     """
 
     secret_key: bytes = attrs.field(repr=False)
@@ -41,36 +61,71 @@ class Settings:
     database: str | None = None
     policy: regflow.Policy | None = None
     hasher: PasswordHasher | None = None
+    sms: SmsGateway | None = None
+    proxy_hops: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    purge_every: timedelta | None = PURGE_EVERY
+
+    def __attrs_post_init__(self) -> None:
+        if self.dev_mode:
+            return
+        _check_secret("secret_key (REGFLOW_PORTAL_SECRET_KEY)", self.secret_key)
+        _check_secret("otp_secret (REGFLOW_PORTAL_OTP_SECRET)", self.otp_secret)
+        if self.sms is None or isinstance(self.sms, ConsoleSmsGateway | DevSmsInbox):
+            raise UnsafeSettingsError(
+                "production needs a real SMS gateway (Settings.sms or REGFLOW_PORTAL_SMS_URL): "
+                "the console and development gateways show every OTP"
+            )
 
     @classmethod
     def from_env(cls) -> Settings:
         """Read `REGFLOW_PORTAL_*`; in development, missing secrets are made up per process."""
-        dev_mode = os.environ.get("REGFLOW_PORTAL_DEV", "0") == "1"
+        env = os.environ
+        dev_mode = env.get("REGFLOW_PORTAL_DEV", "0") == "1"
+        purge_minutes = int(env.get("REGFLOW_PORTAL_PURGE_MINUTES", "5"))
         return cls(
             secret_key=_secret("REGFLOW_PORTAL_SECRET_KEY", dev_mode=dev_mode),
             otp_secret=_secret("REGFLOW_PORTAL_OTP_SECRET", dev_mode=dev_mode),
             dev_mode=dev_mode,
             secure_cookies=not dev_mode,
-            database=os.environ.get("REGFLOW_PORTAL_DATABASE") or None,
+            database=env.get("REGFLOW_PORTAL_DATABASE") or None,
+            sms=_http_sms(env.get("REGFLOW_PORTAL_SMS_URL"), env.get("REGFLOW_PORTAL_SMS_TOKEN")),
+            proxy_hops=int(env.get("REGFLOW_PORTAL_PROXY_HOPS", "0")),
+            purge_every=timedelta(minutes=purge_minutes) if purge_minutes > 0 else None,
         )
 
 
 def _secret(name: str, *, dev_mode: bool) -> bytes:
+    """A secret from the environment, written in hex (`python -c "import secrets;
+    print(secrets.token_hex(32))"`), so a typed passphrase cannot pass for random bytes."""
     value = os.environ.get(name)
-    if value:
-        return value.encode()
-    if not dev_mode:
-        raise RuntimeError(f"{name} must be set outside development mode")
-    return secrets.token_bytes(32)
+    if not value:
+        return secrets.token_bytes(MIN_SECRET_BYTES) if dev_mode else b""
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise UnsafeSettingsError(f"{name} must be hex, e.g. from secrets.token_hex(32)") from None
+
+
+def _check_secret(name: str, value: bytes) -> None:
+    if len(value) < MIN_SECRET_BYTES or len(set(value)) < MIN_DISTINCT_BYTES:
+        raise UnsafeSettingsError(
+            f"{name} needs {MIN_SECRET_BYTES}+ random bytes outside development mode"
+        )
+
+
+def _http_sms(url: str | None, token: str | None) -> SmsGateway | None:
+    """regflow's HTTP SMS gateway (docs/http-contract.md) at `url`, if one is configured."""
+    return HttpSmsGateway(HttpSettings(base_url=url, token=token or None)) if url else None
 
 
 @attrs.frozen(kw_only=True)
 class Services:
-    """What the web layer uses: the engine, and in development mode the inbox and clock."""
+    """What the web layer uses: the engine, the typed forms, in development the inbox and clock."""
 
     engine: regflow.Engine
     clock: Clock
     users: UserStore
+    drafts: FormDrafts = attrs.field(factory=FormDrafts)
     inbox: DevSmsInbox | None = None
     dev_clock: AdjustableClock | None = None
 
@@ -82,10 +137,9 @@ def build_services(settings: Settings) -> Services:
     dev_clock = AdjustableClock() if settings.dev_mode else None
     clock: Clock = dev_clock or SystemClock()
     inbox = DevSmsInbox(dev_clock) if dev_clock else None
-    sms: SmsGateway = inbox or ConsoleSmsGateway()
     engine = regflow.bootstrap(
         bhxh=InMemoryBhxhRegistry(demo_citizens()),
-        sms=sms,
+        sms=_sms(inbox, settings.sms),
         otp_secret=settings.otp_secret,
         users=users,
         flows=flows,
@@ -94,6 +148,14 @@ def build_services(settings: Settings) -> Services:
         policy=settings.policy,
     )
     return Services(engine=engine, clock=clock, users=users, inbox=inbox, dev_clock=dev_clock)
+
+
+def _sms(inbox: DevSmsInbox | None, configured: SmsGateway | None) -> SmsGateway:
+    """The inbox in development; the configured gateway (checked by `Settings`) otherwise."""
+    gateway = inbox or configured
+    if gateway is None:  # development mode always has its inbox
+        raise UnsafeSettingsError("no SMS gateway configured")
+    return gateway
 
 
 def _stores(database: str | None) -> tuple[UserStore, FlowStore]:
