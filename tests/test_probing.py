@@ -7,8 +7,9 @@ The figures `docs/operations.md` states are computed here, by running the attack
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from regflow import (
     CITIZEN_BY_BHXH,
@@ -24,6 +25,9 @@ from regflow import (
     State,
 )
 from regflow.testing import CITIZEN, FakePorts, InMemoryRateLimiter, form_for
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 OPERATIONS = Path(__file__).parent.parent / "docs" / "operations.md"
 STRONG_PASSWORD = "Mật-khẩu-1A"
@@ -334,3 +338,30 @@ def test_a_year_of_guessing_one_citizens_codes() -> None:
     chance = 1 - (1 - 1e-6) ** guesses
     stated = _stated("test_a_year_of_guessing_one_citizens_codes")
     assert stated == f"{guesses} guesses a year ({chance:.3%} to hit one code)"
+
+
+class BlindPeeks(InMemoryRateLimiter):
+    """Peeks see room that a hit then finds taken: another flow won the phone's last text."""
+
+    def peek(self, key: str, limits: Sequence[RateLimit]) -> datetime | None:
+        return None if key.startswith("regflow:otp_send:") else super().peek(key, limits)
+
+
+def test_a_probed_flow_that_loses_the_phones_last_text_to_another_flow_turns_decoy() -> None:
+    ports = FakePorts.seeded()
+    limits = RateLimits(
+        mismatches_per_bhxh_number=(RateLimit(1, HOUR),),
+        otp_sends_per_phone=(RateLimit(1, HOUR),),
+    )
+    engine = ports.engine(policy=Policy(rate_limits=limits), limiter=BlindPeeks(ports.clock))
+    _probe(engine, mismatches=1)
+    _submit(engine)
+
+    lost = _submit(engine)
+
+    assert lost.error_codes() == ("bhxh.number_probed",)
+    assert _shown(lost) == _shown(_submit(engine, full_name=WRONG_NAME))
+    assert len(ports.sms.sent) == 1
+    assert engine.send(lost.flow_id, ConfirmOtp(ports.sms.last_code())).error_codes() == (
+        "otp.invalid",
+    )

@@ -346,7 +346,7 @@ class Engine:
     ) -> FlowSnapshot:
         """Count the saved step's text against its phone, then send it; if the phone has no
         room (another flow sent to it meanwhile) or a port fails, report it and undo the
-        send in the flow.
+        send in the flow (a probed flow whose phone had no room turns into a decoy, quietly).
 
         Counting only now, after the save that serialises one flow's requests, is what keeps
         the requests that lose a race on the flow from costing the phone anything.
@@ -354,9 +354,11 @@ class Engine:
         refused = self._deliver(step, sms)
         if refused is None:
             return saved
-        errors.append(refused)
+        quiet = sms.as_decoy is not None and refused.code == "otp.send_rate_limited"
+        if not quiet:
+            errors.append(refused)
         try:
-            return self._save(step, saved, sms.undo)
+            return self._save(step, saved, sms.as_decoy if quiet else sms.undo)
         except (StaleFlowError, PortFailureError):
             # Another request moved the flow on, or storage is down: the flow keeps a code
             # nobody received, and "Gửi lại OTP" works once its cooldown is over.

@@ -593,11 +593,17 @@ def remember_citizen(step: Step) -> None:
 
 @attrs.frozen
 class OutgoingSms:
-    """A text the engine sends after the step is saved; `undo` reverts the step's send."""
+    """A text the engine sends after the step is saved; `undo` reverts the step's send.
+
+    `as_decoy`, in a probed flow, turns the saved send into a decoy's instead, for when the
+    phone turns out to have no texts left as the text is counted: a flow that did not match
+    would not have said so either.
+    """
 
     phone: str
     text: str
     undo: dict[str, Any]
+    as_decoy: dict[str, Any] | None = None
 
 
 def send_otp(step: Step) -> None:
@@ -618,14 +624,19 @@ def send_otp(step: Step) -> None:
     services, policy = step.services, step.services.policy
     code = _otp.new_code()
     text = policy.otp_text.format(code=code, minutes=int(policy.otp_ttl.total_seconds() // 60))
+    phone = step.citizen.phone
+    probed = snapshot.probed or step.changes.get("probed", False)
     step.outbox = OutgoingSms(
-        phone=step.citizen.phone,
+        phone=phone,
         text=text,
         undo={
             "otp": None,
             "otp_sends": snapshot.otp_sends,
             "otp_last_sent_at": snapshot.otp_last_sent_at,
         },
+        as_decoy={"decoy_phone": phone, "otp": _challenge(step, _otp.unmatchable_hash())}
+        if probed
+        else None,
     )
     _issue(step, _otp.code_hash(services.otp_secret, snapshot.flow_id, code))
 
@@ -639,10 +650,14 @@ def _send_decoy(step: Step, phone: str) -> None:
 
 def _issue(step: Step, code_hash: str) -> None:
     step.changes.update(
-        otp=OtpChallenge(code_hash=code_hash, expires_at=step.now + step.services.policy.otp_ttl),
+        otp=_challenge(step, code_hash),
         otp_sends=step.snapshot.otp_sends + 1,
         otp_last_sent_at=step.now,
     )
+
+
+def _challenge(step: Step, code_hash: str) -> OtpChallenge:
+    return OtpChallenge(code_hash=code_hash, expires_at=step.now + step.services.policy.otp_ttl)
 
 
 def count_wrong_otp(step: Step) -> None:
