@@ -354,11 +354,13 @@ class Engine:
         refused = self._deliver(step, sms)
         if refused is None:
             return saved
-        quiet = sms.as_decoy is not None and refused.code == "otp.send_rate_limited"
-        if not quiet:
+        changes = sms.undo
+        if sms.as_decoy is not None and refused.code == "otp.send_rate_limited":
+            changes = sms.as_decoy
+        else:
             errors.append(refused)
         try:
-            return self._save(step, saved, sms.as_decoy if quiet else sms.undo)
+            return self._save(step, saved, changes)
         except (StaleFlowError, PortFailureError):
             # Another request moved the flow on, or storage is down: the flow keeps a code
             # nobody received, and "Gửi lại OTP" works once its cooldown is over.
