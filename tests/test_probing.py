@@ -7,6 +7,8 @@ The figures `docs/operations.md` states are computed here, by running the attack
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -132,17 +134,44 @@ def test_used_up_forms_per_number_probe_it_instead_of_refusing_the_citizen() -> 
     assert other.error_codes() == ("bhxh.data_mismatch",)
 
 
+class MeetingLimiter(InMemoryRateLimiter):
+    """Holds each thread after its first answer from the number's mismatch counter until
+    every thread has had one: all racing requests have asked before any goes on."""
+
+    def __init__(self, ports: FakePorts, racers: int) -> None:
+        super().__init__(ports.clock)
+        self._meeting = threading.Barrier(racers)
+        self._met = threading.local()
+
+    def _meet(self, key: str, answer: datetime | None) -> datetime | None:
+        if key.startswith("regflow:bhxh_mismatch:") and not getattr(self._met, "done", False):
+            self._met.done = True
+            self._meeting.wait(timeout=10)
+        return answer
+
+    def hit(self, key: str, limits: Sequence[RateLimit]) -> datetime | None:
+        return self._meet(key, super().hit(key, limits))
+
+    def peek(self, key: str, limits: Sequence[RateLimit]) -> datetime | None:
+        return self._meet(key, super().peek(key, limits))
+
+
 def test_racing_mismatches_get_no_more_revealing_answers_than_the_allowance() -> None:
     """The mismatch is counted before it is answered: ten flows at once, allowance three."""
     ports = FakePorts.seeded()
-    engine = _engine(ports, mismatches_per_bhxh_number=(RateLimit(3, HOUR),))
+    limits = RateLimits(mismatches_per_bhxh_number=(RateLimit(3, HOUR),))
+    limiter = MeetingLimiter(ports, racers=10)
+    engine = ports.engine(policy=Policy(rate_limits=limits), limiter=limiter)
     flows = [engine.start().flow_id for _ in range(10)]
     for flow_id in flows:
         engine.send(flow_id, ChooseMethod(CITIZEN_BY_BHXH.subject, CITIZEN_BY_BHXH.method))
+    wrong = form_for(CITIZEN, full_name=WRONG_NAME)
 
-    views = [engine.send(flow_id, form_for(CITIZEN, full_name=WRONG_NAME)) for flow_id in flows]
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        views = list(pool.map(lambda flow_id: engine.send(flow_id, wrong), flows))
 
-    assert [view.state for view in views].count(State.DATA_MISMATCH) == 3
+    states = [view.state for view in views]
+    assert (states.count(State.DATA_MISMATCH), states.count(State.OTP_PENDING)) == (3, 7)
 
 
 # --- per-client limits do the main work ---------------------------------------------------
