@@ -100,7 +100,7 @@ def test_terminal_paths_reach_every_terminal_state_of_the_seed() -> None:
             assert after.source == before.target
 
 
-def test_simple_paths_to_completed_are_the_two_of_the_seed() -> None:
+def test_simple_paths_to_completed_are_the_seeds_two_and_the_same_two_while_probed() -> None:
     names = {path.name for path in simple_paths(REGFLOW, "completed")}
     assert names == {
         (
@@ -109,6 +109,15 @@ def test_simple_paths_to_completed_are_the_two_of_the_seed() -> None:
         ),
         (
             "choose_method[otherwise]>submit_form[data_mismatch]>submit_form[otherwise]"
+            ">confirm_otp[otherwise]>set_password[otherwise]"
+        ),
+        # the same two while the BHXH number is probed: the real citizen still gets through
+        (
+            "choose_method[otherwise]>submit_form[bhxh_number_probed]>confirm_otp[otherwise]"
+            ">set_password[otherwise]"
+        ),
+        (
+            "choose_method[otherwise]>submit_form[data_mismatch]>submit_form[bhxh_number_probed]"
             ">confirm_otp[otherwise]>set_password[otherwise]"
         ),
     }

@@ -149,3 +149,18 @@ def test_a_snapshot_object_of_an_older_schema_is_written_and_read_as_the_current
     assert document["schema"] == json_codec.SCHEMA
     assert loaded.otp == snapshot.otp
     assert loaded.schema == json_codec.SCHEMA
+
+
+def test_a_probed_flow_and_a_decoy_read_back_and_older_documents_load_without_them() -> None:
+    decoy = host_made(
+        state=State.OTP_PENDING,
+        path=(State.FILLING_FORM, State.OTP_PENDING),
+        probed=True,
+        decoy_phone=CITIZEN.phone,
+    )
+    document = json.loads(json_codec.dumps(decoy))
+    assert (document["probed"], document["decoy_phone"]) == (True, CITIZEN.phone)
+    assert json_codec.loads(json_codec.dumps(decoy)) == decoy
+
+    del document["probed"], document["decoy_phone"]  # a schema-3 document written before them
+    assert json_codec.from_document(document) == attrs.evolve(decoy, probed=False, decoy_phone=None)

@@ -157,6 +157,11 @@ class FlowSnapshot:
     `schema` is the shape of this class, so a store can upgrade an older one on load;
     `path` lists the states entered after the initial one, in order, so a support desk can
     see (and `regflow.diagram` draw) the way a flow went.
+
+    `probed` marks a flow whose form was answered while its BHXH number was probed (see
+    `regflow.RateLimits`): such a flow must answer like a decoy wherever a limit would
+    otherwise tell a match from a mismatch. `decoy_phone` marks a decoy: a probed flow whose
+    form did not match; it holds the phone typed, shown masked, and no code is ever sent.
     """
 
     flow_id: str
@@ -177,6 +182,8 @@ class FlowSnapshot:
     path: tuple[State, ...] = ()
     updated_at: datetime | None = None
     schema: int = 3
+    probed: bool = False
+    decoy_phone: str | None = attrs.field(default=None, repr=_masked)
 
 
 # --- events: what the citizen does, as the host app passes it in -------------------------

@@ -36,6 +36,7 @@ from regflow._rules import (
     Services,
     Step,
     _call,
+    count_send,
     resend_available_at,
 )
 from regflow._view import FlowView
@@ -344,18 +345,39 @@ class Engine:
     def _send_sms(
         self, step: Step, sms: OutgoingSms, saved: FlowSnapshot, errors: list[FlowError]
     ) -> FlowSnapshot:
-        """Send the saved step's text; if it fails, report it and undo the send in the flow."""
+        """Count the saved step's text against its phone, then send it; if the phone has no
+        room (another flow sent to it meanwhile) or a port fails, report it and undo the
+        send in the flow (a probed flow whose phone had no room turns into a decoy, quietly).
+
+        Counting only now, after the save that serialises one flow's requests, is what keeps
+        the requests that lose a race on the flow from costing the phone anything.
+        """
+        refused = self._deliver(step, sms)
+        if refused is None:
+            return saved
+        changes = sms.undo
+        if sms.as_decoy is not None and refused.code == "otp.send_rate_limited":
+            changes = sms.as_decoy
+        else:
+            errors.append(refused)
         try:
+            return self._save(step, saved, changes)
+        except (StaleFlowError, PortFailureError):
+            # Another request moved the flow on, or storage is down: the flow keeps a code
+            # nobody received, and "Gửi lại OTP" works once its cooldown is over.
+            _log.warning("flow.sms_undo_failed", flow_id=saved.flow_id)
+        return saved
+
+    def _deliver(self, step: Step, sms: OutgoingSms) -> FlowError | None:
+        """Count and send one text; the error that stopped it, or None once it went out."""
+        try:
+            retry_at = count_send(step, sms)
+            if retry_at is not None:
+                return flow_error("otp.send_rate_limited", retry_at=retry_at)
             _call("sms", self._services.sms.send, sms.phone, sms.message)
         except PortFailureError as failure:
-            errors.append(flow_error(failure.code))
-            try:
-                return self._save(step, saved, sms.undo)
-            except (StaleFlowError, PortFailureError):
-                # Another request moved the flow on, or storage is down: the flow keeps a code
-                # nobody received, and "Gửi lại OTP" works once its cooldown is over.
-                _log.warning("flow.sms_undo_failed", flow_id=saved.flow_id)
-        return saved
+            return flow_error(failure.code)
+        return None
 
     def _failed(
         self,
@@ -379,7 +401,6 @@ class Engine:
     ) -> FlowView:
         state = snapshot.state
         policy = self._services.policy
-        citizen = snapshot.citizen
         at_otp = state in _OTP_STATES
         otp = snapshot.otp if at_otp else None
         return FlowView(
@@ -390,7 +411,7 @@ class Engine:
             allowed_events=self._allowed[state],
             expires_at=snapshot.expires_at,
             methods=self._services.methods.methods if state is INITIAL else (),
-            phone_hint=mask_phone(citizen.phone) if citizen and at_otp else None,
+            phone_hint=_phone_hint(snapshot) if at_otp else None,
             otp_expires_at=otp.expires_at if otp else None,
             resend_available_at=resend_available_at(snapshot, policy) if otp else None,
             otp_sends_left=policy.otp_max_sends - snapshot.otp_sends if at_otp else None,
@@ -420,6 +441,13 @@ def _keeps(level: int) -> bool:
     if type(getattr(is_enabled_for, "__self__", None)) not in _FILTERING_LOGGERS:
         return True
     return bool(is_enabled_for(level))  # type: ignore[misc]  # a filtering logger's method
+
+
+def _phone_hint(snapshot: FlowSnapshot) -> str | None:
+    """The masked phone the codes go to: the record's, or the one a decoy's form typed
+    (which equals the record's whenever the form matched)."""
+    phone = snapshot.citizen.phone if snapshot.citizen else snapshot.decoy_phone
+    return mask_phone(phone) if phone else None
 
 
 def _choose(step: Step, edges: tuple[Edge, ...]) -> Edge | None:

@@ -207,15 +207,23 @@ _CATALOGUE = (
         "Too many registration attempts from this device. Please try again later.",
     ),
     _spec(
-        "bhxh.attempt_rate_limited",
-        "Mã số BHXH này đã được đăng ký thử quá nhiều lần. Vui lòng thử lại sau.",
-        "Too many registration attempts for this social insurance number. Try again later.",
+        "client.mismatch_rate_limited",
+        "Thiết bị này đã gửi quá nhiều thông tin không khớp với cơ sở dữ liệu BHXH. "
+        "Vui lòng thử lại sau.",
+        "Too many details from this device did not match the social insurance database. "
+        "Please try again later.",
     ),
     _spec(
-        "bhxh.mismatch_rate_limited",
-        "Thông tin không khớp quá nhiều lần với mã số BHXH này. Vui lòng thử lại sau.",
-        "The details for this social insurance number did not match too many times. "
-        "Try again later.",
+        "bhxh.number_probed",
+        "Vì lý do an toàn, nếu thông tin khớp với hồ sơ BHXH, mã OTP đã được gửi tới số điện "
+        "thoại trong hồ sơ. Nếu không nhận được mã, vui lòng kiểm tra lại thông tin.",
+        "For your security: if the details match the social insurance record, the OTP was "
+        "sent to the phone on that record. If no code arrives, check the details.",
+    ),
+    _spec(
+        "otp.guess_rate_limited",
+        "Mã OTP đã bị nhập sai quá nhiều lần cho hồ sơ này. Vui lòng thử lại sau.",
+        "Too many wrong OTPs were entered for this record. Please try again later.",
     ),
     _spec(
         "otp.send_rate_limited",

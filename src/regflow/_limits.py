@@ -30,6 +30,7 @@ def _limits(*pairs: tuple[int, timedelta]) -> tuple[RateLimit, ...]:
 
 _HOUR = timedelta(hours=1)
 _DAY = timedelta(days=1)
+_30_DAYS = timedelta(days=30)
 
 
 @attrs.frozen(kw_only=True)
@@ -37,14 +38,21 @@ class RateLimits:
     """The limits across flows; an empty tuple switches one off.
 
     - `otp_sends_per_phone`: every text sent to one number (OWASP: SMS pumping);
-    - `attempts_per_bhxh_number`: forms checked against BHXH for one number;
     - `attempts_per_client`: forms checked against BHXH from one client key (IP, device),
       generous because mobile carriers put many citizens behind one address;
-    - `mismatches_per_bhxh_number`: failed matches for one number, whatever the flow
-      (NIST SP 800-63B §5.2.2: bound failed attempts per subject, not per session).
+    - `mismatches_per_client`: failed matches from one client key: the main brake on
+      probing BHXH, a fifth of the client's forms an hour;
+    - `attempts_per_bhxh_number`, `mismatches_per_bhxh_number`: forms and failed matches
+      for one number, whatever the flow or client (NIST SP 800-63B §5.2.2: bound failed
+      attempts per subject, not per session). They refuse nobody: once one is used up the
+      number is *probed*, and the form answers every valid submission for it alike, so it
+      reveals nothing more while the real citizen still gets a code on the record's phone;
+    - `otp_failures_per_citizen`: wrong codes entered in the flows of one BHXH record.
     """
 
     otp_sends_per_phone: tuple[RateLimit, ...] = _limits((5, _HOUR), (10, _DAY))
     attempts_per_bhxh_number: tuple[RateLimit, ...] = _limits((10, _HOUR), (20, _DAY))
     attempts_per_client: tuple[RateLimit, ...] = _limits((100, _HOUR))
+    mismatches_per_client: tuple[RateLimit, ...] = _limits((20, _HOUR), (100, _DAY))
     mismatches_per_bhxh_number: tuple[RateLimit, ...] = _limits((10, _DAY))
+    otp_failures_per_citizen: tuple[RateLimit, ...] = _limits((10, _DAY), (30, _30_DAYS))

@@ -22,6 +22,11 @@ def code_hash(secret: bytes, flow_id: str, code: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+def unmatchable_hash() -> str:
+    """A hash in `code_hash`'s shape that no code matches: random bytes, not a digest."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+
+
 def code_matches(secret: bytes, flow_id: str, typed: object, stored_hash: str) -> bool:
     if not isinstance(typed, str):
         return False

@@ -80,12 +80,17 @@ def terminal_paths(declaration: Declaration) -> list[Path]:
 
 
 def shortest_paths(declaration: Declaration) -> dict[str, Path]:
-    """One shortest path to every reachable state (the empty path to the initial one)."""
+    """One shortest path to every reachable state (the empty path to the initial one).
+
+    Of the edges into a new state, the one without guards (the plain way) goes first: the
+    paths built on it then run through the flow as most citizens meet it, not through an
+    exception a rule makes (a probed BHXH number, say) that later steps need not hold for.
+    """
     paths = {declaration.initial: Path(())}
     queue = deque([declaration.initial])
     while queue:
         state = queue.popleft()
-        for edge in _moves(declaration, state):
+        for edge in sorted(_moves(declaration, state), key=lambda edge: bool(edge.guards)):
             assert edge.dest is not None  # noqa: S101 - _moves yields state changes only
             if edge.dest not in paths:
                 paths[edge.dest] = Path((*paths[state].steps, edge))

@@ -174,9 +174,10 @@ class Step:
         self.client = client
         self.changes: dict[str, Any] = {}
         self.errors: list[FlowError] = []
-        #: The limiter's answers, by counter; shared by every attempt of one request, so a
-        #: request that loses a race and is re-applied still counts once.
+        #: The limiter's answers to counted hits, by counter; shared by every attempt of one
+        #: request, so a request that loses a race and is re-applied still counts once.
         self.retry_at: dict[str, datetime | None] = {} if retry_at is None else retry_at
+        self._peeked: dict[str, datetime | None] = {}
         #: A text to send once the step is saved, and the changes that undo it if it fails.
         self.outbox: OutgoingSms | None = None
 
@@ -216,6 +217,21 @@ class Step:
         return record
 
     @_once
+    def number_probed(self) -> bool:
+        """The number used up its forms or its failed matches, whatever the flow or client.
+
+        A mismatch is counted here, before it is answered, so racing requests cannot get
+        more answers that tell a mismatch than the allowance; a match only peeks.
+        """
+        limits, number = self.services.policy.rate_limits, self.valid_form.bhxh_number
+        mismatch = data_mismatch(self)
+        return self.over_limit(
+            "bhxh_attempt", number, limits.attempts_per_bhxh_number
+        ) or self.over_limit(
+            "bhxh_mismatch", number, limits.mismatches_per_bhxh_number, count=mismatch
+        )
+
+    @_once
     def existing_account(self) -> Account | None:
         citizen = self.citizen
         return _call(
@@ -227,7 +243,8 @@ class Step:
         )
 
     @_once
-    def otp_correct(self) -> bool:
+    def code_matches(self) -> bool:
+        """Whether the code typed is the one sent (never, in a decoy: its hash is random)."""
         otp = self.snapshot.otp
         assert otp is not None  # noqa: S101 - otp_not_sent is checked first
         typed = self.payload(ConfirmOtp).code
@@ -236,9 +253,34 @@ class Step:
         )
 
     @_once
+    def guesses_used_up(self) -> bool:
+        """Whether the citizen's wrong codes across flows are used up.
+
+        A wrong code is counted here, at once (a right one only peeks), so flows racing for
+        the citizen cannot pass the limit together; a decoy counts against nobody.
+        """
+        if self.snapshot.decoy_phone is not None:
+            return False
+        limits = self.services.policy.rate_limits.otp_failures_per_citizen
+        wrong = not self.code_matches
+        return self.over_limit("otp_failure", self.citizen.bhxh_number, limits, count=wrong)
+
+    @_once
+    def otp_correct(self) -> bool:
+        """The code is right, and the citizen may still have codes judged (asked first, so
+        every judged code is counted)."""
+        used_up = self.guesses_used_up
+        return self.code_matches and not used_up
+
+    @_once
     def password_errors(self) -> tuple[FlowError, ...]:
         event = self.payload(SetPassword)
         return password_errors(event.password, event.confirmation)
+
+    @property
+    def otp_phone(self) -> str:
+        """The phone this flow's codes go to: a decoy's typed one, or the BHXH record's."""
+        return self.snapshot.decoy_phone or self.citizen.phone
 
     @property
     def resend_available_at(self) -> datetime | None:
@@ -247,16 +289,22 @@ class Step:
     def over_limit(
         self, counter: str, value: str | None, limits: Sequence[RateLimit], *, count: bool = True
     ) -> bool:
-        """Whether `value` has used up its `counter` across flows (counting this request
-        when `count` and it has not); asked once per step, so a request counts once."""
+        """Whether `value` has used up its `counter` across flows, counting this request
+        when `count`. A count is taken once per request, however often it is re-applied; a
+        peek (`count=False`) once per step."""
         limiter = self.services.limiter
         if limiter is None or value is None or not limits:
             return False
-        if counter not in self.retry_at:
+        answers = self.retry_at if count else self._peeked
+        if counter not in answers:
             check = limiter.hit if count else limiter.peek
             key = _limit_key(self.services.otp_secret, counter, value)
-            self.retry_at[counter] = _call("storage", check, key, limits)
-        return self.retry_at[counter] is not None
+            answers[counter] = _call("storage", check, key, limits)
+        return answers[counter] is not None
+
+    def retry_time(self, counter: str) -> datetime | None:
+        """When `counter` has room again, by the last answer the limiter gave this step."""
+        return self.retry_at.get(counter) or self._peeked.get(counter)
 
 
 def _limit_key(secret: bytes, counter: str, value: str) -> str:
@@ -438,7 +486,7 @@ def resend_too_soon(step: Step) -> bool:
 
 def _until(code: str, counter: str) -> Callable[[Step], Sequence[FlowError]]:
     def report(step: Step) -> Sequence[FlowError]:
-        return [flow_error(code, retry_at=step.retry_at.get(counter))]
+        return [flow_error(code, retry_at=step.retry_time(counter))]
 
     return report
 
@@ -455,25 +503,25 @@ def client_rate_limited(step: Step) -> bool:
 
 
 @rule(
-    "bhxh.attempt_rate_limited",
-    vi="Mã số BHXH này đã được gửi đối chiếu quá nhiều lần (mọi phiên).",
-    en="This BHXH number was checked too many times, across flows.",
-    report=_until("bhxh.attempt_rate_limited", "bhxh_attempt"),
+    "client.mismatch_rate_limited",
+    vi="Thiết bị/địa chỉ này đã gửi quá nhiều biểu mẫu không khớp hồ sơ BHXH (mọi phiên).",
+    en="The client key sent too many forms that did not match BHXH, across flows.",
+    report=_until("client.mismatch_rate_limited", "client_mismatch"),
 )
-def bhxh_attempt_rate_limited(step: Step) -> bool:
-    limits = step.services.policy.rate_limits.attempts_per_bhxh_number
-    return step.over_limit("bhxh_attempt", step.valid_form.bhxh_number, limits)
+def client_mismatch_rate_limited(step: Step) -> bool:
+    limits = step.services.policy.rate_limits.mismatches_per_client
+    return step.over_limit("client_mismatch", step.client, limits, count=False)
 
 
 @rule(
-    "bhxh.mismatch_rate_limited",
-    vi="Mã số BHXH này đã không khớp quá nhiều lần (mọi phiên): chống dò dữ liệu BHXH.",
-    en="This BHXH number failed to match too many times, across flows: no probing BHXH.",
-    report=_until("bhxh.mismatch_rate_limited", "bhxh_mismatch"),
+    "bhxh.number_probed",
+    vi="Mã số BHXH đã hết lượt đối chiếu (mọi phiên): biểu mẫu không còn cho biết khớp hay "
+    "không; nếu khớp, OTP gửi tới số điện thoại trong hồ sơ.",
+    en="The BHXH number used up its checks, across flows: the form no longer tells a match "
+    "from a mismatch; on a match the OTP goes to the phone on the record.",
 )
-def bhxh_mismatch_rate_limited(step: Step) -> bool:
-    limits = step.services.policy.rate_limits.mismatches_per_bhxh_number
-    return step.over_limit("bhxh_mismatch", step.valid_form.bhxh_number, limits, count=False)
+def bhxh_number_probed(step: Step) -> bool:
+    return step.number_probed
 
 
 @rule(
@@ -483,8 +531,40 @@ def bhxh_mismatch_rate_limited(step: Step) -> bool:
     report=_until("otp.send_rate_limited", "otp_send"),
 )
 def otp_send_rate_limited(step: Step) -> bool:
+    """Only peeks: the engine counts a text once it is saved to go out (`count_send`), so a
+    request that loses a race costs the phone nothing. A probed flow never says so: it sends
+    a decoy instead (`send_otp`), as a flow that did not match would."""
+    return not step.snapshot.probed and _phone_used_up(step, step.otp_phone)
+
+
+def _phone_used_up(step: Step, phone: str) -> bool:
     limits = step.services.policy.rate_limits.otp_sends_per_phone
-    return step.over_limit("otp_send", step.citizen.phone, limits)
+    return step.over_limit("otp_send", phone, limits, count=False)
+
+
+def count_send(step: Step, sms: OutgoingSms) -> datetime | None:
+    """Count a saved text against its phone before it goes out; when the phone has no room
+    (another flow sent to it meanwhile), count nothing and say when it has.
+
+    Counted before the provider is called: a text whose call failed may still have been
+    delivered, so it counts.
+    """
+    limits = step.services.policy.rate_limits.otp_sends_per_phone
+    if step.over_limit("otp_send", sms.phone, limits):
+        return step.retry_at["otp_send"]
+    return None
+
+
+@rule(
+    "otp.guess_rate_limited",
+    vi="Đã nhập sai OTP quá nhiều lần cho hồ sơ BHXH này (mọi phiên).",
+    en="Too many wrong OTPs were entered for this BHXH record, across flows.",
+    report=_until("otp.guess_rate_limited", "otp_failure"),
+)
+def otp_guess_rate_limited(step: Step) -> bool:
+    """No code is judged while the citizen's wrong codes are used up. A probed flow does not
+    say so (a decoy never would): there every code is wrong (`Step.otp_correct`)."""
+    return not step.snapshot.probed and step.guesses_used_up
 
 
 def _password_errors(step: Step) -> Sequence[FlowError]:
@@ -526,10 +606,32 @@ def record_method(step: Step) -> None:
 
 
 def count_mismatch(step: Step) -> None:
+    """Count a mismatch in the flow and against the client (the number's own count was
+    taken by `bhxh_number_probed`, before the answer)."""
     step.changes["mismatches"] = step.snapshot.mismatches + 1
-    limits = step.services.policy.rate_limits.mismatches_per_bhxh_number
-    step.retry_at.pop("bhxh_mismatch", None)  # the peek before the look-up counted nothing
-    step.over_limit("bhxh_mismatch", step.valid_form.bhxh_number, limits)
+    _count_client_mismatch(step)
+
+
+def _count_client_mismatch(step: Step) -> None:
+    limits = step.services.policy.rate_limits.mismatches_per_client
+    step.over_limit("client_mismatch", step.client, limits)
+
+
+def answer_probed(step: Step) -> None:
+    """Answer a form for a probed number alike, matched or not.
+
+    A match gets a real code on the record's phone; a mismatch (or a match whose phone has
+    no texts left) a decoy. Either counts once against the client's mismatches, so the
+    client's limit cannot tell them apart either.
+    """
+    _count_client_mismatch(step)
+    step.changes["probed"] = True
+    phone = step.valid_form.phone  # on a match, the record's phone
+    if data_mismatch(step) or _phone_used_up(step, phone):
+        _send_decoy(step, phone)
+    else:
+        remember_citizen(step)
+        send_otp(step)
 
 
 def remember_citizen(step: Step) -> None:
@@ -538,11 +640,17 @@ def remember_citizen(step: Step) -> None:
 
 @attrs.frozen
 class OutgoingSms:
-    """A text the engine sends after the step is saved; `undo` reverts the step's send."""
+    """A text the engine sends after the step is saved; `undo` reverts the step's send.
+
+    `as_decoy`, in a probed flow, turns the saved send into a decoy's instead, for when the
+    phone turns out to have no texts left as the text is counted: a flow that did not match
+    would not have said so either.
+    """
 
     phone: str
     message: SmsMessage
     undo: dict[str, Any]
+    as_decoy: dict[str, Any] | None = None
 
 
 def send_otp(step: Step) -> None:
@@ -551,28 +659,51 @@ def send_otp(step: Step) -> None:
     The text goes out only after this step is saved, so of two requests racing on one flow
     only the one that saved sends: the per-flow send cap and cooldown hold under concurrency.
     If the text then fails, `undo` leaves no valid code and no cooldown, so the citizen can
-    resend at once.
+    resend at once. A decoy resends a decoy; so does a probed flow whose phone has no texts
+    left, where a flow that matched must look like one that did not.
     """
+    snapshot = step.snapshot
+    if snapshot.decoy_phone is not None or (
+        snapshot.probed and _phone_used_up(step, step.otp_phone)
+    ):
+        _send_decoy(step, step.otp_phone)
+        return
     services, policy = step.services, step.services.policy
     code = _otp.new_code()
-    snapshot = step.snapshot
+    phone = step.citizen.phone
+    probed = snapshot.probed or step.changes.get("probed", False)
     step.outbox = OutgoingSms(
-        phone=step.citizen.phone,
+        phone=phone,
         message=policy.otp_message(code),
         undo={
             "otp": None,
             "otp_sends": snapshot.otp_sends,
             "otp_last_sent_at": snapshot.otp_last_sent_at,
         },
+        as_decoy={"decoy_phone": phone, "otp": _challenge(step, _otp.unmatchable_hash())}
+        if probed
+        else None,
     )
+    _issue(step, _otp.code_hash(services.otp_secret, snapshot.flow_id, code))
+
+
+def _send_decoy(step: Step, phone: str) -> None:
+    """What a sent code changes, for a code nobody gets: the counters and the view are a
+    real send's, the hash is random (no code matches it), and no text goes out."""
+    step.changes["decoy_phone"] = phone
+    _issue(step, _otp.unmatchable_hash())
+
+
+def _issue(step: Step, code_hash: str) -> None:
     step.changes.update(
-        otp=OtpChallenge(
-            code_hash=_otp.code_hash(services.otp_secret, step.snapshot.flow_id, code),
-            expires_at=step.now + policy.otp_ttl,
-        ),
+        otp=_challenge(step, code_hash),
         otp_sends=step.snapshot.otp_sends + 1,
         otp_last_sent_at=step.now,
     )
+
+
+def _challenge(step: Step, code_hash: str) -> OtpChallenge:
+    return OtpChallenge(code_hash=code_hash, expires_at=step.now + step.services.policy.otp_ttl)
 
 
 def count_wrong_otp(step: Step) -> None:

@@ -46,7 +46,9 @@ SCENARIO_LIMITS: Final = RateLimits(
     otp_sends_per_phone=(RateLimit(20, SCENARIO_WINDOW),),
     attempts_per_bhxh_number=(RateLimit(20, SCENARIO_WINDOW),),
     attempts_per_client=(RateLimit(20, SCENARIO_WINDOW),),
+    mismatches_per_client=(RateLimit(20, SCENARIO_WINDOW),),
     mismatches_per_bhxh_number=(RateLimit(20, SCENARIO_WINDOW),),
+    otp_failures_per_citizen=(RateLimit(20, SCENARIO_WINDOW),),
 )
 #: The flow's lifetime is long enough that no recipe's clock move ends the flow unless a
 #: path asks for it.
@@ -187,6 +189,24 @@ def _wrong_code(scene: Scene) -> Event:
     return ConfirmOtp(scene.wrong_code())
 
 
+def _code_over_citizen_limit(scene: Scene) -> Event:
+    """Another flow of this citizen already had a wrong code, under a limit of one: even
+    the right code is then not judged."""
+    code = scene.ports.sms.last_code()
+    scene.tighten(otp_failures_per_citizen=1)
+    other = scene.elsewhere(_supported_method, _matching_form)
+    scene.engine.send(other.flow_id, ConfirmOtp(scene.wrong_code()), client=OTHER_CLIENT)
+    return ConfirmOtp(code)
+
+
+def _code_of_registered_citizen(scene: Scene) -> Event:
+    """The right code, in a flow whose citizen registered in another flow meanwhile (as a
+    probed form lets happen: it did not tell that the account exists)."""
+    code = scene.ports.sms.last_code()
+    scene.register_elsewhere()
+    return ConfirmOtp(code)
+
+
 def _last_wrong_code(scene: Scene) -> Event:
     scene.set_policy(otp_max_attempts=scene.snapshot.otp_failures + 1)
     return ConfirmOtp(scene.wrong_code())
@@ -245,16 +265,16 @@ def _form_over_client_limit(scene: Scene) -> Event:
     return _matching_form(scene)
 
 
-def _form_over_bhxh_attempt_limit(scene: Scene) -> Event:
-    """Another flow already had this BHXH number checked, under a limit of one."""
-    scene.tighten(attempts_per_bhxh_number=1)
-    scene.elsewhere(_supported_method, _typo)
+def _form_over_client_mismatch_limit(scene: Scene) -> Event:
+    """This client already failed to match a number, under a limit of one."""
+    scene.tighten(mismatches_per_client=1)
+    scene.elsewhere(_supported_method, _typo, client=scene.client)
     return _matching_form(scene)
 
 
-def _form_over_bhxh_mismatch_limit(scene: Scene) -> Event:
-    """Another flow already failed to match this BHXH number, under a limit of one: even
-    the right details are then refused."""
+def _form_for_probed_number(scene: Scene) -> Event:
+    """Another flow already failed to match this BHXH number, under a limit of one: the
+    right details then get a real code, as wrong ones would get a decoy."""
     scene.tighten(mismatches_per_bhxh_number=1)
     scene.elsewhere(_supported_method, _typo)
     return _matching_form(scene)
@@ -289,8 +309,8 @@ RECIPES: Final[Mapping[tuple[str, str], Recipe]] = {
     ("choose_method", "otherwise"): _supported_method,
     ("submit_form", "form_invalid"): _invalid_form,
     ("submit_form", "client_rate_limited"): _form_over_client_limit,
-    ("submit_form", "bhxh_attempt_rate_limited"): _form_over_bhxh_attempt_limit,
-    ("submit_form", "bhxh_mismatch_rate_limited"): _form_over_bhxh_mismatch_limit,
+    ("submit_form", "client_mismatch_rate_limited"): _form_over_client_mismatch_limit,
+    ("submit_form", "bhxh_number_probed"): _form_for_probed_number,
     ("submit_form", "mismatch_limit_reached"): _last_mismatch,
     ("submit_form", "data_mismatch"): _mismatch,
     ("submit_form", "account_exists"): _form_of_registered_citizen,
@@ -298,8 +318,10 @@ RECIPES: Final[Mapping[tuple[str, str], Recipe]] = {
     ("submit_form", "otherwise"): _matching_form,
     ("confirm_otp", "otp_not_sent"): _failed_send_then_code,
     ("confirm_otp", "otp_expired"): _code_too_late,
+    ("confirm_otp", "otp_guess_rate_limited"): _code_over_citizen_limit,
     ("confirm_otp", "too_many_attempts"): _last_wrong_code,
     ("confirm_otp", "otp_wrong"): _wrong_code,
+    ("confirm_otp", "account_exists"): _code_of_registered_citizen,
     ("confirm_otp", "otherwise"): _right_code,
     ("resend_otp", "send_limit_reached"): _resend_over_limit,
     ("resend_otp", "resend_too_soon"): _resend_at_once,

@@ -28,8 +28,9 @@ from regflow._domain import (
 from regflow._errors import Message
 from regflow._rules import (
     account_exists,
-    bhxh_attempt_rate_limited,
-    bhxh_mismatch_rate_limited,
+    answer_probed,
+    bhxh_number_probed,
+    client_mismatch_rate_limited,
     client_rate_limited,
     count_mismatch,
     count_wrong_otp,
@@ -40,6 +41,7 @@ from regflow._rules import (
     method_unsupported,
     mismatch_limit_reached,
     otp_expired,
+    otp_guess_rate_limited,
     otp_not_sent,
     otp_send_rate_limited,
     otp_wrong,
@@ -114,14 +116,17 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
      "after": [record_method]},
     # Step 3: the BHXH form, checked against the BHXH database.
     {"trigger": "submit_form", "source": _FORM, "dest": None, "conditions": [form_invalid]},
-    # Limits across flows, before BHXH is asked: per client, per BHXH number, and failed
-    # matches of that number in any flow (so the form cannot probe BHXH from new flows).
+    # Limits across flows: per client (forms, failed matches), before BHXH is asked.
     {"trigger": "submit_form", "source": _FORM, "dest": None,
      "conditions": [client_rate_limited]},
     {"trigger": "submit_form", "source": _FORM, "dest": None,
-     "conditions": [bhxh_attempt_rate_limited]},
-    {"trigger": "submit_form", "source": _FORM, "dest": None,
-     "conditions": [bhxh_mismatch_rate_limited]},
+     "conditions": [client_mismatch_rate_limited]},
+    # A BHXH number that used up its forms or failed matches in any flow is probed: every
+    # valid form for it then gets the same answer, a real code on a match and a decoy (no
+    # text, a code nothing matches) otherwise. The form no longer tells a match from a
+    # mismatch, nor that an account exists, and strangers cannot keep the citizen out.
+    {"trigger": "submit_form", "source": _FORM, "dest": S.OTP_PENDING,
+     "conditions": [bhxh_number_probed], "after": [answer_probed]},
     {"trigger": "submit_form", "source": _FORM, "dest": S.LOCKED,
      "conditions": [mismatch_limit_reached], "after": [count_mismatch]},
     {"trigger": "submit_form", "source": _FORM, "dest": S.DATA_MISMATCH,
@@ -137,10 +142,16 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
      "conditions": [otp_not_sent]},
     {"trigger": "confirm_otp", "source": S.OTP_PENDING, "dest": S.OTP_EXPIRED,
      "conditions": [otp_expired]},
+    # Wrong codes are capped per citizen too, across flows (a decoy counts against nobody).
+    {"trigger": "confirm_otp", "source": S.OTP_PENDING, "dest": None,
+     "conditions": [otp_guess_rate_limited]},
     {"trigger": "confirm_otp", "source": S.OTP_PENDING, "dest": S.LOCKED,
      "conditions": [too_many_attempts], "after": [count_wrong_otp, spend_otp]},
     {"trigger": "confirm_otp", "source": S.OTP_PENDING, "dest": None,
      "conditions": [otp_wrong], "after": [count_wrong_otp]},
+    # A probed form did not tell whether an account exists (that would reveal a match).
+    {"trigger": "confirm_otp", "source": S.OTP_PENDING, "dest": S.ACCOUNT_EXISTS,
+     "conditions": [account_exists], "after": [spend_otp]},
     {"trigger": "confirm_otp", "source": S.OTP_PENDING, "dest": S.SETTING_PASSWORD,
      "after": [spend_otp]},
     {"trigger": "confirm_otp", "source": S.OTP_EXPIRED, "dest": None,

@@ -24,7 +24,7 @@ from regflow.adapters.postgres import (
     open_pool,
 )
 from regflow.adapters.sqlite import SqliteFlowStore, SqliteUserStore
-from regflow.ports import FlowStore, UserStore
+from regflow.ports import FlowStore, RateLimiter, UserStore
 from regflow.testing import FakePorts, form_for
 
 if TYPE_CHECKING:
@@ -138,9 +138,13 @@ def ports() -> FakePorts:
 
 
 def engine_on(
-    ports: FakePorts, users: UserStore, flows: FlowStore, policy: Policy | None = None
+    ports: FakePorts,
+    users: UserStore,
+    flows: FlowStore,
+    policy: Policy | None = None,
+    limiter: RateLimiter | None = None,
 ) -> Engine:
-    """An engine on the fakes of `ports` but the given stores."""
+    """An engine on the fakes of `ports` but the given stores (and limiter, if given)."""
     return Engine(
         bhxh=ports.bhxh,
         sms=ports.sms,
@@ -150,6 +154,7 @@ def engine_on(
         clock=ports.clock,
         otp_secret=ports.otp_secret,
         policy=policy,
+        limiter=limiter,
     )
 
 

@@ -18,14 +18,24 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from regflow import ConfirmOtp, FlowSnapshot, FlowView, Policy, SetPassword, State
-from regflow.testing import CITIZEN, FakePorts
+from regflow import (
+    ConfirmOtp,
+    FlowSnapshot,
+    FlowView,
+    Policy,
+    RateLimit,
+    RateLimits,
+    ResendOtp,
+    SetPassword,
+    State,
+)
+from regflow.testing import CITIZEN, FakePorts, InMemoryRateLimiter
 
 from .conftest import STRONG_PASSWORD, Backend, at_otp, at_password, engine_on
 from .dies_after_add import DIED_AFTER_ADD, FLOW_ID, DiesAfterAdd
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from regflow import Account
     from regflow.ports import FlowStore
@@ -159,6 +169,42 @@ def test_fifty_wrong_codes_at_once_lose_no_attempt(
     assert set(codes) <= {"otp.invalid", "flow.conflict"}
     assert codes["otp.invalid"] + codes["flow.conflict"] == RACERS
     assert stored.otp_failures == codes["otp.invalid"]
+
+
+class CountingLimiter(InMemoryRateLimiter):
+    """Counts the texts each phone was charged with (hits on the send counter let through)."""
+
+    def __init__(self, ports: FakePorts) -> None:
+        super().__init__(ports.clock)
+        self.sends_counted = 0
+        self._counting = threading.Lock()
+
+    def hit(self, key: str, limits: Sequence[RateLimit]) -> datetime | None:
+        retry_at = super().hit(key, limits)
+        if key.startswith("regflow:otp_send:") and retry_at is None:
+            with self._counting:
+                self.sends_counted += 1
+        return retry_at
+
+
+def test_four_resends_at_once_send_one_text_and_count_one_against_the_phone(
+    backend: Backend, ports: FakePorts
+) -> None:
+    users, flows = backend.open()
+    limiter = CountingLimiter(ports)
+    # room for the first text, one resend and one more; the three losers must not use it
+    policy = Policy(rate_limits=RateLimits(otp_sends_per_phone=(RateLimit(3, timedelta(hours=1)),)))
+    engine = engine_on(ports, users, flows, policy, limiter)
+    otp = at_otp(engine)
+    ports.clock.advance(seconds=61)
+
+    views = race([lambda: engine.send(otp.flow_id, ResendOtp())] * 4)
+
+    assert len(ports.sms.sent) == 2
+    assert limiter.sends_counted == 2  # the first text and the one resend that went out
+    assert [view.ok for view in views].count(True) == 1
+    ports.clock.advance(seconds=61)
+    assert engine.send(otp.flow_id, ResendOtp()).ok  # the phone's third text
 
 
 # --- a process killed between load and save -------------------------------------------------
