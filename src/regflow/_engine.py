@@ -11,8 +11,10 @@ store, so the scheduler that runs it sees the failure.)
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -30,7 +32,6 @@ from regflow._masking import mask_id, mask_phone
 from regflow._methods import MethodRegistry
 from regflow._policy import Policy
 from regflow._rules import (
-    OutgoingSms,
     PortFailureError,
     Rule,
     Services,
@@ -59,6 +60,9 @@ Action = Callable[[Step], None]
 Predicate = Callable[[Step], bool]
 
 _OTP_STATES: Final = frozenset({State.OTP_PENDING, State.OTP_EXPIRED})
+#: The shape of the ids `Engine.start` gives (`secrets.token_urlsafe(16)`): anything else is
+#: no flow of this engine, answered without asking the store and never logged.
+_FLOW_ID: Final = re.compile(r"[A-Za-z0-9_-]{22}")
 _MIN_SECRET_BYTES: Final = 32
 #: How often one request re-reads its flow after losing a race (a stale save or a taken
 #: account) before it reports `flow.conflict`.
@@ -215,7 +219,7 @@ class Engine:
             self._flows.save(snapshot)
         except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
             return self._failed(snapshot.flow_id, "start", PortFailureError("storage"), exc)
-        _log.info("flow.started", flow_id=snapshot.flow_id, state=snapshot.state.value)
+        _emit("info", "flow.started", flow_id=snapshot.flow_id, state=snapshot.state.value)
         return self._view(snapshot, ())
 
     def _now(self) -> datetime:
@@ -237,7 +241,7 @@ class Engine:
         Run it from a scheduler (or `regflow db purge-expired`); returns how many went.
         """
         purged = self._flows.purge_expired(self._now())
-        _log.info("flows.purged", count=purged)
+        _emit("info", "flows.purged", count=purged)
         return purged
 
     def send(self, flow_id: str, event: Event, *, client: str | None = None) -> FlowView:
@@ -257,13 +261,21 @@ class Engine:
             try:
                 return self._apply(loaded, trigger, event, client, limits_seen)
             except (StaleFlowError, DuplicateAccountError):
-                _log.info("flow.conflict", flow_id=flow_id, trigger=trigger)
+                _emit("info", "flow.conflict", flow_id=loaded.flow_id, trigger=trigger)
             except PortFailureError as failure:
                 return self._failed(flow_id, trigger, failure, failure.__cause__, loaded)
         view = self.view(flow_id)
         return attrs.evolve(view, errors=(flow_error("flow.conflict"),)) if view.ok else view
 
-    def _load(self, flow_id: str, trigger: str) -> FlowSnapshot | FlowView:
+    def _load(self, flow_id: object, trigger: str) -> FlowSnapshot | FlowView:
+        """The flow, or the view that says why there is none.
+
+        An id the engine cannot have given (not text, or not of `start`'s shape) is no
+        flow: the store, which may choke on it, is not asked, so it can neither pass for an
+        outage nor reach a log line. Its view carries an empty `flow_id`.
+        """
+        if not (isinstance(flow_id, str) and _FLOW_ID.fullmatch(flow_id)):
+            return FlowView(flow_id="", state=None, errors=(flow_error("flow.not_found"),))
         try:
             snapshot = self._flows.load(flow_id)
         except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
@@ -293,7 +305,7 @@ class Engine:
             return self._view(snapshot, (flow_error("event.not_allowed"),))
         edge = _choose(step, edges)
         if edge is None:  # a declaration without an "otherwise" edge: nothing happens
-            return self._view(snapshot, ())
+            return self._view(snapshot, (flow_error("event.no_effect"),))
         return self._take(step, edge)
 
     def _take(self, step: Step, edge: Edge) -> FlowView:
@@ -312,7 +324,7 @@ class Engine:
         if step.changes:
             snapshot = self._save(step, snapshot, step.changes)
         if step.outbox is not None:
-            snapshot = self._send_sms(step, step.outbox, snapshot, errors)
+            snapshot = self._send_sms(step, edge.trigger, snapshot, errors)
         _log_transition(step, edge, snapshot, errors)
         return self._view(snapshot, errors)
 
@@ -341,19 +353,22 @@ class Engine:
             return False
 
     def _send_sms(
-        self, step: Step, sms: OutgoingSms, saved: FlowSnapshot, errors: list[FlowError]
+        self, step: Step, trigger: str, saved: FlowSnapshot, errors: list[FlowError]
     ) -> FlowSnapshot:
         """Send the saved step's text; if it fails, report it and undo the send in the flow."""
+        sms = step.outbox
+        assert sms is not None  # noqa: S101 - `_take` sends only a step that has a text
         try:
             _call("sms", self._services.sms.send, sms.phone, sms.text)
         except PortFailureError as failure:
+            _log_port_failure(saved.flow_id, trigger, failure, failure.__cause__)
             errors.append(flow_error(failure.code))
             try:
                 return self._save(step, saved, sms.undo)
             except (StaleFlowError, PortFailureError):
                 # Another request moved the flow on, or storage is down: the flow keeps a code
                 # nobody received, and "Gửi lại OTP" works once its cooldown is over.
-                _log.warning("flow.sms_undo_failed", flow_id=saved.flow_id)
+                _emit("warning", "flow.sms_undo_failed", flow_id=saved.flow_id)
         return saved
 
     def _failed(
@@ -364,13 +379,7 @@ class Engine:
         cause: BaseException | None,
         snapshot: FlowSnapshot | None = None,
     ) -> FlowView:
-        _log.warning(
-            "flow.port_failed",
-            flow_id=flow_id,
-            trigger=trigger,
-            port=failure.port,
-            error_type=type(cause).__name__,
-        )
+        _log_port_failure(flow_id, trigger, failure, cause)
         errors = (flow_error(failure.code),)
         if snapshot is None:
             return FlowView(flow_id=flow_id, state=None, errors=errors)
@@ -410,6 +419,29 @@ _FILTERING_LOGGERS: Final = frozenset(
 )
 
 
+def _emit(level: str, event: str, **fields: object) -> None:
+    """Log one event. Its fields are the engine's own (ids of its shape, codes, masked
+    numbers, keyed digests), so rendering them cannot fail on anything a citizen typed; a
+    host's logging that fails all the same loses the line, never the step it reports."""
+    with suppress(Exception):  # the step is done: a log line cannot undo it
+        getattr(_log, level)(event, **fields)
+
+
+def _log_port_failure(
+    flow_id: str, trigger: str, failure: PortFailureError, cause: BaseException | None
+) -> None:
+    """The line operators alert on: which port failed, and the exception's type only (its
+    message could carry a number)."""
+    _emit(
+        "warning",
+        "flow.port_failed",
+        flow_id=flow_id,
+        trigger=trigger,
+        port=failure.port,
+        error_type=type(cause).__name__,
+    )
+
+
 def _keeps(level: int) -> bool:
     """Whether the host's logging keeps events of `level`, so that a dropped one costs no
     arguments. Only structlog's filtering loggers are asked: any other logger (a stdlib one,
@@ -441,7 +473,8 @@ def _log_transition(
     if not _keeps(logging.INFO):
         return
     citizen = snapshot.citizen
-    _log.info(
+    _emit(
+        "info",
         "flow.transition",
         flow_id=snapshot.flow_id,
         trigger=edge.trigger,
@@ -451,6 +484,6 @@ def _log_transition(
         errors=[error.code for error in errors],
         version=snapshot.version,
         citizen=mask_id(citizen.id_number) if citizen else None,
-        client=step.client,
+        client=step.client_digest,
         at=step.now.isoformat(),
     )
