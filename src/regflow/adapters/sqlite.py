@@ -106,6 +106,8 @@ def _make_private(path: Path) -> None:
                 mode = stat.S_IMODE(file.stat().st_mode)
                 if mode & _OTHERS:
                     file.chmod(mode & ~_OTHERS)
+    except OSError:
+        return  # no folder, no right to write in it: SQLite says so as it always did
 
 
 class _Held:
