@@ -86,8 +86,8 @@ class WatchedFlowStore:
         raise NotImplementedError
 
 
-@pytest.mark.parametrize("flow_id", [["a list"], 42, None, b"bytes", 1.5])
-def test_a_flow_id_that_is_not_text_is_not_found_without_asking_the_store(
+@pytest.mark.parametrize("flow_id", [["a list"], 42, None, b"bytes", 1.5, "no-such-flow"])
+def test_a_flow_id_not_of_the_engines_shape_is_not_found_without_asking_the_store(
     ports: FakePorts, flow_id: Any
 ) -> None:
     store = WatchedFlowStore(ports)
