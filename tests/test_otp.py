@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from structlog.testing import capture_logs
 
 from regflow import ConfirmOtp, Engine, FlowSnapshot, Policy, ResendOtp, State
 from regflow.testing import CITIZEN, FakePorts, form_for
@@ -179,6 +180,42 @@ def test_a_new_code_does_not_reset_the_wrong_entries_of_the_flow(ports: FakePort
 
     assert view.state is State.LOCKED
     assert view.error_codes() == ("otp.too_many_attempts",)
+
+
+def test_confirming_an_expired_code_after_the_clock_stepped_back_says_nothing_happened(
+    engine: Engine, ports: FakePorts
+) -> None:
+    flow_id = at_otp(engine).flow_id
+    code = ports.sms.last_code()
+    ports.clock.advance(minutes=5)
+    expired = engine.send(flow_id, ConfirmOtp(code))
+    ports.clock.advance(minutes=-1)  # the host's clock is set back: the code looks alive
+
+    view = engine.send(flow_id, ConfirmOtp(code))
+
+    assert view.state is State.OTP_EXPIRED
+    assert view.version == expired.version  # nothing was saved
+    assert view.error_codes() == ("event.no_effect",)
+    assert not view.ok
+    assert not view.retryable
+
+
+def test_sms_down_is_logged_as_a_port_failure(engine: Engine, ports: FakePorts) -> None:
+    flow_id = at_form(engine).flow_id
+    ports.sms.fail_next()
+
+    with capture_logs() as logs:
+        engine.send(flow_id, form_for())
+
+    [failure] = [entry for entry in logs if entry["event"] == "flow.port_failed"]
+    assert failure == {
+        "event": "flow.port_failed",
+        "log_level": "warning",
+        "flow_id": flow_id,
+        "trigger": "submit_form",
+        "port": "sms",
+        "error_type": "ConnectionError",
+    }
 
 
 def test_sms_down_at_the_match_leaves_a_resumable_flow(engine: Engine, ports: FakePorts) -> None:

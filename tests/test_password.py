@@ -32,6 +32,9 @@ MIN_LENGTH = 8
               "password.no_digit", "password.no_special"}),
         ("Aa1!" + "x" * 125, {"password.too_long"}),
         ("Abcdef1!\ud800", {"password.invalid_character"}),
+        # a megabyte is judged by its length alone, not read through every rule
+        ("a" * 1_000_000, {"password.too_long"}),
+        ("\ud800" * 1_000_000, {"password.too_long"}),
     ],
 )  # fmt: skip
 def test_each_broken_part_of_the_rule_has_its_own_code(

@@ -11,8 +11,10 @@ store, so the scheduler that runs it sees the failure.)
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -61,6 +63,9 @@ Predicate = Callable[[Step], bool]
 
 _OTP_STATES: Final = frozenset({State.OTP_PENDING, State.OTP_EXPIRED})
 _FORM_STATES: Final = frozenset({State.FILLING_FORM, State.DATA_MISMATCH})
+#: The shape of the ids `Engine.start` gives (`secrets.token_urlsafe(16)`): anything else is
+#: no flow of this engine, answered without asking the store and never logged.
+_FLOW_ID: Final = re.compile(r"[A-Za-z0-9_-]{22}")
 _MIN_SECRET_BYTES: Final = 32
 #: How often one request re-reads its flow after losing a race (a stale save or a taken
 #: account) before it reports `flow.conflict`.
@@ -217,7 +222,7 @@ class Engine:
             self._flows.save(snapshot)
         except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
             return self._failed(snapshot.flow_id, "start", PortFailureError("storage"), exc)
-        _log.info("flow.started", flow_id=snapshot.flow_id, state=snapshot.state.value)
+        _emit("info", "flow.started", flow_id=snapshot.flow_id, state=snapshot.state.value)
         return self._view(snapshot, ())
 
     def _now(self) -> datetime:
@@ -239,7 +244,7 @@ class Engine:
         Run it from a scheduler (or `regflow db purge-expired`); returns how many went.
         """
         purged = self._flows.purge_expired(self._now())
-        _log.info("flows.purged", count=purged)
+        _emit("info", "flows.purged", count=purged)
         return purged
 
     def send(self, flow_id: str, event: Event, *, client: str | None = None) -> FlowView:
@@ -259,13 +264,21 @@ class Engine:
             try:
                 return self._apply(loaded, trigger, event, client, limits_seen)
             except (StaleFlowError, DuplicateAccountError):
-                _log.info("flow.conflict", flow_id=flow_id, trigger=trigger)
+                _emit("info", "flow.conflict", flow_id=loaded.flow_id, trigger=trigger)
             except PortFailureError as failure:
                 return self._failed(flow_id, trigger, failure, failure.__cause__, loaded)
         view = self.view(flow_id)
         return attrs.evolve(view, errors=(flow_error("flow.conflict"),)) if view.ok else view
 
-    def _load(self, flow_id: str, trigger: str) -> FlowSnapshot | FlowView:
+    def _load(self, flow_id: object, trigger: str) -> FlowSnapshot | FlowView:
+        """The flow, or the view that says why there is none.
+
+        An id the engine cannot have given (not text, or not of `start`'s shape) is no
+        flow: the store, which may choke on it, is not asked, so it can neither pass for an
+        outage nor reach a log line. Its view carries an empty `flow_id`.
+        """
+        if not (isinstance(flow_id, str) and _FLOW_ID.fullmatch(flow_id)):
+            return FlowView(flow_id="", state=None, errors=(flow_error("flow.not_found"),))
         try:
             snapshot = self._flows.load(flow_id)
         except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
@@ -295,7 +308,7 @@ class Engine:
             return self._view(snapshot, (flow_error("event.not_allowed"),))
         edge = _choose(step, edges)
         if edge is None:  # a declaration without an "otherwise" edge: nothing happens
-            return self._view(snapshot, ())
+            return self._view(snapshot, (flow_error("event.no_effect"),))
         return self._take(step, edge)
 
     def _take(self, step: Step, edge: Edge) -> FlowView:
@@ -314,7 +327,7 @@ class Engine:
         if step.changes:
             snapshot = self._save(step, snapshot, step.changes)
         if step.outbox is not None:
-            snapshot = self._send_sms(step, step.outbox, snapshot, errors)
+            snapshot = self._send_sms(step, edge.trigger, snapshot, errors)
         _log_transition(step, edge, snapshot, errors)
         return self._view(snapshot, errors)
 
@@ -343,7 +356,7 @@ class Engine:
             return False
 
     def _send_sms(
-        self, step: Step, sms: OutgoingSms, saved: FlowSnapshot, errors: list[FlowError]
+        self, step: Step, trigger: str, saved: FlowSnapshot, errors: list[FlowError]
     ) -> FlowSnapshot:
         """Count the saved step's text against its phone, then send it; if the phone has no
         room (another flow sent to it meanwhile) or a port fails, report it and undo the
@@ -352,7 +365,9 @@ class Engine:
         Counting only now, after the save that serialises one flow's requests, is what keeps
         the requests that lose a race on the flow from costing the phone anything.
         """
-        refused = self._deliver(step, sms)
+        sms = step.outbox
+        assert sms is not None  # noqa: S101 - `_take` sends only a step that has a text
+        refused = self._deliver(step, trigger, sms)
         if refused is None:
             return saved
         changes = sms.undo
@@ -365,10 +380,10 @@ class Engine:
         except (StaleFlowError, PortFailureError):
             # Another request moved the flow on, or storage is down: the flow keeps a code
             # nobody received, and "Gửi lại OTP" works once its cooldown is over.
-            _log.warning("flow.sms_undo_failed", flow_id=saved.flow_id)
+            _emit("warning", "flow.sms_undo_failed", flow_id=saved.flow_id)
         return saved
 
-    def _deliver(self, step: Step, sms: OutgoingSms) -> FlowError | None:
+    def _deliver(self, step: Step, trigger: str, sms: OutgoingSms) -> FlowError | None:
         """Count and send one text; the error that stopped it, or None once it went out."""
         try:
             retry_at = count_send(step, sms)
@@ -376,6 +391,7 @@ class Engine:
                 return flow_error("otp.send_rate_limited", retry_at=retry_at)
             _call("sms", self._services.sms.send, sms.phone, sms.message)
         except PortFailureError as failure:
+            _log_port_failure(step.snapshot.flow_id, trigger, failure, failure.__cause__)
             return flow_error(failure.code)
         return None
 
@@ -387,10 +403,7 @@ class Engine:
         cause: BaseException | None,
         snapshot: FlowSnapshot | None = None,
     ) -> FlowView:
-        fields = failure.log_fields()
-        if cause is not None:
-            fields["error_type"] = type(cause).__name__
-        _log.warning(failure.event, flow_id=flow_id, trigger=trigger, **fields)
+        _log_port_failure(flow_id, trigger, failure, cause)
         errors = (flow_error(failure.code),)
         if snapshot is None:
             return FlowView(flow_id=flow_id, state=None, errors=errors)
@@ -432,6 +445,25 @@ _FILTERING_LOGGERS: Final = frozenset(
 )
 
 
+def _emit(level: str, event: str, **fields: object) -> None:
+    """Log one event. Its fields are the engine's own (ids of its shape, codes, masked
+    numbers, keyed digests), so rendering them cannot fail on anything a citizen typed; a
+    host's logging that fails all the same loses the line, never the step it reports."""
+    with suppress(Exception):  # the step is done: a log line cannot undo it
+        getattr(_log, level)(event, **fields)
+
+
+def _log_port_failure(
+    flow_id: str, trigger: str, failure: PortFailureError, cause: BaseException | None
+) -> None:
+    """The line operators alert on: which port failed (or which record field BHXH holds
+    wrongly), and the exception's type only (its message could carry a number)."""
+    fields: dict[str, object] = dict(failure.log_fields())
+    if cause is not None:
+        fields["error_type"] = type(cause).__name__
+    _emit("warning", failure.event, flow_id=flow_id, trigger=trigger, **fields)
+
+
 def _keeps(level: int) -> bool:
     """Whether the host's logging keeps events of `level`, so that a dropped one costs no
     arguments. Only structlog's filtering loggers are asked: any other logger (a stdlib one,
@@ -470,7 +502,8 @@ def _log_transition(
     if not _keeps(logging.INFO):
         return
     citizen = snapshot.citizen
-    _log.info(
+    _emit(
+        "info",
         "flow.transition",
         flow_id=snapshot.flow_id,
         trigger=edge.trigger,
@@ -480,6 +513,6 @@ def _log_transition(
         errors=[error.code for error in errors],
         version=snapshot.version,
         citizen=mask_id(citizen.id_number) if citizen else None,
-        client=step.client,
+        client=step.client_digest,
         at=step.now.isoformat(),
     )

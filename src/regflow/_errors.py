@@ -263,6 +263,13 @@ _CATALOGUE = (
         "This action is not allowed at the current step.",
     ),
     _spec(
+        # No transition of the declaration applies (e.g. "Xác nhận" on an expired code
+        # after the host's clock stepped back): the flow is as it was.
+        "event.no_effect",
+        "Thao tác không làm thay đổi phiên đăng ký. Vui lòng tải lại trang.",
+        "The action changed nothing in the registration. Please reload the page.",
+    ),
+    _spec(
         "event.invalid",
         "Yêu cầu không hợp lệ.",
         "The request is not valid.",

@@ -277,6 +277,13 @@ class Step:
         event = self.payload(SetPassword)
         return password_errors(event.password, event.confirmation)
 
+    @_once
+    def client_digest(self) -> str | None:
+        """The client key as the log shows it: the keyed digest its limiter counter uses,
+        so the log holds no address, and no text its renderer could fail to write."""
+        client = self.client
+        return None if client is None else keyed_digest(self.services.otp_secret, "client", client)
+
     @property
     def otp_phone(self) -> str:
         """The phone this flow's codes go to: a decoy's typed one, or the BHXH record's."""
@@ -307,10 +314,20 @@ class Step:
         return self.retry_at.get(counter) or self._peeked.get(counter)
 
 
+def keyed_digest(secret: bytes, counter: str, value: str) -> str:
+    """`value` as a keyed digest (HMAC-SHA256, 32 hex digits): what the limiter's store and
+    the logs hold instead of a phone, an ID number or a client key.
+
+    Any text has one: a lone surrogate is encoded as it stands (``surrogatepass``, which
+    gives every string its own bytes), not refused as strict UTF-8 would.
+    """
+    text = f"{counter}:{value}".encode("utf-8", "surrogatepass")
+    return hmac.digest(secret, text, "sha256")[:16].hex()
+
+
 def _limit_key(secret: bytes, counter: str, value: str) -> str:
     """A counter's key: keyed digest, so no phone or ID number sits in the limiter's store."""
-    digest = hmac.digest(secret, f"{counter}:{value}".encode(), "sha256")
-    return f"regflow:{counter}:{digest[:16].hex()}"
+    return f"regflow:{counter}:{keyed_digest(secret, counter, value)}"
 
 
 # --- rules ----------------------------------------------------------------------------------

@@ -313,18 +313,24 @@ def password_errors(password: object, confirmation: object) -> tuple[FlowError, 
     space); control and invisible characters (Unicode's C and Z categories but the space)
     are refused: nobody can type them again at login.
     """
-    password = normalise_password(password) if isinstance(password, str) else ""
-    others = password.translate(_ASCII_DIGITS)  # what is not 0-9
-    checks = (
-        ("password.too_short", len(password) >= MIN_PASSWORD_LENGTH),
-        ("password.too_long", len(password) <= MAX_PASSWORD_LENGTH),
-        # map() over str methods: no generator frame per character
-        ("password.no_lowercase", any(map(str.islower, password))),
-        ("password.no_uppercase", any(map(str.isupper, password))),
-        ("password.no_digit", len(others) < len(password)),
-        ("password.no_special", bool(others) and not others.isalpha()),
-        ("password.invalid_character", password.isprintable()),
-    )
+    if not isinstance(password, str):
+        password = ""
+    if len(password) > _MAX_FIELD_LENGTH:
+        # Junk, judged by its length alone: a megabyte through every check costs a second.
+        checks: tuple[tuple[str, bool], ...] = (("password.too_long", False),)
+    else:
+        password = normalise_password(password)
+        others = password.translate(_ASCII_DIGITS)  # what is not 0-9
+        checks = (
+            ("password.too_short", len(password) >= MIN_PASSWORD_LENGTH),
+            ("password.too_long", len(password) <= MAX_PASSWORD_LENGTH),
+            # map() over str methods: no generator frame per character
+            ("password.no_lowercase", any(map(str.islower, password))),
+            ("password.no_uppercase", any(map(str.isupper, password))),
+            ("password.no_digit", len(others) < len(password)),
+            ("password.no_special", bool(others) and not others.isalpha()),
+            ("password.invalid_character", password.isprintable()),
+        )
     errors = [flow_error(code, field="password") for code, ok in checks if not ok]
     if not isinstance(confirmation, str) or normalise_password(confirmation) != password:
         errors.append(flow_error("password.mismatch", field="confirmation"))

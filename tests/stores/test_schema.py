@@ -28,15 +28,18 @@ if TYPE_CHECKING:
 
     from psycopg_pool import ConnectionPool
 
-#: The code sent to `old-flow`, and its hash as schemas 1 and 2 kept it: HMAC-SHA256 in hex.
+#: The code sent to the old flow, and its hash as schemas 1 and 2 kept it: HMAC-SHA256 in hex.
 CODE = "246810"
-HEX_HASH = hmac.new(FakePorts().otp_secret, b"old-flow:" + CODE.encode(), hashlib.sha256)
+HEX_HASH = hmac.new(
+    FakePorts().otp_secret, b"old-flow-of-schema-1-2:" + CODE.encode(), hashlib.sha256
+)
 #: The same hash as schema 3 keeps it: base64url without padding.
-BASE64URL_HASH = "HR2-FpDHgdUxB7TfBdoJ4Umj1fzSEUmJV8QJpjemAcA"
+BASE64URL_HASH = "vmY3TUeqK4dAI20INBTGYlWEr87gS6eQISJKpAQvLb4"
 
-#: A flow waiting for its OTP, exactly as regflow 0.1.0 (snapshot schema 1) stored it.
+#: A flow waiting for its OTP, exactly as regflow 0.1.0 (snapshot schema 1) stored it
+#: (with an id of the shape `Engine.start` gives, as every stored flow has).
 SCHEMA_1 = (
-    '{"flow_id":"old-flow","version":3,"state":"otp_pending",'
+    '{"flow_id":"old-flow-of-schema-1-2","version":3,"state":"otp_pending",'
     '"created_at":"2026-01-01T08:00:00+00:00","expires_at":"2026-01-01T08:30:00+00:00",'
     '"subject":"citizen","method":"bhxh","citizen":{"bhxh_number":"0123456789",'
     '"full_name":"Nguyễn Văn An","date_of_birth":"1990-05-17","phone":"+84912345678",'
@@ -46,7 +49,7 @@ SCHEMA_1 = (
 )
 #: The same flow as regflow stored it in schema 2: with `updated_at` and a `path`.
 SCHEMA_2 = (
-    '{"flow_id":"old-flow","version":3,"state":"otp_pending",'
+    '{"flow_id":"old-flow-of-schema-1-2","version":3,"state":"otp_pending",'
     '"created_at":"2026-01-01T08:00:00+00:00","expires_at":"2026-01-01T08:30:00+00:00",'
     '"subject":"citizen","method":"bhxh","citizen":{"bhxh_number":"0123456789",'
     '"full_name":"Nguyễn Văn An","date_of_birth":"1990-05-17","phone":"+84912345678",'
@@ -81,12 +84,13 @@ def test_a_snapshot_is_stored_with_its_schema() -> None:
 
 
 def _sqlite_with(path: Path, document: str) -> None:
-    """A SQLite file holding `old-flow` as an older regflow stored it."""
+    """A SQLite file holding `old-flow-of-schema-1-2` as an older regflow stored it."""
     SqliteFlowStore(path)
     with sqlite3.connect(path) as connection:
         connection.execute(
             "INSERT INTO regflow_flows (flow_id, version, state, expires_at, snapshot) "
-            "VALUES ('old-flow', 3, 'otp_pending', '2026-01-01T08:30:00.000000+00:00', ?)",
+            "VALUES ('old-flow-of-schema-1-2', 3, 'otp_pending', "
+            "'2026-01-01T08:30:00.000000+00:00', ?)",
             (document,),
         )
     connection.close()
@@ -98,7 +102,7 @@ def test_sqlite_loads_an_old_row_and_saves_it_as_schema_3(tmp_path: Path, old: s
     _sqlite_with(path, old)
     flows = SqliteFlowStore(path)
 
-    loaded = flows.load("old-flow")
+    loaded = flows.load("old-flow-of-schema-1-2")
     assert loaded == json_codec.loads(old)
     flows.save(attrs.evolve(loaded, version=4))
 
@@ -116,8 +120,8 @@ def test_the_code_sent_before_the_upgrade_is_still_accepted(tmp_path: Path, old:
     ports.clock.set(CREATED + timedelta(minutes=1))
     engine = engine_on(ports, SqliteUserStore(path), SqliteFlowStore(path))
 
-    wrong = engine.send("old-flow", ConfirmOtp("135790"))
-    right = engine.send("old-flow", ConfirmOtp(CODE))
+    wrong = engine.send("old-flow-of-schema-1-2", ConfirmOtp("135790"))
+    right = engine.send("old-flow-of-schema-1-2", ConfirmOtp(CODE))
 
     assert [error.code for error in wrong.errors] == ["otp.invalid"]
     assert right.state is State.SETTING_PASSWORD, right.errors
@@ -126,14 +130,14 @@ def test_the_code_sent_before_the_upgrade_is_still_accepted(tmp_path: Path, old:
 @OLD_DOCUMENTS
 def test_postgres_loads_an_old_row(postgres_pool: ConnectionPool, old: str) -> None:
     with postgres_pool.connection() as connection:
-        connection.execute("DELETE FROM regflow_flows WHERE flow_id = 'old-flow'")
+        connection.execute("DELETE FROM regflow_flows WHERE flow_id = 'old-flow-of-schema-1-2'")
         connection.execute(
             "INSERT INTO regflow_flows (flow_id, version, state, expires_at, snapshot) "
-            "VALUES ('old-flow', 3, 'otp_pending', %s, %s::jsonb)",
+            "VALUES ('old-flow-of-schema-1-2', 3, 'otp_pending', %s, %s::jsonb)",
             (CREATED, old),
         )
 
-    loaded = PostgresFlowStore(postgres_pool).load("old-flow")
+    loaded = PostgresFlowStore(postgres_pool).load("old-flow-of-schema-1-2")
 
     assert loaded == json_codec.loads(old)
 

@@ -6,6 +6,8 @@ threads and each write is one atomic statement: the version check of a flow and 
 numbers of an account are enforced by SQLite itself, across threads and processes alike.
 Keeping the connection open matters: closing the last one checkpoints and deletes the WAL,
 several fsyncs that would otherwise cost every request more than the work itself.
+
+The file holds personal data, so it is private to its owner: see `SqliteDatabase`.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
+import stat
 import threading
 import weakref
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
@@ -75,6 +78,14 @@ _PURGE_FLOWS: Final = _sql.sqlite_style(_sql.PURGE_FLOWS)
 _TAKEN: Final = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
 #: SQLite's number for `PRAGMA synchronous = FULL` (EXTRA is 3).
 _FULL: Final = 2
+#: The mode of a database file regflow creates: its owner's alone, whatever the umask.
+_PRIVATE: Final = 0o600
+#: The permission bits of other users, taken off a file that exists.
+_OTHERS: Final = 0o007
+#: The files of one database: SQLite creates the last two beside the first.
+_SUFFIXES: Final = ("", "-wal", "-shm")
+#: The names SQLite takes for a database in memory (or a temporary file): no file to guard.
+_IN_MEMORY: Final = frozenset({"", ":memory:"})
 
 _converter = make_converter()
 
@@ -84,6 +95,28 @@ def _utc_text(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _make_private(path: Path) -> None:
+    """Create the database file for its owner alone, or take other users' access off it.
+
+    SQLite creates a new file with the umask's mode (usually 0644: every local user could
+    read the citizens' records) and gives its ``-wal`` and ``-shm`` files the main file's
+    mode, so creating the empty file ``0600`` before SQLite opens it makes all three
+    private. A file that exists keeps the owner's and group's permissions the operator gave
+    it; only other users' are taken off (a file of an older version was 0644), where this
+    process may change its mode.
+    """
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, _PRIVATE))
+    except FileExistsError:
+        for file in (Path(f"{path}{suffix}") for suffix in _SUFFIXES):
+            with suppress(FileNotFoundError, PermissionError):
+                mode = stat.S_IMODE(file.stat().st_mode)
+                if mode & _OTHERS:
+                    file.chmod(mode & ~_OTHERS)
+    except OSError:
+        return  # no folder, no right to write in it: SQLite says so as it always did
 
 
 class _Held:
@@ -104,6 +137,9 @@ class SqliteDatabase:
     save that completes its flow, are always committed with ``"FULL"`` (see `durable`), so a
     registration is on disk when it is reported. ``"FULL"`` syncs every save as well, at
     several times the cost of a save.
+
+    A new file is created ``0600``, and so are its ``-wal`` and ``-shm``; a file that exists
+    loses only other users' permissions (`_make_private`).
     """
 
     def __init__(
@@ -119,6 +155,8 @@ class SqliteDatabase:
         self._synchronous = synchronous
         self._local = threading.local()
         self._held: weakref.WeakSet[_Held] = weakref.WeakSet()
+        if os.fspath(path) not in _IN_MEMORY:
+            _make_private(self.path)
         with closing(self._open()) as connection:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.executescript(SCHEMA)
