@@ -79,7 +79,7 @@ def citizens(count: int, first: int = 1) -> list[BhxhRecord]:
             full_name="Nguyễn Văn An",
             date_of_birth=date(1990, 5, 17),
             phone="+84912345678",
-            id_number=f"{n:012d}",
+            id_number=f"001090{n:06d}",  # a CCCD: Hà Nội, born in the 1900s, in (19)90
         )
         for n in range(first, first + count)
     ]
