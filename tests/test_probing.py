@@ -194,6 +194,23 @@ def test_mismatches_per_client_stop_the_client_and_not_the_citizen() -> None:
     assert _submit(engine, client="citizen").state is State.OTP_PENDING
 
 
+def test_a_bot_behind_the_citizens_address_keeps_the_address_out_while_it_runs() -> None:
+    """Per-client limits cannot tell a bot from the citizens behind its address (CGNAT, a
+    commune's counter): sending again the minute a window frees, it keeps them all out."""
+    ports = FakePorts.seeded()
+    engine = _engine(ports)  # the default limits
+    refused_minutes = 0
+    for _ in range(2 * 24 * 60):
+        while _submit(engine, "100.64.0.1", full_name=WRONG_NAME).state is not State.FILLING_FORM:
+            pass
+        refused_minutes += _submit(engine, "100.64.0.1").state is State.FILLING_FORM
+        ports.clock.advance(minutes=1)
+
+    hours = refused_minutes // 60
+    test = "test_a_bot_behind_the_citizens_address_keeps_the_address_out_while_it_runs"
+    assert f"{hours} of 48 hours" == _stated(test)
+
+
 def test_a_probed_form_counts_against_the_client_whether_it_matched_or_not() -> None:
     """Else the client's own limit would tell which of its probed forms matched."""
     ports = FakePorts.seeded()
