@@ -116,6 +116,8 @@ def _recover(
     clean_after: State | None,
 ) -> None:
     """The checks after a faulty step, then the citizen's retry."""
+    if not view.retryable and _quiet_text_failure(run):
+        return
     if not view.retryable:  # the engine read its lost write back and carried on
         assert (run.plan.injected, run.plan.fault) == ("flows.save", Fault.TIMED_OUT)
         assert run.stored_state() is clean_after
@@ -143,6 +145,19 @@ def _recover(
     retried = run.send(event)
     assert not retried.retryable, (port, retried.error_codes())
     assert run.stored_state() is clean_after
+
+
+def _quiet_text_failure(run: Run) -> bool:
+    """Documented: a probed flow whose text was not sent (or not counted) says nothing, as a
+    decoy would; it keeps its code and cooldown, and "Gửi lại OTP" after the cooldown heals."""
+    after = run.stored()
+    if after is None or not after.probed or run.plan.injected not in {"sms.send", "limiter.hit"}:
+        return False
+    assert after.otp is not None
+    run.ports.clock.advance(run.scene.engine.policy.otp_resend_after)
+    assert run.send(ResendOtp()).ok
+    run.faults_seen += 1
+    return True
 
 
 def campaign(path: Path, fault: Fault) -> tuple[int, int, int]:

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import attrs
+
 from regflow import (
     CITIZEN_BY_BHXH,
     ChooseMethod,
@@ -190,6 +192,23 @@ def test_mismatches_per_client_stop_the_client_and_not_the_citizen() -> None:
     assert refused.errors[0].retry_at == ports.clock.now() + HOUR
     ports.bhxh.add(CITIZEN)
     assert _submit(engine, client="citizen").state is State.OTP_PENDING
+
+
+def test_a_bot_behind_the_citizens_address_keeps_the_address_out_while_it_runs() -> None:
+    """Per-client limits cannot tell a bot from the citizens behind its address (CGNAT, a
+    commune's counter): sending again the minute a window frees, it keeps them all out."""
+    ports = FakePorts.seeded()
+    engine = _engine(ports)  # the default limits
+    refused_minutes = 0
+    for _ in range(2 * 24 * 60):
+        while _submit(engine, "100.64.0.1", full_name=WRONG_NAME).state is not State.FILLING_FORM:
+            pass
+        refused_minutes += _submit(engine, "100.64.0.1").state is State.FILLING_FORM
+        ports.clock.advance(minutes=1)
+
+    hours = refused_minutes // 60
+    test = "test_a_bot_behind_the_citizens_address_keeps_the_address_out_while_it_runs"
+    assert f"{hours} of 48 hours" == _stated(test)
 
 
 def test_a_probed_form_counts_against_the_client_whether_it_matched_or_not() -> None:
@@ -376,7 +395,9 @@ class BlindPeeks(InMemoryRateLimiter):
         return None if key.startswith("regflow:otp_send:") else super().peek(key, limits)
 
 
-def test_a_probed_flow_that_loses_the_phones_last_text_to_another_flow_turns_decoy() -> None:
+def test_a_probed_flow_that_loses_the_phones_last_text_to_another_flow_looks_like_a_decoy() -> None:
+    """The race a decoy never runs (the phone's last text taken by another flow meanwhile)
+    shows in no field of a probed flow's view, its version included."""
     ports = FakePorts.seeded()
     limits = RateLimits(
         mismatches_per_bhxh_number=(RateLimit(1, HOUR),),
@@ -389,8 +410,39 @@ def test_a_probed_flow_that_loses_the_phones_last_text_to_another_flow_turns_dec
     lost = _submit(engine)
 
     assert lost.error_codes() == ("bhxh.number_probed",)
-    assert _shown(lost) == _shown(_submit(engine, full_name=WRONG_NAME))
+    assert _all_shown(lost) == _all_shown(_submit(engine, full_name=WRONG_NAME))
     assert len(ports.sms.sent) == 1
     assert engine.send(lost.flow_id, ConfirmOtp(ports.sms.last_code())).error_codes() == (
         "otp.invalid",
     )
+
+
+def _all_shown(view: FlowView) -> dict[str, object]:
+    """Every field of a view but the flow's id: all a party that holds the flow can see."""
+    shown = attrs.asdict(view, recurse=False)
+    del shown["flow_id"]
+    return shown
+
+
+def test_a_probed_flow_whose_text_fails_answers_like_a_decoy() -> None:
+    """A decoy never calls the provider, so it never fails: a failing text may not show in a
+    probed flow either (`sms.unavailable`, no code, no cooldown, one more save), or an outage
+    of the provider would tell every match from a mismatch. The code stays: it may have
+    arrived, and "Gửi lại OTP" works once the cooldown is over."""
+    ports = FakePorts.seeded()
+    engine = _engine(ports, mismatches_per_bhxh_number=(RateLimit(1, HOUR),))
+    _probe(engine, mismatches=1)
+
+    ports.sms.fail_next()
+    real = _submit(engine)
+    decoy = _submit(engine, full_name=WRONG_NAME)
+
+    assert _all_shown(real) == _all_shown(decoy)
+    ports.clock.advance(seconds=61)
+    ports.sms.fail_next()
+    resent = [engine.send(flow.flow_id, ResendOtp()) for flow in (real, decoy)]
+    assert _all_shown(resent[0]) == _all_shown(resent[1])
+    ports.clock.advance(seconds=61)
+    assert engine.send(real.flow_id, ResendOtp()).ok
+    view = engine.send(real.flow_id, ConfirmOtp(ports.sms.last_code()))
+    assert view.state is State.SETTING_PASSWORD

@@ -202,6 +202,21 @@ def test_a_template_file_that_leaves_something_out_fails_loudly(
 
 
 @pytest.mark.parametrize(
+    "content",
+    ['brandname = "DVCQG"\ntemplates = "otp"\n', 'brandname = "DVCQG"\ntemplates = [1]\n'],
+    ids=["text", "array"],
+)
+def test_a_template_file_whose_templates_are_no_table_fails_with_a_value_error(
+    tmp_path: Path, content: str
+) -> None:
+    path = tmp_path / "templates.toml"
+    path.write_text(content, encoding="utf-8")
+
+    with pytest.raises(ValueError, match="templates"):
+        load_sms_templates(path)
+
+
+@pytest.mark.parametrize(
     ("otp_sms", "otp_ttl", "problem"),
     [
         (template("DVCQG {minutes}", minutes=2), timedelta(minutes=5), r"takes \{code\}"),

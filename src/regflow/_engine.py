@@ -360,7 +360,8 @@ class Engine:
     ) -> FlowSnapshot:
         """Count the saved step's text against its phone, then send it; if the phone has no
         room (another flow sent to it meanwhile) or a port fails, report it and undo the
-        send in the flow (a probed flow whose phone had no room turns into a decoy, quietly).
+        send in the flow. A probed flow does neither (`OutgoingSms.quiet`): it keeps its
+        code and cooldown, with no error, as the decoy it must look like would.
 
         Counting only now, after the save that serialises one flow's requests, is what keeps
         the requests that lose a race on the flow from costing the phone anything.
@@ -368,15 +369,11 @@ class Engine:
         sms = step.outbox
         assert sms is not None  # noqa: S101 - `_take` sends only a step that has a text
         refused = self._deliver(step, trigger, sms)
-        if refused is None:
+        if refused is None or sms.quiet:
             return saved
-        changes = sms.undo
-        if sms.as_decoy is not None and refused.code == "otp.send_rate_limited":
-            changes = sms.as_decoy
-        else:
-            errors.append(refused)
+        errors.append(refused)
         try:
-            return self._save(step, saved, changes)
+            return self._save(step, saved, sms.undo)
         except (StaleFlowError, PortFailureError):
             # Another request moved the flow on, or storage is down: the flow keeps a code
             # nobody received, and "Gửi lại OTP" works once its cooldown is over.

@@ -659,15 +659,15 @@ def remember_citizen(step: Step) -> None:
 class OutgoingSms:
     """A text the engine sends after the step is saved; `undo` reverts the step's send.
 
-    `as_decoy`, in a probed flow, turns the saved send into a decoy's instead, for when the
-    phone turns out to have no texts left as the text is counted: a flow that did not match
-    would not have said so either.
+    `quiet`, in a probed flow, keeps the saved send as it is when the text cannot go out
+    (the phone's texts taken by another flow meanwhile, the provider failing): a decoy never
+    fails, so a probed flow may not show that it did (no error, no second save).
     """
 
     phone: str
     message: SmsMessage
     undo: dict[str, Any]
-    as_decoy: dict[str, Any] | None = None
+    quiet: bool = False
 
 
 def send_otp(step: Step) -> None:
@@ -676,8 +676,9 @@ def send_otp(step: Step) -> None:
     The text goes out only after this step is saved, so of two requests racing on one flow
     only the one that saved sends: the per-flow send cap and cooldown hold under concurrency.
     If the text then fails, `undo` leaves no valid code and no cooldown, so the citizen can
-    resend at once. A decoy resends a decoy; so does a probed flow whose phone has no texts
-    left, where a flow that matched must look like one that did not.
+    resend at once (a probed flow keeps both: `OutgoingSms.quiet`). A decoy resends a
+    decoy; so does a probed flow whose phone has no texts left, where a flow that matched
+    must look like one that did not.
     """
     snapshot = step.snapshot
     if snapshot.decoy_phone is not None or (
@@ -688,7 +689,6 @@ def send_otp(step: Step) -> None:
     services, policy = step.services, step.services.policy
     code = _otp.new_code()
     phone = step.citizen.phone
-    probed = snapshot.probed or step.changes.get("probed", False)
     step.outbox = OutgoingSms(
         phone=phone,
         message=policy.otp_message(code),
@@ -697,9 +697,7 @@ def send_otp(step: Step) -> None:
             "otp_sends": snapshot.otp_sends,
             "otp_last_sent_at": snapshot.otp_last_sent_at,
         },
-        as_decoy={"decoy_phone": phone, "otp": _challenge(step, _otp.unmatchable_hash())}
-        if probed
-        else None,
+        quiet=snapshot.probed or step.changes.get("probed", False),
     )
     _issue(step, _otp.code_hash(services.otp_secret, snapshot.flow_id, code))
 

@@ -169,8 +169,11 @@ def load_sms_templates(
     place = Path(source) if isinstance(source, str | os.PathLike) else source
     document = tomllib.loads(place.read_text(encoding="utf-8"))
     brand: Any = brandname or document.get("brandname")  # checked by SmsTemplate
+    tables = document.get("templates", {})
+    if not isinstance(tables, dict):
+        raise ValueError(f"{place}: 'templates' must be a table of [templates.<key>] tables")  # noqa: TRY004 - the documented error of a bad file
     templates: dict[str, SmsTemplate] = {}
-    for key, table in document.get("templates", {}).items():
+    for key, table in tables.items():
         try:
             templates[key] = SmsTemplate(
                 id=table["id"], brandname=brand, text=table["text"], params=table.get("params", {})

@@ -93,6 +93,31 @@ def test_every_event_is_sent_with_the_client_address(
     assert seen == [client] * 6
 
 
+@pytest.mark.parametrize(
+    ("address", "client"),
+    [
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),  # the same subscriber
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),  # IPv4 over an IPv6 socket
+    ],
+)
+def test_an_ipv6_client_is_counted_by_its_subscribers_network(
+    monkeypatch: pytest.MonkeyPatch, address: str, client: str
+) -> None:
+    """A subscriber gets a /64 (2^64 addresses) or more: counted per address, a bot that
+    draws a new one for every form would pass every per-client limit."""
+    services = build_services(settings())
+    seen = record_clients(monkeypatch, services.engine)
+    browser = create_app(settings(), services).test_client()
+    browser.environ_base["REMOTE_ADDR"] = address
+
+    post(browser, "/register")
+    post(browser, "/register/method", subject="citizen", method="bhxh")
+
+    assert seen == [client]
+
+
 def test_proxy_hops_cannot_be_negative() -> None:
     with pytest.raises(ValueError, match="proxy_hops"):
         settings(proxy_hops=-1)

@@ -215,3 +215,21 @@ def test_production_refuses_to_start_with_unsafe_settings(
     assert done.returncode == 2
     assert refusal in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10"])  # noqa: S104 - refused, never bound
+def test_development_mode_refuses_to_serve_beyond_this_machine(host: str) -> None:
+    """Its inbox shows every OTP at /dev/sms and its clock buttons end every flow: a
+    development portal bound to a public address would hand both to the network."""
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [*command(), "--host", host],
+        env=portal_env(REGFLOW_PORTAL_DEV="1"),
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+        check=False,
+    )
+
+    assert done.returncode == 2
+    assert "loopback" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,12 +1,14 @@
 """`python -m regflow_portal [--host H] [--port N]`: serve the portal (`--port 0`: any free port).
 
 Settings come from `REGFLOW_PORTAL_*` (docs/operations.md); settings that are unsafe outside
-development mode stop it with a message and exit status 2.
+development mode stop it with a message and exit status 2, and so does development mode on
+an address other machines can reach (its pages show every OTP and move the clock).
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 
 import structlog
 
@@ -23,9 +25,23 @@ def main() -> None:
         app = create_app()
     except UnsafeSettingsError as refused:
         parser.exit(2, f"regflow_portal: {refused}\n")
+    if app.extensions["regflow"].inbox is not None and not _loopback(args.host):
+        parser.exit(
+            2,
+            "regflow_portal: development mode (every OTP at /dev/sms) serves a "
+            f"loopback address only, not {args.host}\n",
+        )
     server = portal_server(app, args.host, args.port)
     structlog.get_logger("regflow_portal").info("portal.serving", host=args.host, port=server.port)
     server.serve_forever()
+
+
+def _loopback(host: str) -> bool:
+    """Whether `host` is this machine alone: ``localhost`` or a loopback address."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 if __name__ == "__main__":

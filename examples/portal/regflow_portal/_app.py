@@ -8,6 +8,7 @@ button can show an old URL, never an old state, and can never send an event twic
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import math
 import re
 import secrets
@@ -345,13 +346,14 @@ def step(event: Event, notice: str | None = None) -> Response | tuple[str, int]:
     """Send one event to the session's flow, keep its errors for the next page, redirect.
 
     The client key is the connection's address, or with `Settings.proxy_hops` the address
-    the trusted proxies saw (ProxyFix): the engine's limits per client count by it.
+    the trusted proxies saw (ProxyFix): the engine's limits per client count by it
+    (`client_key`: an IPv6 address by its /64).
     """
     flow_id = session.get("flow_id")
     if not flow_id:
         session["notice"] = "no_flow"
         return redirect(url_for("pages.home"), code=303)
-    view = services().engine.send(flow_id, event, client=request.remote_addr)
+    view = services().engine.send(flow_id, event, client=client_key(request.remote_addr))
     if view.state is None and view.retryable:
         return unavailable(view)
     if view.state is None:
@@ -363,6 +365,19 @@ def step(event: Event, notice: str | None = None) -> Response | tuple[str, int]:
     elif notice and view.ok:
         session["notice"] = notice
     return to_screen(view)
+
+
+def client_key(address: str | None) -> str | None:
+    """The key the limits per client count by: an IPv4 address as it is, an IPv6 one by its
+    /64, the network a subscriber is given whole (counted per address, a bot drawing a new
+    one of its 2^64 for every form would pass every per-client limit)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network((ip, 64), strict=False))
+    return str(getattr(ip, "ipv4_mapped", None) or ip)
 
 
 def unavailable(view: FlowView) -> tuple[str, int]:
