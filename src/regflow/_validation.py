@@ -92,7 +92,9 @@ def _full_name(value: object) -> str | FlowError:
     return name
 
 
-def _parse_date(text: str) -> date | None:
+def parse_date(text: str) -> date | None:
+    """A date in one of the form's spellings (dd/mm/yyyy, d/m/yyyy, yyyy-mm-dd,
+    dd-mm-yyyy), or None."""
     day_month_year = _DAY_MONTH_YEAR.fullmatch(text)
     if day_month_year is not None:  # the portal's format, without strptime's cost
         day, month, year = map(int, day_month_year.groups())
@@ -123,7 +125,7 @@ def _date_of_birth(value: object, today: date) -> date | FlowError:
         text = _text(value)
         if not text:
             return flow_error("date_of_birth.required", field="date_of_birth")
-        born = _parse_date(text) if len(text) <= _MAX_FIELD_LENGTH else None
+        born = parse_date(text) if len(text) <= _MAX_FIELD_LENGTH else None
     if born is None:
         return flow_error("date_of_birth.invalid", field="date_of_birth")
     if not EARLIEST_BIRTH <= born <= today:
