@@ -139,12 +139,13 @@ def normalise_phone(value: str) -> str | None:
     The shapes citizens type (``0912 345 678``, ``+84912345678``) are checked against
     phonenumbers' own Vietnamese patterns, compiled once; any other shape goes through
     phonenumbers' full parser. Both give the same answer; the first costs a regex match.
+    A pre-2018 11-digit mobile number (``0166 234 5678``) is given as the number it became
+    (``+84362345678``): records and citizens still write the old ones.
     """
     plain = _PLAIN_PHONE.fullmatch(value.translate(_PHONE_SEPARATORS))
     if plain is None:
         return _parse_phone(value)
-    national = plain.group(1)
-    return f"+84{national}" if _is_vietnamese_mobile(national) else None
+    return _mobile(plain.group(1))
 
 
 def _parse_phone(value: str) -> str | None:
@@ -152,6 +153,8 @@ def _parse_phone(value: str) -> str | None:
         number = phonenumbers.parse(value, "VN")
     except phonenumbers.NumberParseException:
         return None
+    if number.country_code == _VIETNAM_CODE:
+        number.national_number = int(_current_number(str(number.national_number)))
     # A mobile number type implies a valid number (phonenumbers' own definition of valid),
     # so `is_valid_number` would only repeat the costliest part of this check.
     if (
@@ -162,9 +165,46 @@ def _parse_phone(value: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _mobile(national: str) -> str | None:
+    """The E.164 form of a Vietnamese national number if it is a mobile's, now or before 2018."""
+    national = _current_number(national)
+    return f"+84{national}" if _is_vietnamese_mobile(national) else None
+
+
+def _current_number(national: str) -> str:
+    """A pre-2018 mobile number as it is now (``0166 234 5678`` → ``036 234 5678``); any
+    other number as it is. Cheap: most numbers fail the length test."""
+    if len(national) == _OLD_MOBILE_LENGTH:
+        code = _CONVERTED_CODES.get(national[:3])
+        if code is not None:
+            return code + national[3:]
+    return national
+
+
 _MOBILE_TYPES: Final = frozenset(
     {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 )
+_VIETNAM_CODE: Final = 84
+#: The national part of an 11-digit mobile number (``0`` + 10 digits).
+_OLD_MOBILE_LENGTH: Final = 10
+#: The conversion of every 11-digit mobile number to 10 digits (15 September 2018 to
+#: 30 June 2019), the Ministry of Information and Communications' plan for its national
+#: numbering plan (Circular 22/2014/TT-BTTTT): the old three-digit network code after the
+#: trunk ``0``, and the two-digit code that replaced it; the seven subscriber digits stayed.
+#: The 21 codes as the Ministry announced them (reported by SGGP News, "Mobile phone numbers
+#: conversion to affect 60 million subscribers nationwide", 2018): Viettel 0162–0169 →
+#: 032–039; MobiFone 0120 → 070, 0121 → 079, 0122 → 077, 0126 → 076, 0128 → 078; VinaPhone
+#: 0123 → 083, 0124 → 084, 0125 → 085, 0127 → 081, 0129 → 082; Vietnamobile 0186 → 056,
+#: 0188 → 058; Gmobile 0199 → 059. phonenumbers knows only the new numbers. Records from
+#: before then still hold old ones, and only the new ones receive texts, so both sides of
+#: the comparison are in the new numbers.
+_CONVERTED_CODES: Final = {
+    **{f"16{digit}": f"3{digit}" for digit in "23456789"},
+    "120": "70", "121": "79", "122": "77", "126": "76", "128": "78",
+    "123": "83", "124": "84", "125": "85", "127": "81", "129": "82",
+    "186": "56", "188": "58",
+    "199": "59",
+}  # fmt: skip
 #: ``0`` or ``+84``, then the national number: what `_is_vietnamese_mobile` judges alone.
 _PLAIN_PHONE: Final = re.compile(r"(?:\+84|0)([1-9][0-9]{6,10})")
 _PHONE_SEPARATORS: Final = str.maketrans("", "", " .-")
