@@ -104,6 +104,13 @@ SAME_NAMES = [
     ("Đinh Y Ly", "ĐINH Y LY"),
     ("Mùa A Páo", "MÙA A PÁO"),
     ("Lò Văn Pọm", "LÒ VĂN PỌM"),
+    # what phones and old code pages put for ' - Đ: iOS's ’, the modifier ʼ, Unicode's
+    # hyphen, the Icelandic Ð of a record converted from a Windows code page
+    ("H'Hen Niê", "H’Hen Niê"),
+    ("Ksor H’Bơ Khăp", "Ksor H'Bơ Khăp"),
+    ("H'Hen Niê", "H\u02bcHen Niê"),
+    ("Y-Moan Ênuôl", "Y\u2010Moan Ênuôl"),
+    ("\u00d0Ỗ VĂN \u00d0ỨC", "Đỗ Văn Đức"),
     # the same name typed or stored in decomposed Unicode, or with odd white space
     (nfd("Nguyễn Thị Thuỷ"), "Nguyễn Thị Thủy"),
     ("Nguyễn Thị Thủy", nfd("NGUYỄN THỊ THUỶ")),
@@ -171,9 +178,20 @@ def test_place_tone_marks_writes_the_new_style_and_keeps_case_and_letters(
     assert place_tone_marks(placed) == placed
 
 
-def test_normalise_name_folds_case_form_and_white_space_only() -> None:
+def test_normalise_name_folds_case_form_white_space_and_look_alikes_only() -> None:
     assert normalise_name(" NGUYỄN\tTHỊ\u00a0 THỦY ") == "nguyễn thị thuỷ"
     assert normalise_name(nfd("Đỗ Như Quỳnh")) == "đỗ như quỳnh"
+    assert normalise_name("H’HEN NIÊ") == "h'hen niê"
+    assert normalise_name("\u00d0inh Y Ly") == normalise_name("ĐINH Y LY") != "dinh y ly"
+
+
+@pytest.mark.parametrize("typed", ["H’Hen Niê", "Y‐Moan Ênuôl", "\u00d0inh Y Ly"])
+def test_a_name_typed_with_a_phone_s_apostrophe_or_hyphen_is_a_name(typed: str) -> None:
+    ports = FakePorts.seeded()
+
+    view = submit(ports, record_of(full_name=typed), full_name=typed)
+
+    assert view.state is State.OTP_PENDING, codes(view)
 
 
 def test_a_record_name_is_kept_in_nfc_with_single_spaces() -> None:

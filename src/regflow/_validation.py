@@ -37,20 +37,37 @@ _EMAIL_LOCAL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}")
 _DOMAIN_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
+#: Characters that phones and old encodings put for the ASCII ones of a Vietnamese name:
+#: the typographic apostrophes iOS and macOS type for ' ("H’Hen Niê"), the modifier
+#: apostrophe, the Unicode hyphens and the en dash for - ("Y‐Moan"), and the Icelandic eth
+#: that a record converted from a Windows code page holds for Đ ("ÐỖ").
+_LOOK_ALIKES: Final = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u2032": "'",
+    "\u2010": "-", "\u2011": "-", "\u2013": "-",
+    "\u00d0": "\u0110", "\u00f0": "\u0111",
+})  # fmt: skip
+
+
 def normalise_name(name: str) -> str:
     """Fold a name the way the comparison with BHXH needs: equal results, same name.
 
-    NFC so decomposed and precomposed Vietnamese compare equal, case-folded, tone marks
+    NFC so decomposed and precomposed Vietnamese compare equal, look-alike apostrophes,
+    hyphens and Đ as the letters of the alphabet (`tidy_name`), case-folded, tone marks
     placed by one rule (`place_tone_marks`) so "Thủy" and "Thuỷ" compare equal, white space
     collapsed. Letters and diacritics are kept, since "An" and "Ân" are different names.
     """
-    return words_with_tone_marks_placed(unicodedata.normalize("NFC", name).casefold())
+    if name.isascii():
+        return words_with_tone_marks_placed(name.casefold())
+    folded = unicodedata.normalize("NFC", name).translate(_LOOK_ALIKES).casefold()
+    return words_with_tone_marks_placed(folded)
 
 
 def tidy_name(name: str) -> str:
-    """A name as it is kept: NFC, single spaces, none at either end (what is compared is
-    `normalise_name`'s fold of it)."""
-    return " ".join(unicodedata.normalize("NFC", name).split())
+    """A name as it is kept: NFC, single spaces, none at either end, the look-alikes of
+    ' - Đ as those letters (what is compared is `normalise_name`'s fold of it)."""
+    if name.isascii():
+        return " ".join(name.split())
+    return " ".join(unicodedata.normalize("NFC", name).translate(_LOOK_ALIKES).split())
 
 
 def _text(value: object) -> str | None:
