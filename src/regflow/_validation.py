@@ -192,7 +192,7 @@ def _current_number(national: str) -> str:
     """A pre-2018 mobile number as it is now (``0166 234 5678`` → ``036 234 5678``); any
     other number as it is. Cheap: most numbers fail the length test."""
     if len(national) == _OLD_MOBILE_LENGTH:
-        code = _CONVERTED_CODES.get(national[:3])
+        code = CONVERTED_CODES.get(national[:3])
         if code is not None:
             return code + national[3:]
     return national
@@ -215,7 +215,7 @@ _OLD_MOBILE_LENGTH: Final = 10
 #: 0188 → 058; Gmobile 0199 → 059. phonenumbers knows only the new numbers. Records from
 #: before then still hold old ones, and only the new ones receive texts, so both sides of
 #: the comparison are in the new numbers.
-_CONVERTED_CODES: Final = {
+CONVERTED_CODES: Final = {
     **{f"16{digit}": f"3{digit}" for digit in "23456789"},
     "120": "70", "121": "79", "122": "77", "126": "76", "128": "78",
     "123": "83", "124": "84", "125": "85", "127": "81", "129": "82",
