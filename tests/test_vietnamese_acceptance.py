@@ -116,6 +116,10 @@ SAME_NAMES = [
     ("Nguyễn Thị Thủy", nfd("NGUYỄN THỊ THUỶ")),
     ("Nguyễn\tThị  Hoà", "Nguyễn Thị Hòa"),
     ("Nguyễn\u00a0Thị\u00a0Hoà", " Nguyễn  Thị Hòa "),
+    # invisible characters of a spreadsheet export or a pasted document
+    ("\ufeffNguyễn Thị Hoà", "Nguyễn Thị Hòa"),
+    ("Nguyễn\u200bThị Hoà", "Nguyễn Thị Hòa"),
+    ("Nguyễn Thị Ho\u00adà", "Nguyễn Thị\u200e Hòa"),
 ]
 
 
@@ -202,6 +206,26 @@ def test_a_record_name_is_kept_in_nfc_with_single_spaces() -> None:
     assert record.full_name == "NGUYỄN THỊ THUỶ"
 
 
+@pytest.mark.parametrize(
+    "stored", ["Nguyễn Văn An (Tý)", "Nguyễn V. An", "Nguyễn Văn An 2", "\u200b\ufeff", "A" * 101]
+)
+def test_a_record_name_no_citizen_could_type_is_bhxh_s_error_not_a_mismatch(stored: str) -> None:
+    ports = FakePorts.seeded()
+
+    views = [submit(ports, record_of(full_name=stored)) for _ in range(6)]
+
+    assert {tuple(codes(view)) for view in views} == {("bhxh.record_invalid",)}
+
+
+@pytest.mark.parametrize("typed", ["\u200b", "\ufeff\u00ad", "Nguyễn Văn An."])
+def test_a_typed_name_of_nothing_visible_or_a_dot_is_invalid(typed: str) -> None:
+    ports = FakePorts.seeded()
+
+    view = submit(ports, CITIZEN, full_name=typed)
+
+    assert codes(view) == ["full_name.invalid"]
+
+
 # --- phones -------------------------------------------------------------------------------
 
 #: CITIZEN's phone, +84912345678, as citizens type it and as agencies store it.
@@ -257,7 +281,7 @@ def test_a_citizen_typing_the_old_number_matches_a_record_with_the_new_one(
 ) -> None:
     ports = FakePorts.seeded()
 
-    view = submit(ports, record_of(phone=f"{new}.234.5678"), phone=f"+84 {old[1:]}2345678")
+    view = submit(ports, record_of(phone=f"{new}.234.5678"), phone=f"(+84) {old[1:]}2345678")
 
     assert view.state is State.OTP_PENDING, codes(view)
     assert ports.sms.sent[-1].phone == f"+84{new[1:]}2345678"

@@ -223,7 +223,11 @@ def _tones() -> Iterator[str]:
     yield "three letters of the alphabet is those letters, in the form and in the record: the"
     yield "typographic apostrophes ’ ‘ (iOS and macOS type them), ʼ and ′ are `'` (H’Hen Niê is"
     yield "H'Hen Niê); the hyphens ‐ ‑ and the en dash – are `-`; the Icelandic Ð ð of a record"
-    yield "converted from a Windows code page are Đ đ."
+    yield "converted from a Windows code page are Đ đ. The invisible characters a pasted name or"
+    yield "a spreadsheet export carries are dropped (soft hyphen, zero-width joiners, direction"
+    yield "marks, byte-order mark) or a space (zero-width space). A record's name the form could"
+    yield "never take (digits, brackets, a dot, over 100 characters: `Nguyễn V. An`,"
+    yield "`Nguyễn Văn An (Tý)`) is `bhxh.record_invalid`, not a mismatch of the citizen's."
     yield ""
     yield from _table(
         ("Typed or recorded", "Compared as"), ((w, place_tone_marks(w)) for w in _TONE_EXAMPLES)

@@ -20,7 +20,7 @@ from typing import Final
 
 from regflow._domain import BhxhRecord
 from regflow._provinces import PROVINCE_CODES
-from regflow._validation import normalise_phone, parse_date, tidy_name
+from regflow._validation import is_name, normalise_phone, parse_date, tidy_name
 
 #: What separates the digits of a number as agencies write it: ``001 090 012 345``,
 #: ``001.090.012.345``, ``001-090-012345``.
@@ -82,6 +82,8 @@ def _full_name(value: object) -> str:
     name = tidy_name(value)
     if not name:
         raise RecordValueError("full_name", "empty")
+    if not is_name(name):  # digits, brackets, a dot: no citizen could type it on the form
+        raise RecordValueError("full_name", "not_a_name")
     return name
 
 

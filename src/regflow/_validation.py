@@ -40,11 +40,16 @@ _DOMAIN_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 #: Characters that phones and old encodings put for the ASCII ones of a Vietnamese name:
 #: the typographic apostrophes iOS and macOS type for ' ("H’Hen Niê"), the modifier
 #: apostrophe, the Unicode hyphens and the en dash for - ("Y‐Moan"), and the Icelandic eth
-#: that a record converted from a Windows code page holds for Đ ("ÐỖ").
+#: that a record converted from a Windows code page holds for Đ ("ÐỖ"). And the invisible
+#: characters a name pasted from a document or a spreadsheet export carries: the
+#: zero-width space is a space; the soft hyphen, the zero-width joiners, the direction
+#: marks, the word joiner and the byte-order mark are nothing.
 _LOOK_ALIKES: Final = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u2032": "'",
     "\u2010": "-", "\u2011": "-", "\u2013": "-",
     "\u00d0": "\u0110", "\u00f0": "\u0111",
+    "\u200b": " ",
+    **dict.fromkeys("\u00ad\u200c\u200d\u200e\u200f\u2060\ufeff"),
 })  # fmt: skip
 
 
@@ -91,10 +96,14 @@ def _is_name_character(char: str) -> bool:
     return char in " '-" or unicodedata.category(char)[0] in "LM"
 
 
-def _is_name(name: str) -> bool:
+def is_name(name: str) -> bool:
+    """Whether a tidied name holds only what the form takes: letters with their marks,
+    spaces, apostrophes, hyphens, at most `MAX_NAME_LENGTH` characters."""
+    if len(name) > MAX_NAME_LENGTH:
+        return False
     # Most names are letters and spaces only: str.isalpha says so without a loop.
     letters = name.replace(" ", "")
-    return letters.isalpha() or all(_is_name_character(c) for c in letters)
+    return letters.isalpha() or (bool(letters) and all(map(_is_name_character, letters)))
 
 
 def _full_name(value: object) -> str | FlowError:
@@ -104,7 +113,7 @@ def _full_name(value: object) -> str | FlowError:
     if len(text) > _MAX_FIELD_LENGTH:
         return flow_error("full_name.invalid", field="full_name")
     name = tidy_name(text)
-    if len(name) > MAX_NAME_LENGTH or not _is_name(name):
+    if not is_name(name):
         return flow_error("full_name.invalid", field="full_name")
     return name
 
