@@ -51,6 +51,13 @@ _LOOK_ALIKES: Final = str.maketrans({
     "\u200b": " ",
     **dict.fromkeys("\u00ad\u200c\u200d\u200e\u200f\u2060\ufeff"),
 })  # fmt: skip
+#: Whether a name holds any of them: a search costs a tenth of a translation, and most
+#: names hold none.
+_HAS_LOOK_ALIKE: Final = re.compile("[" + "".join(map(chr, _LOOK_ALIKES)) + "]").search
+
+
+def _without_look_alikes(name: str) -> str:
+    return name.translate(_LOOK_ALIKES) if _HAS_LOOK_ALIKE(name) else name
 
 
 def normalise_name(name: str) -> str:
@@ -63,7 +70,7 @@ def normalise_name(name: str) -> str:
     """
     if name.isascii():
         return words_with_tone_marks_placed(name.casefold())
-    folded = unicodedata.normalize("NFC", name).translate(_LOOK_ALIKES).casefold()
+    folded = _without_look_alikes(unicodedata.normalize("NFC", name)).casefold()
     return words_with_tone_marks_placed(folded)
 
 
@@ -72,7 +79,7 @@ def tidy_name(name: str) -> str:
     ' - Đ as those letters (what is compared is `normalise_name`'s fold of it)."""
     if name.isascii():
         return " ".join(name.split())
-    return " ".join(unicodedata.normalize("NFC", name).translate(_LOOK_ALIKES).split())
+    return " ".join(_without_look_alikes(unicodedata.normalize("NFC", name)).split())
 
 
 def _text(value: object) -> str | None:
