@@ -58,10 +58,10 @@ def test_every_typed_date_shape_is_read_as_strptime_reads_it() -> None:
         DAYS, DAYS, YEARS, ("/", "-", ""), ("/", "-")
     ):
         for text in (f"{day}{first}{month}{second}{year}", f"{year}{first}{month}{second}{day}"):
-            assert _validation._parse_date(text) == by_strptime(text), text
+            assert _validation.parse_date(text) == by_strptime(text), text
 
 
 def test_impossible_days_of_the_portal_format_are_refused() -> None:
-    assert _validation._parse_date("29/02/2023") is None
-    assert _validation._parse_date("29/02/2024") == date(2024, 2, 29)
-    assert _validation._parse_date("1/5/1990") == date(1990, 5, 1)
+    assert _validation.parse_date("29/02/2023") is None
+    assert _validation.parse_date("29/02/2024") == date(2024, 2, 29)
+    assert _validation.parse_date("1/5/1990") == date(1990, 5, 1)

@@ -17,6 +17,7 @@ from regflow import (
     Engine,
     Policy,
     PortUnavailableError,
+    RecordValueError,
     ResendOtp,
     State,
 )
@@ -150,7 +151,6 @@ def test_a_not_found_with_the_contract_code_is_no_record(
     [
         Response("Not Found", status=404),  # a wrong URL or a proxy, not BHXH's answer
         Response("<html>oops</html>", status=200, content_type="text/html"),
-        _json({**RECORD, "date_of_birth": "17/05/1990"}),
         _json({**RECORD, "phone": 84912345678}),
         _json({k: v for k, v in RECORD.items() if k != "id_number"}),
         _json({**RECORD, "former_id_numbers": "012345678"}),
@@ -162,7 +162,6 @@ def test_a_not_found_with_the_contract_code_is_no_record(
     ids=[
         "404-html",
         "not-json",
-        "bad-date",
         "int-phone",
         "missing",
         "former-not-a-list",
@@ -179,6 +178,32 @@ def test_an_off_contract_answer_is_an_outage_and_is_not_retried(
     with pytest.raises(UpstreamUnavailableError):
         bhxh.lookup(CITIZEN.bhxh_number)
     assert _requests(httpserver) == 1
+
+
+@pytest.mark.parametrize("born", ["17/05/1990", "17/5/1990", "17-05-1990", " 1990-05-17 "])
+def test_a_record_date_in_a_spelling_of_the_form_is_read(
+    httpserver: HTTPServer, bhxh: HttpBhxhRegistry, born: str
+) -> None:
+    httpserver.expect_request(LOOKUP_PATH).respond_with_json({**RECORD, "date_of_birth": born})
+    assert bhxh.lookup(CITIZEN.bhxh_number) == CITIZEN
+
+
+@pytest.mark.parametrize(
+    ("born", "reason"),
+    [("1960", "incomplete_date"), ("00/00/1960", "incomplete_date"), ("May 1960", "not_a_date")],
+)
+def test_a_record_without_a_whole_date_is_bhxh_s_error_and_never_opens_the_circuit(
+    httpserver: HTTPServer, born: str, reason: str
+) -> None:
+    registry = HttpBhxhRegistry(_settings(httpserver), breaker=CircuitBreaker(2))
+    httpserver.expect_request(LOOKUP_PATH).respond_with_json({**RECORD, "date_of_birth": born})
+    for _ in range(3):
+        with pytest.raises(RecordValueError) as raised:
+            registry.lookup(CITIZEN.bhxh_number)
+        assert (raised.value.field, raised.value.reason) == ("date_of_birth", reason)
+    assert not registry.breaker.is_open
+    assert _requests(httpserver) == 3
+    registry.close()
 
 
 def test_transient_failures_are_retried_until_an_answer(

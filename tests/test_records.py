@@ -129,7 +129,9 @@ INVALID = {
     "former-too-short": ({"former_id_numbers": ("12345",)}, "former_id_numbers"),
     "former-other-year": ({"former_id_numbers": ("079185000111",)}, "former_id_numbers"),
     "other-bhxh-number": ({"bhxh_number": "0123456780"}, "bhxh_number"),
-    "date-as-text": ({"date_of_birth": "1990-05-17"}, "date_of_birth"),
+    "year-only-date": ({"date_of_birth": "00/00/1990"}, "date_of_birth"),
+    "text-no-date": ({"date_of_birth": "17 May 1990"}, "date_of_birth"),
+    "date-not-a-date": ({"date_of_birth": 19900517}, "date_of_birth"),
     "id-not-text": ({"id_number": 1090012345}, "id_number"),
 }
 

@@ -13,7 +13,12 @@ from regflow._domain import State
 from regflow._errors import ERRORS
 from regflow._policy import Policy
 from regflow._tone_marks import place_tone_marks
-from regflow._validation import EARLIEST_BIRTH, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from regflow._validation import (
+    CONVERTED_CODES,
+    EARLIEST_BIRTH,
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+)
 from regflow.machine import EVENTS, EXPIRE, INITIAL, TERMINAL, TRANSITIONS
 
 if TYPE_CHECKING:
@@ -214,7 +219,15 @@ def _tones() -> Iterator[str]:
     yield ""
     yield "Letters, quality marks and the tone itself still count: Ân ≠ An, Đ ≠ D, Hoà ≠ Hoá."
     yield "A word that is not a Vietnamese syllable (a foreign name, a word with two tones) is"
-    yield "compared as NFC, its accents where they are."
+    yield "compared as NFC, its accents where they are. What phones and old code pages put for"
+    yield "three letters of the alphabet is those letters, in the form and in the record: the"
+    yield "typographic apostrophes ’ ‘ (iOS and macOS type them), ʼ and ′ are `'` (H’Hen Niê is"
+    yield "H'Hen Niê); the hyphens ‐ ‑ and the en dash – are `-`; the Icelandic Ð ð of a record"
+    yield "converted from a Windows code page are Đ đ. The invisible characters a pasted name or"
+    yield "a spreadsheet export carries are dropped (soft hyphen, zero-width joiners, direction"
+    yield "marks, byte-order mark) or a space (zero-width space). A record's name the form could"
+    yield "never take (digits, brackets, a dot, over 100 characters: `Nguyễn V. An`,"
+    yield "`Nguyễn Văn An (Tý)`) is `bhxh.record_invalid`, not a mismatch of the citizen's."
     yield ""
     yield from _table(
         ("Typed or recorded", "Compared as"), ((w, place_tone_marks(w)) for w in _TONE_EXAMPLES)
@@ -225,18 +238,42 @@ def _boundaries() -> Iterator[str]:
     yield "## Where the rules draw their lines"
     yield ""
     yield "What the form, the password and the clock decide for the values at their edges."
-    for section in (_tones(), _dates(), _passwords(), _times()):
+    for section in (_tones(), _phones(), _dates(), _passwords(), _times()):
         yield ""
         yield from section
+
+
+def _phones() -> Iterator[str]:
+    yield "### Phone"
+    yield ""
+    yield "A Vietnamese mobile number in any usual shape (`0912 345 678`, `0912.345.678`,"
+    yield "`091-234-5678`, `+84912345678`, `84912345678`, `(+84) 912345678`,"
+    yield "`+84 (0) 912 345 678`), in the form and in the record, is compared in E.164. A"
+    yield "pre-2018 11-digit number, which records from before the conversion still hold and"
+    yield "citizens still type, is the number it became (the Ministry of Information and"
+    yield "Communications' conversion of 15 September 2018; the seven subscriber digits stayed),"
+    yield "and the code goes to the new number:"
+    yield ""
+    yield from _table(
+        ("Before 2018", "Since"), ((f"0{old}", f"0{new}") for old, new in CONVERTED_CODES.items())
+    )
 
 
 def _dates() -> Iterator[str]:
     born = EARLIEST_BIRTH.strftime("%d/%m/%Y")
     yield "### Date of birth"
     yield ""
+    yield "The form takes dd/mm/yyyy, d/m/yyyy, yyyy-mm-dd and dd-mm-yyyy (`17/05/1990`,"
+    yield "`17/5/1990`, `1990-05-17`, `17-05-1990`); anything else is `date_of_birth.invalid`."
     yield f"From {born} to today, both included; anything else is `date_of_birth.out_of_range`."
     yield "*Today* is the date in Vietnam (UTC+7) at the engine's clock: from 00:00 to 07:00 in"
     yield "Vietnam, UTC is still on the day before, and that day is not the citizen's today."
+    yield ""
+    yield "A record's date given as text is read the same way. A record whose date of birth is"
+    yield "only a year (`1960`, `00/00/1960`, `1960-00-00`, `03/1960`), as older records hold,"
+    yield "is `bhxh.record_invalid` (reason `incomplete_date`): BHXH completes the record. It is"
+    yield "never the citizen's mismatch, and the years alone are not compared: that would let"
+    yield "any date of the year through for these records only."
 
 
 def _passwords() -> Iterator[str]:

@@ -14,12 +14,13 @@ citizen's mismatch.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Final
 
 from regflow._domain import BhxhRecord
 from regflow._provinces import PROVINCE_CODES
-from regflow._validation import normalise_phone, tidy_name
+from regflow._validation import is_name, normalise_phone, parse_date, tidy_name
 
 #: What separates the digits of a number as agencies write it: ``001 090 012 345``,
 #: ``001.090.012.345``, ``001-090-012345``.
@@ -27,6 +28,12 @@ _NUMBER_SEPARATORS: Final = str.maketrans("", "", " .-")
 _CMND_LENGTH: Final = 9
 _CCCD_LENGTH: Final = 12
 _FIRST_CENTURY: Final = 1900
+#: A date as ``[day/][month/]year`` (``00/00/1960``, ``03/1960``, ``1960``) or
+#: ``year[-month[-day]]`` (``1960-00-00``): what `_is_incomplete` reads.
+_DAY_MONTH_YEAR: Final = re.compile(r"(?:([0-9]{1,2})[/-])?(?:([0-9]{1,2})[/-])?([0-9]{4})")
+_YEAR_MONTH_DAY: Final = re.compile(r"([0-9]{4})(?:-([0-9]{2}))?(?:-([0-9]{2}))?")
+_LAST_DAY: Final = 31
+_LAST_MONTH: Final = 12
 
 
 class RecordValueError(ValueError):
@@ -75,15 +82,51 @@ def _full_name(value: object) -> str:
     name = tidy_name(value)
     if not name:
         raise RecordValueError("full_name", "empty")
+    if not is_name(name):  # digits, brackets, a dot: no citizen could type it on the form
+        raise RecordValueError("full_name", "not_a_name")
     return name
 
 
 def _date_of_birth(value: object) -> date:
     if isinstance(value, datetime):
         return value.date()
+    if isinstance(value, str):
+        return record_date(value)
     if not isinstance(value, date):
         raise RecordValueError("date_of_birth", "not_a_date")
     return value
+
+
+def record_date(text: str) -> date:
+    """A record's date of birth written as text, in any spelling the form takes
+    (``17/05/1990``, ``1990-05-17`` ...), for registries that receive text (the HTTP one).
+
+    Older records hold dates whose day or month is unknown: ``1960``, ``00/00/1960``,
+    ``1960-00-00``, ``03/1960``. Such a record is BHXH's to complete (``incomplete_date``):
+    a comparison of years alone would let any date of that year through, for these records
+    only, and the citizen has no day to type that the record could confirm.
+    """
+    born = parse_date(text.strip())
+    if born is not None:
+        return born
+    if _is_incomplete(text.strip()):
+        raise RecordValueError("date_of_birth", "incomplete_date")
+    raise RecordValueError("date_of_birth", "not_a_date")
+
+
+def _is_incomplete(text: str) -> bool:
+    """A year with its day or month 0 or left out, the rest in range."""
+    day_month = _DAY_MONTH_YEAR.fullmatch(text)
+    if day_month is not None:
+        first, second, year = day_month.groups()
+        day, month = (first, second) if second is not None else (None, first)
+    else:
+        iso = _YEAR_MONTH_DAY.fullmatch(text)
+        if iso is None:
+            return False
+        year, month, day = iso.groups()
+    days, months = int(day or 0), int(month or 0)
+    return 0 in (days, months) and days <= _LAST_DAY and months <= _LAST_MONTH and int(year) > 0
 
 
 def _phone(value: object) -> str:

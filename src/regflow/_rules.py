@@ -116,13 +116,25 @@ class Services:
 
 
 def _call(port: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """Call a port; any failure but a lost account race becomes a `PortFailureError`."""
+    """Call a port; any failure but a lost account race or a record BHXH holds wrongly
+    becomes a `PortFailureError`."""
     try:
         return fn(*args, **kwargs)
-    except DuplicateAccountError:
+    except (DuplicateAccountError, RecordInvalidError):
         raise
     except Exception as exc:
         raise PortFailureError(port) from exc
+
+
+def _read_record(registry: BhxhRegistry, number: str) -> BhxhRecord | None:
+    """The registry's record for `number`, normalised. A registry may raise `RecordValueError`
+    itself, for a value it cannot put in a `BhxhRecord` at all (a date of birth that is only
+    a year): either way that is BHXH's data error, not an outage."""
+    try:
+        record = registry.lookup(number)
+        return None if record is None else normalise_record(record, number)
+    except RecordValueError as error:
+        raise RecordInvalidError(error) from None
 
 
 def resend_available_at(snapshot: FlowSnapshot, policy: Policy) -> datetime | None:
@@ -201,13 +213,7 @@ class Step:
     def bhxh_record(self) -> BhxhRecord | None:
         """The record BHXH holds for the form's number, normalised (`normalise_record`)."""
         number = self.valid_form.bhxh_number
-        record = _call("bhxh", self.services.bhxh.lookup, number)
-        if record is None:
-            return None
-        try:
-            return normalise_record(record, number)
-        except RecordValueError as error:
-            raise RecordInvalidError(error) from None
+        return _call("bhxh", _read_record, self.services.bhxh, number)
 
     @_once
     def citizen(self) -> BhxhRecord:

@@ -37,20 +37,49 @@ _EMAIL_LOCAL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}")
 _DOMAIN_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
+#: Characters that phones and old encodings put for the ASCII ones of a Vietnamese name:
+#: the typographic apostrophes iOS and macOS type for ' ("H’Hen Niê"), the modifier
+#: apostrophe, the Unicode hyphens and the en dash for - ("Y‐Moan"), and the Icelandic eth
+#: that a record converted from a Windows code page holds for Đ ("ÐỖ"). And the invisible
+#: characters a name pasted from a document or a spreadsheet export carries: the
+#: zero-width space is a space; the soft hyphen, the zero-width joiners, the direction
+#: marks, the word joiner and the byte-order mark are nothing.
+_LOOK_ALIKES: Final = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u02bc": "'", "\u2032": "'",
+    "\u2010": "-", "\u2011": "-", "\u2013": "-",
+    "\u00d0": "\u0110", "\u00f0": "\u0111",
+    "\u200b": " ",
+    **dict.fromkeys("\u00ad\u200c\u200d\u200e\u200f\u2060\ufeff"),
+})  # fmt: skip
+#: Whether a name holds any of them: a search costs a tenth of a translation, and most
+#: names hold none.
+_HAS_LOOK_ALIKE: Final = re.compile("[" + "".join(map(chr, _LOOK_ALIKES)) + "]").search
+
+
+def _without_look_alikes(name: str) -> str:
+    return name.translate(_LOOK_ALIKES) if _HAS_LOOK_ALIKE(name) else name
+
+
 def normalise_name(name: str) -> str:
     """Fold a name the way the comparison with BHXH needs: equal results, same name.
 
-    NFC so decomposed and precomposed Vietnamese compare equal, case-folded, tone marks
+    NFC so decomposed and precomposed Vietnamese compare equal, look-alike apostrophes,
+    hyphens and Đ as the letters of the alphabet (`tidy_name`), case-folded, tone marks
     placed by one rule (`place_tone_marks`) so "Thủy" and "Thuỷ" compare equal, white space
     collapsed. Letters and diacritics are kept, since "An" and "Ân" are different names.
     """
-    return words_with_tone_marks_placed(unicodedata.normalize("NFC", name).casefold())
+    if name.isascii():
+        return words_with_tone_marks_placed(name.casefold())
+    folded = _without_look_alikes(unicodedata.normalize("NFC", name)).casefold()
+    return words_with_tone_marks_placed(folded)
 
 
 def tidy_name(name: str) -> str:
-    """A name as it is kept: NFC, single spaces, none at either end (what is compared is
-    `normalise_name`'s fold of it)."""
-    return " ".join(unicodedata.normalize("NFC", name).split())
+    """A name as it is kept: NFC, single spaces, none at either end, the look-alikes of
+    ' - Đ as those letters (what is compared is `normalise_name`'s fold of it)."""
+    if name.isascii():
+        return " ".join(name.split())
+    return " ".join(_without_look_alikes(unicodedata.normalize("NFC", name)).split())
 
 
 def _text(value: object) -> str | None:
@@ -74,10 +103,14 @@ def _is_name_character(char: str) -> bool:
     return char in " '-" or unicodedata.category(char)[0] in "LM"
 
 
-def _is_name(name: str) -> bool:
+def is_name(name: str) -> bool:
+    """Whether a tidied name holds only what the form takes: letters with their marks,
+    spaces, apostrophes, hyphens, at most `MAX_NAME_LENGTH` characters."""
+    if len(name) > MAX_NAME_LENGTH:
+        return False
     # Most names are letters and spaces only: str.isalpha says so without a loop.
     letters = name.replace(" ", "")
-    return letters.isalpha() or all(_is_name_character(c) for c in letters)
+    return letters.isalpha() or (bool(letters) and all(map(_is_name_character, letters)))
 
 
 def _full_name(value: object) -> str | FlowError:
@@ -87,12 +120,14 @@ def _full_name(value: object) -> str | FlowError:
     if len(text) > _MAX_FIELD_LENGTH:
         return flow_error("full_name.invalid", field="full_name")
     name = tidy_name(text)
-    if len(name) > MAX_NAME_LENGTH or not _is_name(name):
+    if not is_name(name):
         return flow_error("full_name.invalid", field="full_name")
     return name
 
 
-def _parse_date(text: str) -> date | None:
+def parse_date(text: str) -> date | None:
+    """A date in one of the form's spellings (dd/mm/yyyy, d/m/yyyy, yyyy-mm-dd,
+    dd-mm-yyyy), or None."""
     day_month_year = _DAY_MONTH_YEAR.fullmatch(text)
     if day_month_year is not None:  # the portal's format, without strptime's cost
         day, month, year = map(int, day_month_year.groups())
@@ -123,7 +158,7 @@ def _date_of_birth(value: object, today: date) -> date | FlowError:
         text = _text(value)
         if not text:
             return flow_error("date_of_birth.required", field="date_of_birth")
-        born = _parse_date(text) if len(text) <= _MAX_FIELD_LENGTH else None
+        born = parse_date(text) if len(text) <= _MAX_FIELD_LENGTH else None
     if born is None:
         return flow_error("date_of_birth.invalid", field="date_of_birth")
     if not EARLIEST_BIRTH <= born <= today:
@@ -137,12 +172,13 @@ def normalise_phone(value: str) -> str | None:
     The shapes citizens type (``0912 345 678``, ``+84912345678``) are checked against
     phonenumbers' own Vietnamese patterns, compiled once; any other shape goes through
     phonenumbers' full parser. Both give the same answer; the first costs a regex match.
+    A pre-2018 11-digit mobile number (``0166 234 5678``) is given as the number it became
+    (``+84362345678``): records and citizens still write the old ones.
     """
     plain = _PLAIN_PHONE.fullmatch(value.translate(_PHONE_SEPARATORS))
     if plain is None:
         return _parse_phone(value)
-    national = plain.group(1)
-    return f"+84{national}" if _is_vietnamese_mobile(national) else None
+    return _mobile(plain.group(1))
 
 
 def _parse_phone(value: str) -> str | None:
@@ -150,6 +186,8 @@ def _parse_phone(value: str) -> str | None:
         number = phonenumbers.parse(value, "VN")
     except phonenumbers.NumberParseException:
         return None
+    if number.country_code == _VIETNAM_CODE:
+        number.national_number = int(_current_number(str(number.national_number)))
     # A mobile number type implies a valid number (phonenumbers' own definition of valid),
     # so `is_valid_number` would only repeat the costliest part of this check.
     if (
@@ -160,9 +198,46 @@ def _parse_phone(value: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _mobile(national: str) -> str | None:
+    """The E.164 form of a Vietnamese national number if it is a mobile's, now or before 2018."""
+    national = _current_number(national)
+    return f"+84{national}" if _is_vietnamese_mobile(national) else None
+
+
+def _current_number(national: str) -> str:
+    """A pre-2018 mobile number as it is now (``0166 234 5678`` → ``036 234 5678``); any
+    other number as it is. Cheap: most numbers fail the length test."""
+    if len(national) == _OLD_MOBILE_LENGTH:
+        code = CONVERTED_CODES.get(national[:3])
+        if code is not None:
+            return code + national[3:]
+    return national
+
+
 _MOBILE_TYPES: Final = frozenset(
     {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 )
+_VIETNAM_CODE: Final = 84
+#: The national part of an 11-digit mobile number (``0`` + 10 digits).
+_OLD_MOBILE_LENGTH: Final = 10
+#: The conversion of every 11-digit mobile number to 10 digits (15 September 2018 to
+#: 30 June 2019), the Ministry of Information and Communications' plan for its national
+#: numbering plan (Circular 22/2014/TT-BTTTT): the old three-digit network code after the
+#: trunk ``0``, and the two-digit code that replaced it; the seven subscriber digits stayed.
+#: The 21 codes as the Ministry announced them (reported by SGGP News, "Mobile phone numbers
+#: conversion to affect 60 million subscribers nationwide", 2018): Viettel 0162–0169 →
+#: 032–039; MobiFone 0120 → 070, 0121 → 079, 0122 → 077, 0126 → 076, 0128 → 078; VinaPhone
+#: 0123 → 083, 0124 → 084, 0125 → 085, 0127 → 081, 0129 → 082; Vietnamobile 0186 → 056,
+#: 0188 → 058; Gmobile 0199 → 059. phonenumbers knows only the new numbers. Records from
+#: before then still hold old ones, and only the new ones receive texts, so both sides of
+#: the comparison are in the new numbers.
+CONVERTED_CODES: Final = {
+    **{f"16{digit}": f"3{digit}" for digit in "23456789"},
+    "120": "70", "121": "79", "122": "77", "126": "76", "128": "78",
+    "123": "83", "124": "84", "125": "85", "127": "81", "129": "82",
+    "186": "56", "188": "58",
+    "199": "59",
+}  # fmt: skip
 #: ``0`` or ``+84``, then the national number: what `_is_vietnamese_mobile` judges alone.
 _PLAIN_PHONE: Final = re.compile(r"(?:\+84|0)([1-9][0-9]{6,10})")
 _PHONE_SEPARATORS: Final = str.maketrans("", "", " .-")

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 import httpx
@@ -26,6 +25,7 @@ import stamina
 
 from regflow._domain import BhxhRecord
 from regflow._errors import PortUnavailableError
+from regflow._records import record_date
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -208,13 +208,13 @@ def _sent(response: httpx.Response) -> None:
     _expect(response, 200, 202)
 
 
-def _lookup_answer(response: httpx.Response) -> BhxhRecord | None:
+def _lookup_answer(response: httpx.Response) -> dict[str, Any] | None:
     _expect(response, 200, 404)
     answer = _json(response)
     if response.status_code == 404:
         _expect_not_found(answer)
         return None
-    return _record(answer)
+    return _checked(answer)
 
 
 def _expect_not_found(answer: object) -> None:
@@ -225,10 +225,9 @@ def _expect_not_found(answer: object) -> None:
         raise UpstreamUnavailableError("HTTP 404 without the contract's not-found code")
 
 
-def _record(answer: object) -> BhxhRecord:
-    """The record in a look-up's answer, its values as BHXH wrote them (the engine normalises
-    them, and reports one it cannot as ``bhxh.record_invalid``); an answer of another shape
-    is an outage, not a mismatch."""
+def _checked(answer: object) -> dict[str, Any]:
+    """A look-up's answer of the contract's shape; one of another shape is an outage (the
+    breaker counts it), not a mismatch."""
     if not isinstance(answer, dict) or not all(
         isinstance(answer.get(name), str) for name in _RECORD_FIELDS
     ):
@@ -236,17 +235,22 @@ def _record(answer: object) -> BhxhRecord:
     former = answer.get("former_id_numbers", [])
     if not isinstance(former, list) or not all(isinstance(number, str) for number in former):
         raise UpstreamUnavailableError("the record's former ID numbers are not a list of text")
-    try:
-        born = date.fromisoformat(answer["date_of_birth"])
-    except ValueError as exc:
-        raise UpstreamUnavailableError("the record's date of birth is not a date") from exc
+    return answer
+
+
+def _record(answer: dict[str, Any]) -> BhxhRecord:
+    """The record in a checked answer, its values as BHXH wrote them: the engine normalises
+    them, and reports one it cannot as ``bhxh.record_invalid``. The date of birth is read
+    here, as a `BhxhRecord` holds a date; text that is no whole date (``1960``,
+    ``00/00/1960``) raises `RecordValueError`, which the engine reports the same way. It is
+    read outside the breaker: a citizen's record error is no sign of an outage."""
     return BhxhRecord(
         bhxh_number=answer["bhxh_number"],
         full_name=answer["full_name"],
-        date_of_birth=born,
+        date_of_birth=record_date(answer["date_of_birth"]),
         phone=answer["phone"],
         id_number=answer["id_number"],
-        former_id_numbers=tuple(former),
+        former_id_numbers=tuple(answer.get("former_id_numbers", ())),
     )
 
 
@@ -275,9 +279,10 @@ class HttpBhxhRegistry(_HttpAdapter):
     logs; retried, since a look-up changes nothing."""
 
     def lookup(self, bhxh_number: str) -> BhxhRecord | None:
-        return self._upstream.post(
+        answer = self._upstream.post(
             LOOKUP_PATH, {"bhxh_number": bhxh_number}, _lookup_answer, retry=True
         )
+        return None if answer is None else _record(answer)
 
 
 class HttpSmsGateway(_HttpAdapter):
