@@ -26,12 +26,12 @@ from regflow._domain import (
     State,
 )
 from regflow._engine import Engine
+from regflow._fakes import CITIZEN, FakePorts, form_for
 from regflow._limits import RateLimit, RateLimits
 from regflow._methods import CITIZEN_BY_BHXH
 from regflow._policy import Policy
 from regflow._tap import listening
 from regflow._view import FlowView
-from regflow.testing import CITIZEN, FakePorts, form_for
 
 if TYPE_CHECKING:
     from regflow._paths import Path
