@@ -39,6 +39,8 @@ from regflow._rules import (
     Step,
     _call,
     count_send,
+    keyed_digest,
+    limit_key,
     resend_available_at,
 )
 from regflow._view import FlowView
@@ -207,8 +209,15 @@ class Engine:
     def policy(self) -> Policy:
         return self._services.policy
 
-    def start(self) -> FlowView:
-        """Begin a registration: the citizen pressed "Đăng ký" on the home screen."""
+    def start(self, *, client: str | None = None) -> FlowView:
+        """Begin a registration: the citizen pressed "Đăng ký" on the home screen.
+
+        `client` is the host's key for who asks, as for `send`: the flows one client may
+        begin are limited (`RateLimits.starts_per_client`), so nobody can fill the flow store.
+        """
+        refused = self._start_refused(client)
+        if refused is not None:
+            return refused
         now = self._now()
         snapshot = FlowSnapshot(
             flow_id=secrets.token_urlsafe(16),
@@ -224,6 +233,29 @@ class Engine:
             return self._failed(snapshot.flow_id, "start", PortFailureError("storage"), exc)
         _emit("info", "flow.started", flow_id=snapshot.flow_id, state=snapshot.state.value)
         return self._view(snapshot, ())
+
+    def _start_refused(self, client: str | None) -> FlowView | None:
+        """The answer to a start the client's limit refuses (or the limiter fails on), else
+        None. Refused starts are not counted; the log names the client by its digest."""
+        services = self._services
+        limits = services.policy.rate_limits.starts_per_client
+        if services.limiter is None or client is None or not limits:
+            return None
+        key = limit_key(services.otp_secret, "start", client)
+        try:
+            retry_at = _call("storage", services.limiter.hit, key, limits)
+        except PortFailureError as failure:
+            return self._failed("", "start", failure, failure.__cause__)
+        if retry_at is None:
+            return None
+        error = flow_error("client.start_rate_limited", retry_at=retry_at)
+        _emit(
+            "info",
+            "flow.start_refused",
+            errors=[error.code],
+            client=keyed_digest(services.otp_secret, "client", client),
+        )
+        return FlowView(flow_id="", state=None, errors=(error,))
 
     def _now(self) -> datetime:
         """The clock to the whole second: no rule of the flow needs a finer time, and whole

@@ -202,6 +202,11 @@ _CATALOGUE = (
     ),
     # limits across flows (each with the time it may be tried again in `retry_at`)
     _spec(
+        "client.start_rate_limited",
+        "Có quá nhiều phiên đăng ký được mở từ thiết bị này. Vui lòng thử lại sau.",
+        "Too many registrations were begun from this device. Please try again later.",
+    ),
+    _spec(
         "client.rate_limited",
         "Có quá nhiều yêu cầu đăng ký từ thiết bị này. Vui lòng thử lại sau.",
         "Too many registration attempts from this device. Please try again later.",

@@ -38,6 +38,8 @@ class RateLimits:
     """The limits across flows; an empty tuple switches one off.
 
     - `otp_sends_per_phone`: every text sent to one number (OWASP: SMS pumping);
+    - `starts_per_client`: flows begun from one client key, so nobody fills the flow store
+      (generous: a citizen who reloads the home page begins a flow each time);
     - `attempts_per_client`: forms checked against BHXH from one client key (IP, device),
       generous because mobile carriers put many citizens behind one address;
     - `mismatches_per_client`: failed matches from one client key: the main brake on
@@ -52,6 +54,7 @@ class RateLimits:
 
     otp_sends_per_phone: tuple[RateLimit, ...] = _limits((5, _HOUR), (10, _DAY))
     attempts_per_bhxh_number: tuple[RateLimit, ...] = _limits((10, _HOUR), (20, _DAY))
+    starts_per_client: tuple[RateLimit, ...] = _limits((200, _HOUR), (1000, _DAY))
     attempts_per_client: tuple[RateLimit, ...] = _limits((100, _HOUR))
     mismatches_per_client: tuple[RateLimit, ...] = _limits((20, _HOUR), (100, _DAY))
     mismatches_per_bhxh_number: tuple[RateLimit, ...] = _limits((10, _DAY))

@@ -311,7 +311,7 @@ class Step:
         answers = self.retry_at if count else self._peeked
         if counter not in answers:
             check = limiter.hit if count else limiter.peek
-            key = _limit_key(self.services.otp_secret, counter, value)
+            key = limit_key(self.services.otp_secret, counter, value)
             answers[counter] = _call("storage", check, key, limits)
         return answers[counter] is not None
 
@@ -331,7 +331,7 @@ def keyed_digest(secret: bytes, counter: str, value: str) -> str:
     return hmac.digest(secret, text, "sha256")[:16].hex()
 
 
-def _limit_key(secret: bytes, counter: str, value: str) -> str:
+def limit_key(secret: bytes, counter: str, value: str) -> str:
     """A counter's key: keyed digest, so no phone or ID number sits in the limiter's store."""
     return f"regflow:{counter}:{keyed_digest(secret, counter, value)}"
 
