@@ -61,6 +61,14 @@ def _probe(engine: Engine, mismatches: int = 3) -> None:
         assert _submit(engine, full_name=WRONG_NAME).state is State.DATA_MISMATCH
 
 
+def _probed_after_one_mismatch(ports: FakePorts, **limits: tuple[RateLimit, ...]) -> Engine:
+    """An engine whose number allows one failed match a day, already used up: every form for
+    the number is answered as probed from now on."""
+    engine = _engine(ports, mismatches_per_bhxh_number=(RateLimit(1, HOUR),), **limits)
+    _probe(engine, mismatches=1)
+    return engine
+
+
 def _stated(test: str) -> str:
     """The figure (the first bold text) of the row of docs/operations.md naming `test`."""
     row = next(line for line in OPERATIONS.read_text().splitlines() if f"`{test}`" in line)
@@ -214,12 +222,7 @@ def test_a_bot_behind_the_citizens_address_keeps_the_address_out_while_it_runs()
 def test_a_probed_form_counts_against_the_client_whether_it_matched_or_not() -> None:
     """Else the client's own limit would tell which of its probed forms matched."""
     ports = FakePorts.seeded()
-    engine = _engine(
-        ports,
-        mismatches_per_bhxh_number=(RateLimit(1, HOUR),),
-        mismatches_per_client=(RateLimit(2, HOUR),),
-    )
-    _probe(engine, mismatches=1)
+    engine = _probed_after_one_mismatch(ports, mismatches_per_client=(RateLimit(2, HOUR),))
     assert _submit(engine, client="c").error_codes() == ("bhxh.number_probed",)
     assert _submit(engine, client="c", full_name=WRONG_NAME).state is State.OTP_PENDING
 
@@ -305,12 +308,7 @@ def test_wrong_codes_are_capped_per_citizen_across_flows() -> None:
 
 def test_a_decoy_never_counts_against_the_citizens_codes() -> None:
     ports = FakePorts.seeded()
-    engine = _engine(
-        ports,
-        mismatches_per_bhxh_number=(RateLimit(1, HOUR),),
-        otp_failures_per_citizen=(RateLimit(1, HOUR),),
-    )
-    _probe(engine, mismatches=1)
+    engine = _probed_after_one_mismatch(ports, otp_failures_per_citizen=(RateLimit(1, HOUR),))
     for _ in range(5):  # strangers enter wrong codes in decoys: they lock, nothing else
         decoy = _submit(engine, full_name=WRONG_NAME)
         for code in ("000000", "111111", "222222", "333333", "444444"):
@@ -322,12 +320,7 @@ def test_a_decoy_never_counts_against_the_citizens_codes() -> None:
 def test_a_probed_flow_over_the_citizens_cap_takes_no_code_and_says_only_it_is_wrong() -> None:
     """A decoy never says `otp.guess_rate_limited`, so a probed flow may not either."""
     ports = FakePorts.seeded()
-    engine = _engine(
-        ports,
-        mismatches_per_bhxh_number=(RateLimit(1, HOUR),),
-        otp_failures_per_citizen=(RateLimit(1, HOUR),),
-    )
-    _probe(engine, mismatches=1)
+    engine = _probed_after_one_mismatch(ports, otp_failures_per_citizen=(RateLimit(1, HOUR),))
     first = _submit(engine)
     engine.send(first.flow_id, ConfirmOtp(_wrong(ports)))
 
@@ -340,12 +333,7 @@ def test_a_probed_flow_over_the_citizens_cap_takes_no_code_and_says_only_it_is_w
 def test_a_probed_flow_whose_phone_has_no_texts_left_sends_a_decoy() -> None:
     """A decoy never says `otp.send_rate_limited`, so a probed flow may not either."""
     ports = FakePorts.seeded()
-    engine = _engine(
-        ports,
-        mismatches_per_bhxh_number=(RateLimit(1, HOUR),),
-        otp_sends_per_phone=(RateLimit(2, HOUR),),
-    )
-    _probe(engine, mismatches=1)
+    engine = _probed_after_one_mismatch(ports, otp_sends_per_phone=(RateLimit(2, HOUR),))
     real = _submit(engine)
     ports.clock.advance(seconds=61)
     assert engine.send(real.flow_id, ResendOtp()).ok  # the phone's second text
@@ -430,8 +418,7 @@ def test_a_probed_flow_whose_text_fails_answers_like_a_decoy() -> None:
     of the provider would tell every match from a mismatch. The code stays: it may have
     arrived, and "Gửi lại OTP" works once the cooldown is over."""
     ports = FakePorts.seeded()
-    engine = _engine(ports, mismatches_per_bhxh_number=(RateLimit(1, HOUR),))
-    _probe(engine, mismatches=1)
+    engine = _probed_after_one_mismatch(ports)
 
     ports.sms.fail_next()
     real = _submit(engine)
