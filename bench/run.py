@@ -144,7 +144,7 @@ class Variant:
 def regflow_variant(name: str, level: int) -> Variant:
     def make(ports: FakePorts) -> tuple[Start, Send]:
         engine = ports.engine()
-        return (lambda: engine.start().flow_id), engine.send
+        return (lambda: engine.start("bhxh_registration").flow_id), engine.send
 
     return Variant(name, make, level)
 
@@ -270,7 +270,7 @@ class DiscardSms:
 
 
 def to_otp_step(engine: Engine, record: BhxhRecord) -> FlowView:
-    flow_id = engine.start().flow_id
+    flow_id = engine.start("bhxh_registration").flow_id
     engine.send(flow_id, ChooseMethod("citizen", "bhxh"))
     return engine.send(flow_id, form_for(record))
 
@@ -346,7 +346,7 @@ def _registrations_against_hashes(
     flows_time = hash_time = 0.0
     for record in records:  # interleaved, so machine noise hits both alike
         began = time.perf_counter()
-        drive(lambda: engine.start().flow_id, engine.send, ports, [record])
+        drive(lambda: engine.start("bhxh_registration").flow_id, engine.send, ports, [record])
         flows_time += time.perf_counter() - began
         began = time.perf_counter()
         hasher.hash(PASSWORD)
@@ -367,7 +367,7 @@ def profile(flows: int) -> None:
     ports = FakePorts.seeded(*records)
     engine = ports.engine()
     with Profiler(interval=0.0001) as profiler:
-        drive(lambda: engine.start().flow_id, engine.send, ports, records)
+        drive(lambda: engine.start("bhxh_registration").flow_id, engine.send, ports, records)
     print(profiler.output_text(unicode=True, color=False, show_all=False))
 
 

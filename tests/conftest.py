@@ -32,7 +32,7 @@ def engine(ports: FakePorts) -> Engine:
 
 
 def at_form(engine: Engine) -> FlowView:
-    view = engine.send(engine.start().flow_id, ChooseMethod("citizen", "bhxh"))
+    view = engine.send(engine.start("bhxh_registration").flow_id, ChooseMethod("citizen", "bhxh"))
     assert view.state is State.FILLING_FORM
     return view
 

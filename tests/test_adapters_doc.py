@@ -70,7 +70,7 @@ def test_the_docs_template_and_gateway_send_the_otp_as_the_provider_takes_it(
         otp_secret=ports.otp_secret,
         policy=namespace["policy"],
     )
-    flow_id = engine.start().flow_id
+    flow_id = engine.start("bhxh_registration").flow_id
     engine.send(flow_id, ChooseMethod(CITIZEN_BY_BHXH.subject, CITIZEN_BY_BHXH.method))
 
     view = engine.send(flow_id, form_for())

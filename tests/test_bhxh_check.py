@@ -100,9 +100,9 @@ def test_an_account_for_the_id_number_bhxh_returns_offers_the_three_remedies(
 
     assert view.state is State.ACCOUNT_EXISTS
     assert view.error_codes() == ("account.exists",)
-    assert view.remedies == REMEDIES
-    assert [r.code for r in view.remedies] == ["forgot_password", "service_counter", "complaint"]
-    assert all(r.title.vi and r.title.en and r.description.vi for r in view.remedies)
+    assert view.details.remedies == REMEDIES
+    assert [r.code for r in view.details.remedies] == ["forgot_password", "service_counter", "complaint"]
+    assert all(r.title.vi and r.title.en and r.description.vi for r in view.details.remedies)
     assert ports.sms.sent == []
 
 

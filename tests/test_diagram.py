@@ -39,7 +39,7 @@ def bracket(guards: list[str]) -> str:
 
 def travelled(engine: Engine, ports: FakePorts) -> FlowSnapshot:
     """A flow that mismatched once, let its OTP expire and asked for a new one."""
-    flow_id = engine.start().flow_id
+    flow_id = engine.start("bhxh_registration").flow_id
     engine.send(flow_id, ChooseMethod("citizen", "bhxh"))
     engine.send(flow_id, form_for(full_name="Trần Văn Khác"))
     engine.send(flow_id, form_for())
@@ -205,7 +205,7 @@ def test_dot_of_a_flow_highlights_the_path_and_the_current_state(
 def test_a_flow_that_expired_shows_the_state_it_expired_in(
     engine: Engine, ports: FakePorts
 ) -> None:
-    flow_id = engine.start().flow_id
+    flow_id = engine.start("bhxh_registration").flow_id
     ports.clock.advance(hours=1)
     engine.send(flow_id, ChooseMethod("citizen", "bhxh"))
     snapshot = ports.flows.load(flow_id)

@@ -30,7 +30,7 @@ def _choose(first: dict[str, Any], method: str) -> tuple[FlowView, list[MutableM
     """Send ``choose_method`` to an engine running regflow's machine with `first` tried first."""
     machine = build_machine([first, *TRANSITIONS], name="host")
     engine = FakePorts.seeded().engine(machine=machine)
-    flow_id = engine.start().flow_id
+    flow_id = engine.start("bhxh_registration").flow_id
     with capture_logs() as logs:
         view = engine.send(flow_id, ChooseMethod("citizen", method))
     return view, [log for log in logs if log["event"] == "flow.transition"]

@@ -201,8 +201,8 @@ def test_a_fault_at_the_start_creates_no_half_flow(fault: Fault) -> None:
     ports = FakePorts.seeded()
     engine = FaultPlan(1, fault).engine(ports)
 
-    failed = engine.start()
-    again = engine.start()
+    failed = engine.start("bhxh_registration")
+    again = engine.start("bhxh_registration")
 
     assert failed.state is None
     assert failed.error_codes() == ("storage.unavailable",)

@@ -89,7 +89,7 @@ def test_an_event_out_of_place_is_refused(engine: Engine, event: object) -> None
 
 
 def test_something_that_is_not_an_event_is_refused(engine: Engine) -> None:
-    flow_id = engine.start().flow_id
+    flow_id = engine.start("bhxh_registration").flow_id
 
     view = engine.send(flow_id, {"subject": "citizen"})  # type: ignore[arg-type]
 
@@ -141,7 +141,7 @@ def test_storage_down_on_save_keeps_the_last_saved_step(ports: FakePorts) -> Non
 def test_storage_down_at_start_is_retryable(ports: FakePorts) -> None:
     ports.flows = BrokenFlowStore(ports, save=True)  # type: ignore[assignment]
 
-    view = ports.engine().start()
+    view = ports.engine().start("bhxh_registration")
 
     assert view.state is None
     assert view.error_codes() == ("storage.unavailable",)

@@ -147,7 +147,7 @@ not_events = st.one_of(wrong_types, st.text(), st.builds(object))
 
 def _drive(ports: FakePorts, engine: Engine, state: State) -> str:
     """A new flow of `engine`, taken to `state` (one on the way to a registration)."""
-    flow_id = engine.start().flow_id
+    flow_id = engine.start("bhxh_registration").flow_id
     if state is not State.CHOOSING_METHOD:
         engine.send(flow_id, ChooseMethod(CITIZEN_BY_BHXH.subject, CITIZEN_BY_BHXH.method))
     if state in {State.OTP_PENDING, State.SETTING_PASSWORD}:

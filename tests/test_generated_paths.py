@@ -54,6 +54,6 @@ def test_a_missing_recipe_names_the_entry_to_add() -> None:
 def test_the_engine_fixture_runs_on_the_fakes(
     regflow_engine: Engine, regflow_ports: FakePorts
 ) -> None:
-    view = regflow_engine.start()
+    view = regflow_engine.start("bhxh_registration")
     assert view.state is State.CHOOSING_METHOD
     assert regflow_ports.flows.load(view.flow_id) is not None

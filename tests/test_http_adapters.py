@@ -338,7 +338,7 @@ def _engine(bhxh: HttpBhxhRegistry, sms: HttpSmsGateway) -> tuple[Engine, str]:
         clock=ports.clock,
         otp_secret=ports.otp_secret,
     )
-    flow = engine.start()
+    flow = engine.start("bhxh_registration")
     engine.send(flow.flow_id, ChooseMethod(CITIZEN_BY_BHXH.subject, CITIZEN_BY_BHXH.method))
     return engine, flow.flow_id
 

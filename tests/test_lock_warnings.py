@@ -30,7 +30,7 @@ def test_a_form_error_uses_up_no_try(engine: Engine) -> None:
     view = engine.send(flow_id, form_for(phone=""))
 
     assert view.error_codes() == ("phone.required",)
-    assert view.mismatches_left == 4
+    assert view.details.mismatches_left == 4
 
 
 def test_each_wrong_code_counts_down_to_the_lock(engine: Engine, ports: FakePorts) -> None:
@@ -55,11 +55,11 @@ def test_a_new_code_keeps_the_count_of_the_flow(ports: FakePorts) -> None:
     view = engine.send(flow_id, ResendOtp())
 
     assert view.otp_attempts_left == 2
-    assert view.mismatches_left is None
+    assert view.details.mismatches_left is None
 
 
 def test_the_counts_are_none_where_they_do_not_apply(engine: Engine, ports: FakePorts) -> None:
-    start = engine.start()
+    start = engine.start("bhxh_registration")
     password = at_password(engine, ports)
 
     assert (start.otp_attempts_left, start.mismatches_left) == (None, None)

@@ -30,7 +30,7 @@ def captured() -> Iterator[LogCapture]:
 def events_of_one_transition(capture: LogCapture, **config: object) -> list[str]:
     structlog.configure(processors=[capture], **config)  # type: ignore[arg-type]
     engine = FakePorts.seeded().engine()
-    flow_id = engine.start().flow_id
+    flow_id = engine.start("bhxh_registration").flow_id
     capture.entries.clear()
     engine.send(flow_id, ChooseMethod("citizen", "bhxh"))
     return [entry["event"] for entry in capture.entries]

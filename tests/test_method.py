@@ -21,18 +21,18 @@ if TYPE_CHECKING:
 
 
 def test_a_new_flow_offers_the_method_choice(engine: Engine) -> None:
-    view = engine.start()
+    view = engine.start("bhxh_registration")
 
     assert view.state is State.CHOOSING_METHOD
     assert view.ok
     assert view.allowed_events == {"choose_method"}
-    assert view.methods == (CITIZEN_BY_BHXH,)
-    assert view.methods[0].subject_label.vi == "Công dân"
-    assert view.methods[0].method_label.vi == "Bảo hiểm xã hội"
+    assert view.details.methods == (CITIZEN_BY_BHXH,)
+    assert view.details.methods[0].subject_label.vi == "Công dân"
+    assert view.details.methods[0].method_label.vi == "Bảo hiểm xã hội"
 
 
 def test_citizen_with_social_insurance_opens_the_bhxh_form(engine: Engine) -> None:
-    view = engine.send(engine.start().flow_id, ChooseMethod("citizen", "bhxh"))
+    view = engine.send(engine.start("bhxh_registration").flow_id, ChooseMethod("citizen", "bhxh"))
 
     assert view.state is State.FILLING_FORM
     assert view.ok
@@ -46,7 +46,7 @@ def test_citizen_with_social_insurance_opens_the_bhxh_form(engine: Engine) -> No
 def test_any_other_choice_is_unsupported_and_the_choice_stays_open(
     engine: Engine, subject: object, method: object
 ) -> None:
-    flow_id = engine.start().flow_id
+    flow_id = engine.start("bhxh_registration").flow_id
 
     view = engine.send(flow_id, ChooseMethod(subject, method))  # type: ignore[arg-type]
 
@@ -64,7 +64,7 @@ def test_a_host_app_can_register_another_method(ports: FakePorts) -> None:
     )
     engine = ports.engine(methods=MethodRegistry().with_method(organisation))
 
-    view = engine.send(engine.start().flow_id, ChooseMethod("organisation", "bhxh"))
+    view = engine.send(engine.start("bhxh_registration").flow_id, ChooseMethod("organisation", "bhxh"))
 
     assert view.state is State.FILLING_FORM
-    assert engine.start().methods == (CITIZEN_BY_BHXH, organisation)
+    assert engine.start("bhxh_registration").methods == (CITIZEN_BY_BHXH, organisation)

@@ -117,7 +117,7 @@ def failing_logging() -> Iterator[None]:
 @pytest.mark.usefixtures("failing_logging")
 def test_logging_that_fails_cannot_undo_or_break_a_step(ports: FakePorts) -> None:
     engine: Engine = ports.engine()
-    flow_id = engine.start().flow_id
+    flow_id = engine.start("bhxh_registration").flow_id
     engine.send(flow_id, ChooseMethod("citizen", "bhxh"))
 
     view = engine.send(flow_id, form_for())

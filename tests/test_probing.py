@@ -47,7 +47,7 @@ def _engine(ports: FakePorts, **limits: tuple[RateLimit, ...]) -> Engine:
 
 
 def _submit(engine: Engine, client: str | None = None, **changes: str | None) -> FlowView:
-    flow = engine.start()
+    flow = engine.start("bhxh_registration")
     engine.send(flow.flow_id, ChooseMethod(CITIZEN_BY_BHXH.subject, CITIZEN_BY_BHXH.method))
     return engine.send(flow.flow_id, form_for(CITIZEN, **changes), client=client)
 
@@ -172,7 +172,7 @@ def test_racing_mismatches_get_no_more_revealing_answers_than_the_allowance() ->
     limits = RateLimits(mismatches_per_bhxh_number=(RateLimit(3, HOUR),))
     limiter = MeetingLimiter(ports, racers=10)
     engine = ports.engine(policy=Policy(rate_limits=limits), limiter=limiter)
-    flows = [engine.start().flow_id for _ in range(10)]
+    flows = [engine.start("bhxh_registration").flow_id for _ in range(10)]
     for flow_id in flows:
         engine.send(flow_id, ChooseMethod(CITIZEN_BY_BHXH.subject, CITIZEN_BY_BHXH.method))
     wrong = form_for(CITIZEN, full_name=WRONG_NAME)

@@ -10,7 +10,7 @@ ONE_HAPPY_FLOW = """
 from regflow import ChooseMethod, State
 
 def test_choose(regflow_engine):
-    view = regflow_engine.start()
+    view = regflow_engine.start("bhxh_registration")
     view = regflow_engine.send(view.flow_id, ChooseMethod("citizen", "bhxh"))
     assert view.state is State.FILLING_FORM
 """

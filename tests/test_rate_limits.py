@@ -155,7 +155,7 @@ def _engine(ports: FakePorts, **limits: tuple[RateLimit, ...]) -> Engine:
 
 
 def _submit(engine: Engine, client: str | None = None, **changes: str | None) -> FlowView:
-    flow = engine.start()
+    flow = engine.start("bhxh_registration")
     engine.send(flow.flow_id, ChooseMethod(CITIZEN_BY_BHXH.subject, CITIZEN_BY_BHXH.method))
     return engine.send(flow.flow_id, form_for(CITIZEN, **changes), client=client)
 

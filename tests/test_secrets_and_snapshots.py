@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def walk(engine: Engine, ports: FakePorts) -> list[FlowSnapshot]:
     """The whole happy path with one wrong code, keeping the snapshot after each step."""
-    flow_id = engine.start().flow_id
+    flow_id = engine.start("bhxh_registration").flow_id
     snapshots = [ports.flows.load(flow_id)]
     steps: list[Callable[[], Event]] = [
         lambda: ChooseMethod("citizen", "bhxh"),

@@ -18,9 +18,9 @@ def test_a_client_past_its_starts_is_refused_until_the_window_frees() -> None:
         policy=Policy(rate_limits=RateLimits(starts_per_client=(RateLimit(3, HOUR),))),
         limiter=ports.limiter,
     )
-    begun = [engine.start(client="203.0.113.7") for _ in range(3)]
+    begun = [engine.start("bhxh_registration", client="203.0.113.7") for _ in range(3)]
 
-    refused = engine.start(client="203.0.113.7")
+    refused = engine.start("bhxh_registration", client="203.0.113.7")
 
     assert all(view.ok and view.flow_id for view in begun)
     assert (refused.state, refused.flow_id, refused.error_codes()) == (
@@ -30,9 +30,9 @@ def test_a_client_past_its_starts_is_refused_until_the_window_frees() -> None:
     )
     assert refused.errors[0].retry_at == ports.clock.now() + HOUR
     assert len(ports.flows.flows) == 3  # the refused start saved nothing
-    assert engine.start(client="198.51.100.9").ok  # another client is not held back
+    assert engine.start("bhxh_registration", client="198.51.100.9").ok  # another client is not held back
     ports.clock.advance(hours=1)
-    assert engine.start(client="203.0.113.7").ok
+    assert engine.start("bhxh_registration", client="203.0.113.7").ok
 
 
 def test_starts_without_a_client_or_a_limiter_are_not_limited() -> None:
@@ -43,8 +43,8 @@ def test_starts_without_a_client_or_a_limiter_are_not_limited() -> None:
     )
     unlimited = ports.engine()
 
-    assert all(limited.start().ok for _ in range(3))
-    assert all(unlimited.start(client="203.0.113.7").ok for _ in range(3))
+    assert all(limited.start("bhxh_registration").ok for _ in range(3))
+    assert all(unlimited.start("bhxh_registration", client="203.0.113.7").ok for _ in range(3))
 
 
 def test_a_failing_limiter_refuses_the_start_as_a_storage_outage() -> None:
@@ -58,7 +58,7 @@ def test_a_failing_limiter_refuses_the_start_as_a_storage_outage() -> None:
     engine = ports.engine(limiter=DownLimiter())
 
     with capture_logs() as logs:
-        view = engine.start(client="203.0.113.7")
+        view = engine.start("bhxh_registration", client="203.0.113.7")
 
     assert (view.state, view.error_codes(), view.retryable) == (
         None,
@@ -76,10 +76,10 @@ def test_a_refused_start_logs_the_client_by_its_digest_never_as_typed() -> None:
         limiter=ports.limiter,
     )
     odd_client = "\ud800 203.0.113.7 \x00"
-    engine.start(client=odd_client)
+    engine.start("bhxh_registration", client=odd_client)
 
     with capture_logs() as logs:
-        refused = engine.start(client=odd_client)
+        refused = engine.start("bhxh_registration", client=odd_client)
 
     assert refused.error_codes() == ("client.start_rate_limited",)
     (line,) = [log for log in logs if log["event"] == "flow.start_refused"]

@@ -99,7 +99,7 @@ class Registration(RuleBasedStateMachine):
         self.verified.add(flow_id)
 
     def new_flow(self) -> str:
-        view = self.engine.start()
+        view = self.engine.start("bhxh_registration")
         assert view.state is State.CHOOSING_METHOD
         return view.flow_id
 

@@ -1,8 +1,10 @@
-"""regflow: citizen registration by social-insurance (BHXH) number as a guarded state machine.
+"""regflow: citizen self-service flows as guarded state machines, declared once.
 
-The flow of the National Public Service Portal's guide, declared once in `regflow.machine`,
-run by an `Engine` over ports (`regflow.ports`) that host apps fill with adapters
-(`regflow.adapters`, fakes in `regflow.testing`).
+A flow is a `FlowSpec` (`regflow.declare`); an `Engine` runs the flows it is given over
+ports (`regflow.ports`) that host apps fill with adapters (`regflow.adapters`, fakes in
+`regflow.testing`). regflow ships the National Public Service Portal's registration by BHXH
+number (`BHXH_REGISTRATION`, declared in `regflow.machine`) and its password recovery
+(`PASSWORD_RECOVERY`), built from reusable kits (`regflow.kits`).
 """
 
 from regflow._bootstrap import Stores, bootstrap, open_stores
@@ -11,18 +13,10 @@ from regflow._domain import (
     Account,
     BhxhRecord,
     ChooseMethod,
-    ConfirmOtp,
-    Event,
-    FlowSnapshot,
-    OtpChallenge,
     RegistrationForm,
     Remedy,
-    ResendOtp,
-    SetPassword,
-    State,
     SubmitForm,
 )
-from regflow._engine import Engine
 from regflow._errors import (
     ERRORS,
     DuplicateAccountError,
@@ -37,16 +31,37 @@ from regflow._masking import mask_id, mask_phone
 from regflow._methods import CITIZEN_BY_BHXH, MethodRegistry, RegistrationMethod
 from regflow._policy import Policy
 from regflow._records import RecordValueError, normalise_record
-from regflow._rules import Rule, Step, rule
+from regflow._shipped import SHIPPED_FLOWS
 from regflow._sms import SmsMessage, SmsTemplate, load_sms_templates
 from regflow._tone_marks import place_tone_marks
 from regflow._validation import normalise_name, normalise_password
 from regflow._view import FlowView
+from regflow.declare import (
+    EXPIRE,
+    FlowSnapshot,
+    FlowSpec,
+    Rule,
+    Step,
+    event,
+    fact,
+    flow_expired,
+    rule,
+    state,
+)
+from regflow.engine import Engine
+from regflow.flows.recovery import PASSWORD_RECOVERY, RecoveryState, SubmitLogin
+from regflow.kits.otp import ConfirmOtp, OtpChallenge, OtpContext, OtpKit, ResendOtp
+from regflow.kits.password import SetPassword
+from regflow.machine import BHXH_REGISTRATION, RegistrationDetails, State
 
 __all__ = [
+    "BHXH_REGISTRATION",
     "CITIZEN_BY_BHXH",
     "ERRORS",
+    "EXPIRE",
+    "PASSWORD_RECOVERY",
     "REMEDIES",
+    "SHIPPED_FLOWS",
     "Account",
     "BhxhRecord",
     "ChooseMethod",
@@ -54,18 +69,22 @@ __all__ = [
     "DuplicateAccountError",
     "Engine",
     "ErrorSpec",
-    "Event",
     "FlowError",
     "FlowSnapshot",
+    "FlowSpec",
     "FlowView",
     "Message",
     "MethodRegistry",
     "OtpChallenge",
+    "OtpContext",
+    "OtpKit",
     "Policy",
     "PortUnavailableError",
     "RateLimit",
     "RateLimits",
     "RecordValueError",
+    "RecoveryState",
+    "RegistrationDetails",
     "RegistrationForm",
     "RegistrationMethod",
     "Remedy",
@@ -79,7 +98,11 @@ __all__ = [
     "Step",
     "Stores",
     "SubmitForm",
+    "SubmitLogin",
     "bootstrap",
+    "event",
+    "fact",
+    "flow_expired",
     "load_sms_templates",
     "mask_id",
     "mask_phone",
@@ -89,4 +112,5 @@ __all__ = [
     "open_stores",
     "place_tone_marks",
     "rule",
+    "state",
 ]

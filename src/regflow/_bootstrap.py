@@ -8,16 +8,20 @@ from typing import TYPE_CHECKING, Final, Self
 
 import attrs
 
-from regflow._engine import Engine
+from regflow._shipped import SHIPPED_FLOWS
 from regflow.adapters.argon2 import Argon2Hasher
 from regflow.adapters.memory import InMemoryRateLimiter
 from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteUserStore
 from regflow.adapters.system import SystemClock
+from regflow.engine import Engine
 from regflow.ports import FlowStore, UserStore
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from regflow._methods import MethodRegistry
     from regflow._policy import Policy
+    from regflow.declare import FlowSpec
     from regflow.ports import (
         BhxhRegistry,
         Clock,
@@ -74,10 +78,10 @@ def open_stores(database: str | os.PathLike[str] | None = None) -> Stores:
 
 
 def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
-    *,
-    bhxh: BhxhRegistry,
+    *specs: FlowSpec,
     sms: SmsGateway,
     otp_secret: bytes,
+    bhxh: BhxhRegistry | None = None,
     users: UserStore | None = None,
     flows: FlowStore | None = None,
     hasher: PasswordHasher | None = None,
@@ -86,10 +90,13 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     methods: MethodRegistry | None = None,
     limiter: RateLimiter | None = None,
     database: str | os.PathLike[str] | None = None,
+    ports: Mapping[str, object] | None = None,
 ) -> Engine:
-    """Build an engine with production defaults for every port the caller leaves out.
+    """Build an engine running `specs` (by default the flows regflow ships), with
+    production defaults for every port the caller leaves out.
 
-    BHXH and SMS are the portal's own services and have no default; the password hasher
+    BHXH and SMS are the portal's own services and have no default (a host that runs no
+    BHXH registration needs no BHXH); the password hasher
     defaults to argon2id with OWASP's parameters and the clock to the system's; the limits
     across flows are on by default (OWASP: SMS pumping), counted in this process unless a
     shared limiter (`regflow.adapters.limits`) is given. Stores left out live in `database`
@@ -102,6 +109,7 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
         flows = flows if flows is not None else stores.flows
     clock = clock or SystemClock()
     return Engine(
+        *(specs or SHIPPED_FLOWS),
         bhxh=bhxh,
         sms=sms,
         users=users,
@@ -112,4 +120,5 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
         policy=policy,
         methods=methods,
         limiter=limiter if limiter is not None else InMemoryRateLimiter(clock),
+        ports=ports,
     )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 if TYPE_CHECKING:
-    from regflow._domain import FlowSnapshot
+    from regflow.declare import FlowSnapshot
 
 Command = Callable[[argparse.Namespace], int]
 

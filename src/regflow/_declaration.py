@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from regflow import machine as regflow_machine
 from regflow._errors import ERRORS
+from regflow.declare import EXPIRE, FlowSpec
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -98,6 +98,8 @@ class Declaration:
     errors: frozenset[str] = attrs.field(factory=lambda: frozenset(ERRORS))
     #: The `transitions.Machine` built from it, when there is one: what an engine runs.
     machine: Any = attrs.field(default=None, eq=False, repr=False)
+    #: The flow it was read from, when there is one (`from_spec`).
+    spec: FlowSpec | None = attrs.field(default=None, eq=False, repr=False)
 
     @classmethod
     def build(  # noqa: PLR0913 - mirrors the declaration's parts, all keyword-only
@@ -111,6 +113,7 @@ class Declaration:
         implicit: Iterable[str] = (),
         errors: Collection[str] = ERRORS.keys(),
         machine: Any = None,  # noqa: ANN401 - transitions is untyped
+        spec: FlowSpec | None = None,
     ) -> Declaration:
         """Read a `transitions`-format list of dicts (source may be a list or ``"*"``)."""
         state_labels = tuple(label(state) for state in states)
@@ -128,32 +131,42 @@ class Declaration:
             implicit=frozenset(implicit),
             errors=frozenset(errors),
             machine=machine,
+            spec=spec,
         )
 
     @classmethod
-    def from_module(cls, module: Any) -> Declaration:  # noqa: ANN401 - any module shaped like regflow.machine
-        """A module shaped like `regflow.machine`: TRANSITIONS, MACHINE, INITIAL, TERMINAL…"""
+    def from_spec(cls, spec: FlowSpec) -> Declaration:
+        """A flow's declaration (`regflow.FlowSpec`), with its own error codes."""
+        codes = {*ERRORS, *(error.code for error in spec.errors)}
         return cls.build(
-            transitions=module.TRANSITIONS,
-            states=[state.value for state in module.MACHINE.states.values()],
-            initial=module.INITIAL,
-            terminal=module.TERMINAL,
-            events=getattr(module, "EVENTS", {}),
-            implicit=[module.EXPIRE] if hasattr(module, "EXPIRE") else [],
-            errors=getattr(module, "ERRORS", ERRORS),
-            machine=module.MACHINE,
+            transitions=spec.transitions,
+            states=[state.value for state in spec.states],
+            initial=spec.initial,
+            terminal=spec.terminal,
+            events=spec.events,
+            implicit=[EXPIRE],
+            errors=codes,
+            machine=spec.machine,
+            spec=spec,
         )
 
     @classmethod
     def load(cls, target: str) -> Declaration:
-        """``module`` (shaped like `regflow.machine`) or ``module:attribute`` (a Declaration)."""
+        """``module:ATTRIBUTE`` (a `FlowSpec` or a `Declaration`), or a ``module`` that
+        holds exactly one `FlowSpec` (``regflow.machine``, say)."""
         module_name, _, attribute = target.partition(":")
         module = importlib.import_module(module_name)
-        if not attribute:
-            return cls.from_module(module)
-        found = getattr(module, attribute)
+        if attribute:
+            found = getattr(module, attribute)
+        else:
+            specs = [value for value in vars(module).values() if isinstance(value, FlowSpec)]
+            if len(specs) != 1:
+                raise TypeError(f"{target} holds {len(specs)} flows: name one, module:ATTRIBUTE")
+            found = specs[0]
+        if isinstance(found, FlowSpec):
+            return cls.from_spec(found)
         if not isinstance(found, Declaration):
-            raise TypeError(f"{target} is a {type(found).__name__}, not a Declaration")
+            raise TypeError(f"{target} is a {type(found).__name__}, not a FlowSpec")
         return found
 
     def edges(self, source: str, trigger: str) -> tuple[Transition, ...]:
@@ -162,11 +175,6 @@ class Declaration:
 
     def outgoing(self, source: str) -> tuple[Transition, ...]:
         return tuple(t for t in self.transitions if t.source == source)
-
-
-def regflow_declaration() -> Declaration:
-    """regflow's own machine, `regflow.machine`, as a `Declaration`."""
-    return Declaration.from_module(regflow_machine)
 
 
 def _expand(spec: Mapping[str, Any], index: int, states: Sequence[str]) -> list[Transition]:

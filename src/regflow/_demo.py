@@ -17,26 +17,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from regflow._bootstrap import bootstrap, open_stores
-from regflow._domain import (
-    ChooseMethod,
-    ConfirmOtp,
-    ResendOtp,
-    SetPassword,
-    State,
-    SubmitForm,
-)
+from regflow._domain import ChooseMethod, SubmitForm
 from regflow._errors import Message
 from regflow.adapters.console import ConsoleSmsGateway
 from regflow.adapters.demo import DEMO_PASSWORD_HASH, demo_accounts, demo_citizens
 from regflow.adapters.memory import InMemoryBhxhRegistry
-from regflow.machine import STATE_LABELS
+from regflow.kits.otp import ConfirmOtp, ResendOtp
+from regflow.kits.password import SetPassword
+from regflow.machine import BHXH_REGISTRATION, STATES, State
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Callable
 
-    from regflow._engine import Engine
     from regflow._view import FlowView
+    from regflow.engine import Engine
 
 M = Message
 TEXT = {
@@ -92,7 +87,7 @@ _OPTIONAL = frozenset({"email"})
 _FORMATS = {"date_of_birth": " (dd/mm/yyyy)"}
 #: The errors that use up one of the tries before a lock, and the view's count of what is left.
 _COUNTED: dict[str, Callable[[FlowView], int | None]] = {
-    "bhxh.data_mismatch": lambda view: view.mismatches_left,
+    "bhxh.data_mismatch": lambda view: view.details.mismatches_left,
     "otp.invalid": lambda view: view.otp_attempts_left,
 }
 
@@ -206,7 +201,7 @@ def run_demo(lang: str = "vi", stdin: TextIO | None = None, stdout: TextIO | Non
 def _walk(term: Terminal, engine: Engine) -> FlowView:
     term.say(f"=== {term.text('title')} ===")
     term.ask(term.text("home"))
-    view = engine.start()
+    view = engine.start(BHXH_REGISTRATION.name)
     screens = {
         State.CHOOSING_METHOD: _choose_method,
         State.FILLING_FORM: _fill_form,
@@ -256,11 +251,11 @@ def _outcome(term: Terminal, view: FlowView) -> None:
         account = view.account
         term.say(term.text("completed", name=account.full_name, level=account.verification_level))
         return
-    label = STATE_LABELS[view.state].in_language(term.lang) if view.state else "?"
+    label = STATES[State(view.state)].label.in_language(term.lang) if view.state else "?"
     term.say(term.text("ended", state=label))
-    if view.remedies:
+    if view.details and view.details.remedies:
         term.say(term.text("remedies"))
-        for remedy in view.remedies:
+        for remedy in view.details.remedies:
             term.say(
                 f"  • {remedy.title.in_language(term.lang)}: "
                 f"{remedy.description.in_language(term.lang)}"

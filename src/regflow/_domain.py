@@ -1,4 +1,4 @@
-"""The domain's values: what BHXH knows, what the citizen typed, what a flow remembers.
+"""The domain's values: what BHXH knows, what the citizen typed, the account it earns.
 
 All frozen: a step computes a new snapshot instead of changing the old one, which is what
 lets a flow be loaded, stepped and saved by any app server.
@@ -6,7 +6,6 @@ lets a flow be loaded, stepped and saved by any app server.
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -28,25 +27,6 @@ def _in_order(numbers: Iterable[str]) -> tuple[str, ...]:
     """Former ID numbers as a set in a fixed order, so two records that list the same numbers
     differently are equal, and a store can give them back as it found them."""
     return tuple(sorted(set(numbers)))
-
-
-def _hidden(_: object) -> str:
-    return "<hidden>"
-
-
-class State(enum.StrEnum):
-    """The steps of the registration; the machine in `regflow.machine` links them."""
-
-    CHOOSING_METHOD = "choosing_method"
-    FILLING_FORM = "filling_form"
-    DATA_MISMATCH = "data_mismatch"
-    OTP_PENDING = "otp_pending"
-    OTP_EXPIRED = "otp_expired"
-    SETTING_PASSWORD = "setting_password"  # noqa: S105 - a state, not a secret
-    COMPLETED = "completed"
-    ACCOUNT_EXISTS = "account_exists"
-    LOCKED = "locked"
-    EXPIRED = "expired"
 
 
 #: An account registered with a BHXH number is verified by the social insurance agency.
@@ -140,52 +120,6 @@ class Account:
         )
 
 
-@attrs.frozen(kw_only=True)
-class OtpChallenge:
-    """The code sent last: only its keyed hash is kept."""
-
-    code_hash: str
-    expires_at: datetime
-
-
-@attrs.frozen(kw_only=True)
-class FlowSnapshot:
-    """Everything a flow remembers between two requests.
-
-    `version` grows by one with every save, so a store can refuse a stale write;
-    `updated_at` is when that save happened, so an operator can see where flows stall;
-    `schema` is the shape of this class, so a store can upgrade an older one on load;
-    `path` lists the states entered after the initial one, in order, so a support desk can
-    see (and `regflow.diagram` draw) the way a flow went.
-
-    `probed` marks a flow whose form was answered while its BHXH number was probed (see
-    `regflow.RateLimits`): such a flow must answer like a decoy wherever a limit would
-    otherwise tell a match from a mismatch. `decoy_phone` marks a decoy: a probed flow whose
-    form did not match; it holds the phone typed, shown masked, and no code is ever sent.
-    """
-
-    flow_id: str
-    version: int
-    state: State
-    created_at: datetime
-    expires_at: datetime
-    subject: str | None = None
-    method: str | None = None
-    citizen: BhxhRecord | None = None
-    email: str | None = None
-    mismatches: int = 0
-    otp: OtpChallenge | None = None
-    otp_sends: int = 0
-    otp_last_sent_at: datetime | None = None
-    otp_failures: int = 0
-    account: Account | None = None
-    path: tuple[State, ...] = ()
-    updated_at: datetime | None = None
-    schema: int = 3
-    probed: bool = False
-    decoy_phone: str | None = attrs.field(default=None, repr=_masked)
-
-
 # --- events: what the citizen does, as the host app passes it in -------------------------
 
 
@@ -206,29 +140,6 @@ class SubmitForm:
     date_of_birth: str | date
     phone: str = attrs.field(repr=_masked)
     email: str | None = None
-
-
-@attrs.frozen
-class ConfirmOtp:
-    """The OTP screen's "Xác nhận" (the code is never shown in a repr)."""
-
-    code: str = attrs.field(repr=_hidden)
-
-
-@attrs.frozen
-class ResendOtp:
-    """The OTP screen's "Gửi lại OTP"."""
-
-
-@attrs.frozen
-class SetPassword:
-    """The password screen: the password and its confirmation (never shown in a repr)."""
-
-    password: str = attrs.field(repr=_hidden)
-    confirmation: str = attrs.field(repr=_hidden)
-
-
-Event = ChooseMethod | SubmitForm | ConfirmOtp | ResendOtp | SetPassword
 
 
 @attrs.frozen

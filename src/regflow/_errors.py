@@ -242,6 +242,11 @@ _CATALOGUE = (
         "The registration was not found. Please start again.",
     ),
     _spec(
+        "flow.unknown",
+        "Hệ thống không có quy trình này.",
+        "This portal runs no such flow.",
+    ),
+    _spec(
         "flow.expired",
         "Phiên đăng ký đã hết hạn. Vui lòng bắt đầu lại.",
         "The registration has expired. Please start again.",

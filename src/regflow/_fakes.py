@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import attrs
 
 from regflow._domain import BhxhRecord, SubmitForm
-from regflow._engine import Engine
+from regflow._shipped import SHIPPED_FLOWS
 from regflow._sms import SmsMessage
 from regflow._validation import normalise_phone
 from regflow.adapters.memory import (
@@ -25,12 +25,14 @@ from regflow.adapters.memory import (
     InMemoryRateLimiter,
     InMemoryUserStore,
 )
+from regflow.engine import Engine
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from regflow._methods import MethodRegistry
     from regflow._policy import Policy
+    from regflow.declare import FlowSpec
     from regflow.ports import RateLimiter
 
 T = TypeVar("T")
@@ -152,15 +154,17 @@ class FakePorts:
 
     def engine(
         self,
-        *,
+        *specs: FlowSpec,
         policy: Policy | None = None,
         methods: MethodRegistry | None = None,
         limiter: RateLimiter | None = None,
-        machine: Any = None,  # noqa: ANN401 - a transitions.Machine, which is untyped
+        ports: Mapping[str, object] | None = None,
     ) -> Engine:
-        """The engine on these fakes; no limits across flows unless a `limiter` is given
-        (``limiter=ports.limiter`` counts on the fake clock, as the scenario runner does)."""
+        """The engine on these fakes, running `specs` (by default the flows regflow ships);
+        no limits across flows unless a `limiter` is given (``limiter=ports.limiter`` counts
+        on the fake clock, as the scenario runner does)."""
         return Engine(
+            *(specs or SHIPPED_FLOWS),
             bhxh=self.bhxh,
             sms=self.sms,
             users=self.users,
@@ -171,7 +175,7 @@ class FakePorts:
             policy=policy,
             methods=methods,
             limiter=limiter,
-            machine=machine,
+            ports=ports,
         )
 
 
@@ -212,13 +216,14 @@ class FaultPlan:
     def engine(
         self,
         ports: FakePorts,
-        *,
+        *specs: FlowSpec,
         limiter: RateLimiter | None = None,
         policy: Policy | None = None,
-        machine: Any = None,  # noqa: ANN401 - a transitions.Machine, which is untyped
     ) -> Engine:
-        """An engine on `ports` whose outside services and stores are all wrapped."""
+        """An engine on `ports` (running `specs`, by default the flows regflow ships) whose
+        outside services and stores are all wrapped."""
         return Engine(
+            *(specs or SHIPPED_FLOWS),
             bhxh=self.wrap("bhxh", ports.bhxh),
             sms=self.wrap("sms", ports.sms),
             users=self.wrap("users", ports.users),
@@ -228,7 +233,6 @@ class FaultPlan:
             otp_secret=ports.otp_secret,
             limiter=None if limiter is None else self.wrap("limiter", limiter),
             policy=policy,
-            machine=machine,
         )
 
     def call(self, name: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - any port method

@@ -49,7 +49,12 @@ class RateLimits:
       attempts per subject, not per session). They refuse nobody: once one is used up the
       number is *probed*, and the form answers every valid submission for it alike, so it
       reveals nothing more while the real citizen still gets a code on the record's phone;
-    - `otp_failures_per_citizen`: wrong codes entered in the flows of one BHXH record.
+    - `otp_failures_per_citizen`: wrong codes entered in the flows of one BHXH record
+      (registrations and password recoveries together);
+    - `recoveries_per_client`: password recoveries asked from one client key;
+    - `recoveries_per_login`: recoveries asked for one CMND/CCCD, whatever the client. Used
+      up, they refuse nobody either: the recovery answers alike and sends no text, so
+      nobody can flood the account's phone, and the answer tells nothing.
     """
 
     otp_sends_per_phone: tuple[RateLimit, ...] = _limits((5, _HOUR), (10, _DAY))
@@ -59,3 +64,5 @@ class RateLimits:
     mismatches_per_client: tuple[RateLimit, ...] = _limits((20, _HOUR), (100, _DAY))
     mismatches_per_bhxh_number: tuple[RateLimit, ...] = _limits((10, _DAY))
     otp_failures_per_citizen: tuple[RateLimit, ...] = _limits((10, _DAY), (30, _30_DAYS))
+    recoveries_per_client: tuple[RateLimit, ...] = _limits((20, _HOUR), (100, _DAY))
+    recoveries_per_login: tuple[RateLimit, ...] = _limits((5, _HOUR), (10, _DAY))

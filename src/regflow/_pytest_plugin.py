@@ -30,7 +30,7 @@ from regflow.testing import FakePorts, ScenarioRunner
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from regflow._engine import Engine
+    from regflow.engine import Engine
 
 _COVERAGE: Final = pytest.StashKey[TransitionCoverage]()
 #: Why the run stopped before its last test (``-x``, ``--maxfail``), when it did.

@@ -1,16 +1,18 @@
-"""Analyses of a machine declaration: the static check, generated paths, transition coverage.
+"""Analyses of a flow's declaration: the static check, generated paths, transition coverage.
 
-They read a `Declaration` (regflow's own by default: `regflow_declaration()`), so a host app
-that extends the machine checks and tests its own declaration the same way::
+They read a `Declaration`, which any `FlowSpec` gives (`Declaration.from_spec`), so a
+host app checks and tests its own flows the same way as regflow's::
 
-    from regflow.analysis import check, regflow_declaration
+    from regflow import PASSWORD_RECOVERY
+    from regflow.analysis import Declaration, check, regflow_declaration
 
-    assert check(regflow_declaration()) == []
+    assert check(regflow_declaration()) == []  # the BHXH registration
+    assert check(Declaration.from_spec(PASSWORD_RECOVERY)) == []
 """
 
 from regflow._check import CHECKS, Finding, check, reachable_states
 from regflow._coverage import TRANSITION_EVENT, TransitionCoverage
-from regflow._declaration import OTHERWISE, Declaration, Transition, regflow_declaration
+from regflow._declaration import OTHERWISE, Declaration, Transition
 from regflow._paths import (
     PATH_KINDS,
     Path,
@@ -20,6 +22,13 @@ from regflow._paths import (
     terminal_paths,
     transition_paths,
 )
+from regflow.machine import BHXH_REGISTRATION
+
+
+def regflow_declaration() -> Declaration:
+    """regflow's first flow, the BHXH registration (`regflow.machine`), as a `Declaration`."""
+    return Declaration.from_spec(BHXH_REGISTRATION)
+
 
 __all__ = [
     "CHECKS",

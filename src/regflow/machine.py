@@ -1,111 +1,97 @@
-"""The registration flow, declared once.
+"""The BHXH registration, declared once: `BHXH_REGISTRATION`.
 
-This module is the single source of truth: the engine compiles `TRANSITIONS` into its
-dispatch table, and the docs and diagrams are rendered from the same `MACHINE`. Read it
-top to bottom as the seed's steps; within one trigger and source, transitions are tried in
-the order written and the first whose guards all pass is taken (a transition without
-guards is the "otherwise" case and comes last).
-
-A transition whose ``dest`` is ``None`` rejects the event and stays in its state; its guard's
-error codes tell the citizen why.
+Read it top to bottom as the seed's steps; within one trigger and source, transitions are
+tried in the order written and the first whose guards all pass is taken (a transition
+without guards is the "otherwise" case and comes last). A transition whose ``dest`` is
+``None`` rejects the event and stays in its state; its guard's error codes tell the citizen
+why. The rules it names live in `regflow.flows.registration`, the OTP and password steps in
+the kits (`regflow.kits`); the engine, the diagrams, the checks and the docs all read this.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+import enum
+from typing import TYPE_CHECKING, Any, Final
 
-from transitions import Machine
+import attrs
 
-from regflow._domain import (
-    ChooseMethod,
-    ConfirmOtp,
-    Event,
-    ResendOtp,
-    SetPassword,
-    State,
-    SubmitForm,
-)
+from regflow._domain import REMEDIES, ChooseMethod, Remedy, SubmitForm
 from regflow._errors import Message
-from regflow._rules import (
+from regflow._masking import mask_phone
+from regflow._methods import RegistrationMethod
+from regflow.declare import EXPIRE, FlowSpec, event, flow_expired, state
+from regflow.flows.registration import (
+    RegistrationContext,
     account_exists,
     answer_probed,
     bhxh_number_probed,
     client_mismatch_rate_limited,
     client_rate_limited,
     count_mismatch,
-    count_wrong_otp,
     create_account,
     data_mismatch,
-    flow_expired,
     form_invalid,
     method_unsupported,
     mismatch_limit_reached,
-    otp_expired,
-    otp_guess_rate_limited,
-    otp_not_sent,
-    otp_send_rate_limited,
-    otp_wrong,
-    password_invalid,
+    otp,
     record_method,
     remember_citizen,
-    resend_too_soon,
-    send_limit_reached,
-    send_otp,
-    spend_otp,
-    too_many_attempts,
 )
+from regflow.kits.otp import ConfirmOtp, ResendOtp, otp_view
+from regflow.kits.password import SetPassword, password_invalid
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from regflow.declare import FlowSnapshot, Services
+
+
+class State(enum.StrEnum):
+    """The steps of the registration; `TRANSITIONS` links them."""
+
+    CHOOSING_METHOD = "choosing_method"
+    FILLING_FORM = "filling_form"
+    DATA_MISMATCH = "data_mismatch"
+    OTP_PENDING = "otp_pending"
+    OTP_EXPIRED = "otp_expired"
+    SETTING_PASSWORD = "setting_password"  # noqa: S105 - a state, not a secret
+    COMPLETED = "completed"
+    ACCOUNT_EXISTS = "account_exists"
+    LOCKED = "locked"
+    EXPIRED = "expired"
+
 
 S = State
-
 INITIAL: Final = S.CHOOSING_METHOD
 
-#: Terminal states, each with the error an event on a finished flow reports.
-TERMINAL: Final[dict[State, str]] = {
-    S.COMPLETED: "flow.finished",
-    S.ACCOUNT_EXISTS: "flow.finished",
-    S.LOCKED: "flow.locked",
-    S.EXPIRED: "flow.expired",
+#: What a reader of the diagrams and docs calls each state, in Vietnamese and English; the
+#: terminal ones with the error an event on a finished flow reports.
+STATES: Final = {
+    S.CHOOSING_METHOD: state("Chọn phương thức đăng ký", "Choosing the method"),
+    S.FILLING_FORM: state("Nhập thông tin BHXH", "Filling in the BHXH form"),
+    S.DATA_MISMATCH: state("Không khớp dữ liệu BHXH", "Data does not match BHXH"),
+    S.OTP_PENDING: state("Chờ nhập OTP", "Waiting for the OTP"),
+    S.OTP_EXPIRED: state("OTP hết hạn", "OTP expired"),
+    S.SETTING_PASSWORD: state("Đặt mật khẩu", "Setting the password"),
+    S.COMPLETED: state("Đăng ký thành công", "Registered", terminal="flow.finished"),
+    S.ACCOUNT_EXISTS: state(
+        "Tài khoản đã tồn tại", "Account already exists", terminal="flow.finished"
+    ),
+    S.LOCKED: state("Phiên bị khóa", "Flow locked", terminal="flow.locked"),
+    S.EXPIRED: state("Phiên hết hạn", "Flow expired", terminal="flow.expired"),
 }
 
-ACTIVE: Final = [state for state in S if state not in TERMINAL]
+#: The citizen's events, each the payload of one trigger and the button it comes from.
+EVENTS: Final = {
+    "choose_method": event(ChooseMethod, "Chọn phương thức", "Choose method"),
+    "submit_form": event(SubmitForm, "Đăng ký (gửi thông tin)", "Register (submit the form)"),
+    "confirm_otp": event(ConfirmOtp, "Xác nhận OTP", "Confirm OTP"),
+    "resend_otp": event(ResendOtp, "Gửi lại OTP", "Resend OTP"),
+    "set_password": event(SetPassword, "Đăng ký (đặt mật khẩu)", "Register (set the password)"),
+}
+
+ACTIVE: Final = [s for s, info in STATES.items() if not info.terminal]
 _FORM: Final = [S.FILLING_FORM, S.DATA_MISMATCH]
-_OTP: Final = [S.OTP_PENDING, S.OTP_EXPIRED]
-
-#: The citizen's events, each the payload of one trigger.
-EVENTS: Final[dict[str, type[Event]]] = {
-    "choose_method": ChooseMethod,
-    "submit_form": SubmitForm,
-    "confirm_otp": ConfirmOtp,
-    "resend_otp": ResendOtp,
-    "set_password": SetPassword,
-}
-
-#: Fired by the engine before every event: a flow past its lifetime ends here.
-EXPIRE: Final = "expire"
-
-#: What a reader of the diagrams and docs calls each state, in Vietnamese and English.
-STATE_LABELS: Final[dict[State, Message]] = {
-    S.CHOOSING_METHOD: Message("Chọn phương thức đăng ký", "Choosing the method"),
-    S.FILLING_FORM: Message("Nhập thông tin BHXH", "Filling in the BHXH form"),
-    S.DATA_MISMATCH: Message("Không khớp dữ liệu BHXH", "Data does not match BHXH"),
-    S.OTP_PENDING: Message("Chờ nhập OTP", "Waiting for the OTP"),
-    S.OTP_EXPIRED: Message("OTP hết hạn", "OTP expired"),
-    S.SETTING_PASSWORD: Message("Đặt mật khẩu", "Setting the password"),
-    S.COMPLETED: Message("Đăng ký thành công", "Registered"),
-    S.ACCOUNT_EXISTS: Message("Tài khoản đã tồn tại", "Account already exists"),
-    S.LOCKED: Message("Phiên bị khóa", "Flow locked"),
-    S.EXPIRED: Message("Phiên hết hạn", "Flow expired"),
-}
-
-#: The same for each trigger: the button the citizen presses, or the flow's own timeout.
-TRIGGER_LABELS: Final[dict[str, Message]] = {
-    "choose_method": Message("Chọn phương thức", "Choose method"),
-    "submit_form": Message("Đăng ký (gửi thông tin)", "Register (submit the form)"),
-    "confirm_otp": Message("Xác nhận OTP", "Confirm OTP"),
-    "resend_otp": Message("Gửi lại OTP", "Resend OTP"),
-    "set_password": Message("Đăng ký (đặt mật khẩu)", "Register (set the password)"),
-    EXPIRE: Message("Hết thời gian", "Time runs out"),
-}
 
 TRANSITIONS: Final[list[dict[str, Any]]] = [
     {"trigger": EXPIRE, "source": ACTIVE, "dest": S.EXPIRED, "conditions": [flow_expired]},
@@ -134,33 +120,16 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
     {"trigger": "submit_form", "source": _FORM, "dest": S.ACCOUNT_EXISTS,
      "conditions": [account_exists]},
     {"trigger": "submit_form", "source": _FORM, "dest": None,
-     "conditions": [otp_send_rate_limited]},
+     "conditions": [otp.send_rate_limited]},
     {"trigger": "submit_form", "source": _FORM, "dest": S.OTP_PENDING,
-     "after": [remember_citizen, send_otp]},
-    # Step 4: the OTP sent to the phone on the BHXH record.
-    {"trigger": "confirm_otp", "source": S.OTP_PENDING, "dest": None,
-     "conditions": [otp_not_sent]},
-    {"trigger": "confirm_otp", "source": S.OTP_PENDING, "dest": S.OTP_EXPIRED,
-     "conditions": [otp_expired]},
-    # Wrong codes are capped per citizen too, across flows (a decoy counts against nobody).
-    {"trigger": "confirm_otp", "source": S.OTP_PENDING, "dest": None,
-     "conditions": [otp_guess_rate_limited]},
-    {"trigger": "confirm_otp", "source": S.OTP_PENDING, "dest": S.LOCKED,
-     "conditions": [too_many_attempts], "after": [count_wrong_otp, spend_otp]},
-    {"trigger": "confirm_otp", "source": S.OTP_PENDING, "dest": None,
-     "conditions": [otp_wrong], "after": [count_wrong_otp]},
-    # A probed form did not tell whether an account exists (that would reveal a match).
-    {"trigger": "confirm_otp", "source": S.OTP_PENDING, "dest": S.ACCOUNT_EXISTS,
-     "conditions": [account_exists], "after": [spend_otp]},
-    {"trigger": "confirm_otp", "source": S.OTP_PENDING, "dest": S.SETTING_PASSWORD,
-     "after": [spend_otp]},
-    {"trigger": "confirm_otp", "source": S.OTP_EXPIRED, "dest": None,
-     "conditions": [otp_expired]},
-    {"trigger": "resend_otp", "source": _OTP, "dest": None, "conditions": [send_limit_reached]},
-    {"trigger": "resend_otp", "source": _OTP, "dest": None, "conditions": [resend_too_soon]},
-    {"trigger": "resend_otp", "source": _OTP, "dest": None,
-     "conditions": [otp_send_rate_limited]},
-    {"trigger": "resend_otp", "source": _OTP, "dest": S.OTP_PENDING, "after": [send_otp]},
+     "after": [remember_citizen, otp.send_otp]},
+    # Step 4: the OTP sent to the phone on the BHXH record (the kit's edges). A probed form
+    # did not tell whether an account exists (that would reveal a match): the code does.
+    *otp.confirm(pending=S.OTP_PENDING, expired=S.OTP_EXPIRED, locked=S.LOCKED, confirmed=[
+        {"dest": S.ACCOUNT_EXISTS, "conditions": [account_exists]},
+        {"dest": S.SETTING_PASSWORD},
+    ]),
+    *otp.resend(pending=S.OTP_PENDING, expired=S.OTP_EXPIRED),
     # Step 5: the password; the account is created with verification level 2.
     {"trigger": "set_password", "source": S.SETTING_PASSWORD, "dest": None,
      "conditions": [password_invalid]},
@@ -171,20 +140,59 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
 ]  # fmt: skip
 
 
-def build_machine(transitions: list[dict[str, Any]], name: str = "regflow") -> Machine:
-    """A `transitions` machine over regflow's states: the shipped one, or a host app's
-    extension of `TRANSITIONS` (more rules), which `Engine(machine=…)` then runs."""
-    return Machine(
-        model=None,
-        states=[{"name": state, "final": state in TERMINAL} for state in S],
-        transitions=transitions,
-        initial=INITIAL,
-        auto_transitions=False,
-        send_event=False,
-        name=name,
-    )
+@attrs.frozen(kw_only=True)
+class RegistrationDetails:
+    """What the registration's screens show beyond the generic `FlowView`: the methods on
+    the first screen, the matches left on the form, the remedies for an existing account."""
 
+    methods: tuple[RegistrationMethod, ...] = ()
+    mismatches_left: int | None = None
+    remedies: tuple[Remedy, ...] = ()
+
+
+def _phone_hint(context: RegistrationContext) -> str | None:
+    """The masked phone the codes go to: the record's, or the one a decoy's form typed
+    (which equals the record's whenever the form matched)."""
+    phone = context.citizen.phone if context.citizen else context.decoy_phone
+    return mask_phone(phone) if phone else None
+
+
+def registration_view(snapshot: FlowSnapshot, services: Services) -> Mapping[str, Any]:
+    """The `FlowView` fields of each screen of the registration."""
+    current, context, policy = snapshot.state, snapshot.context, services.policy
+    fields: dict[str, Any] = {}
+    if current in (S.OTP_PENDING, S.OTP_EXPIRED):
+        fields.update(otp_view(context, policy, _phone_hint(context)))
+    if current is S.COMPLETED:
+        fields["account"] = context.account
+    fields["details"] = RegistrationDetails(
+        methods=services.methods.methods if current is INITIAL else (),
+        mismatches_left=policy.max_mismatches - context.mismatches if current in _FORM else None,
+        remedies=REMEDIES if current is S.ACCOUNT_EXISTS else (),
+    )
+    return fields
+
+
+def _citizen_id(context: RegistrationContext) -> str | None:
+    return context.citizen.id_number if context.citizen else None
+
+
+BHXH_REGISTRATION: Final = FlowSpec(
+    name="bhxh_registration",
+    title=Message("Đăng ký tài khoản bằng mã số BHXH", "Registration by BHXH number"),
+    states=STATES,
+    initial=INITIAL,
+    events=EVENTS,
+    transitions=TRANSITIONS,
+    context=RegistrationContext,
+    lifetime=lambda policy: policy.flow_ttl,
+    view=registration_view,
+    subject=_citizen_id,
+    requires={"bhxh", "sms", "users", "hasher"},
+)
 
 #: The declaration as a `transitions` machine: validated once at import, shared by the
 #: process (never one per flow), and the input of every diagram.
-MACHINE: Final = build_machine(TRANSITIONS)
+MACHINE: Final = BHXH_REGISTRATION.machine
+#: Terminal states, each with the error an event on a finished flow reports.
+TERMINAL: Final = BHXH_REGISTRATION.terminal

@@ -159,7 +159,7 @@ def engine_on(
 
 
 def at_otp(engine: Engine) -> FlowView:
-    view = engine.send(engine.start().flow_id, ChooseMethod("citizen", "bhxh"))
+    view = engine.send(engine.start("bhxh_registration").flow_id, ChooseMethod("citizen", "bhxh"))
     view = engine.send(view.flow_id, form_for())
     assert view.state is State.OTP_PENDING, view.errors
     return view

@@ -56,7 +56,7 @@ class Walk:
         users, store = backend.open()
         self.flows = Recording(store)
         self.engine = engine_on(self.ports, users, self.flows)
-        self.flow_id = self.engine.start().flow_id
+        self.flow_id = self.engine.start("bhxh_registration").flow_id
 
     def reloaded(self, event: Event | None = None) -> State:
         """The state after `event`, once the saved snapshot loaded back equal elsewhere."""
@@ -121,7 +121,7 @@ def test_a_flow_in_flight_is_stored_short(tmp_path: Path) -> None:
     path = tmp_path / "regflow.sqlite3"
     ports = FakePorts.seeded()
     engine = engine_on(ports, SqliteUserStore(path), SqliteFlowStore(path))
-    view = engine.send(engine.start().flow_id, ChooseMethod("citizen", "bhxh"))
+    view = engine.send(engine.start("bhxh_registration").flow_id, ChooseMethod("citizen", "bhxh"))
     view = engine.send(view.flow_id, form_for())
 
     state, document = stored(path, view.flow_id)
@@ -140,7 +140,7 @@ def test_a_completed_flow_stores_only_its_accounts_id(tmp_path: Path) -> None:
     ports = FakePorts.seeded()
     flows = SqliteFlowStore(path)
     engine = engine_on(ports, SqliteUserStore(path), flows)
-    view = engine.send(engine.start().flow_id, ChooseMethod("citizen", "bhxh"))
+    view = engine.send(engine.start("bhxh_registration").flow_id, ChooseMethod("citizen", "bhxh"))
     view = engine.send(view.flow_id, form_for())
     view = engine.send(view.flow_id, ConfirmOtp(ports.sms.last_code()))
     ports.clock.advance(minutes=2)  # the account is made later than the flow

@@ -49,7 +49,7 @@ def test_a_host_that_names_no_database_gets_a_sqlite_file_in_its_folder(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("REGFLOW_DATABASE", raising=False)
 
-    flow = bare_engine().start()
+    flow = bare_engine().start("bhxh_registration")
 
     assert SqliteFlowStore(tmp_path / "regflow.sqlite3").load(flow.flow_id) is not None
 
@@ -59,7 +59,7 @@ def test_regflow_database_names_the_default_database(
 ) -> None:
     monkeypatch.setenv("REGFLOW_DATABASE", str(tmp_path / "portal.sqlite3"))
 
-    flow = bare_engine().start()
+    flow = bare_engine().start("bhxh_registration")
 
     assert SqliteFlowStore(tmp_path / "portal.sqlite3").load(flow.flow_id) is not None
 
@@ -69,7 +69,7 @@ def test_a_postgresql_url_opens_the_postgresql_stores(postgres_pool: ConnectionP
     ports = FakePorts.seeded()
 
     with open_stores(POSTGRES_DSN) as stores:
-        flow = engine_on(ports, stores.users, stores.flows).start()
+        flow = engine_on(ports, stores.users, stores.flows).start("bhxh_registration")
 
     assert PostgresFlowStore(postgres_pool).load(flow.flow_id) is not None
 

@@ -251,7 +251,7 @@ def home() -> str:
 
 @pages.post("/register")
 def start() -> Response | str:
-    view = services().engine.start(client=client_key(request.remote_addr))
+    view = services().engine.start("bhxh_registration", client=client_key(request.remote_addr))
     if view.errors:
         return render_template("home.html", resumable=False, errors=_messages(view))
     old_flow = session.get("flow_id")

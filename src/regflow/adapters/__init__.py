@@ -3,7 +3,7 @@
 - `regflow.adapters.memory`: in-memory stores, BHXH registry and rate limiter (tests);
 - `regflow.adapters.sqlite`: the SQLite stores (the embedded default, and the demo's);
 - `regflow.adapters.postgres`: the PostgreSQL stores (extra `regflow[postgres]`);
-- `regflow.adapters.json_codec`: how both store a flow snapshot, and upgrade an old one;
+  (both store a snapshot as `regflow.engine.codec` writes it, and upgrade an old one);
 - `regflow.adapters.system`: the system clock;
 - `regflow.adapters.console`: an SMS gateway that prints (the demo);
 - `regflow.adapters.argon2`: the argon2id password hasher (production default);

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from datetime import datetime
 
-    from regflow._domain import FlowSnapshot
+    from regflow.declare import FlowSnapshot
 
 #: The columns of `regflow_accounts`: the account's own fields. Its former ID numbers live
 #: in `regflow_id_numbers`, beside its current one.
@@ -125,7 +125,7 @@ def flow_row(
     return {
         "flow_id": snapshot.flow_id,
         "version": snapshot.version,
-        "state": snapshot.state.value,
+        "state": str(snapshot.state),
         "expires_at": moment(snapshot.expires_at),
         "updated_at": moment(snapshot.updated_at),
         "snapshot": document,

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from datetime import datetime
 
-    from regflow._domain import Account, BhxhRecord, FlowSnapshot
+    from regflow._domain import Account, BhxhRecord
     from regflow._limits import RateLimit
+    from regflow.declare import FlowSnapshot
     from regflow.ports import Clock
 
 

@@ -19,13 +19,14 @@ from psycopg_pool import ConnectionPool
 
 from regflow._domain import Account
 from regflow._errors import DuplicateAccountError, StaleFlowError
-from regflow.adapters import _sql, json_codec
+from regflow.adapters import _sql
+from regflow.engine import codec
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from regflow._domain import FlowSnapshot
+    from regflow.declare import FlowSnapshot
 
 #: The tables; every statement may run again harmlessly.
 SCHEMA: Final = (
@@ -36,7 +37,7 @@ CREATE TABLE IF NOT EXISTS regflow_flows (
     state       text NOT NULL,
     expires_at  timestamptz NOT NULL,
     updated_at  timestamptz,
-    snapshot    jsonb NOT NULL  -- regflow.adapters.json_codec, with its schema version
+    snapshot    jsonb NOT NULL  -- regflow.engine.codec, with its schema version
 );
 CREATE INDEX IF NOT EXISTS regflow_flows_expires_at ON regflow_flows (expires_at);
 CREATE TABLE IF NOT EXISTS regflow_accounts (
@@ -133,10 +134,10 @@ class PostgresFlowStore:
         if row is None:
             return None
         document: dict[str, Any] = row[0]
-        return json_codec.from_document(document)
+        return codec.from_document(document)
 
     def save(self, snapshot: FlowSnapshot) -> None:
-        values = _sql.flow_row(snapshot, _as_is, Jsonb(json_codec.to_document(snapshot)))
+        values = _sql.flow_row(snapshot, _as_is, Jsonb(codec.to_document(snapshot)))
         with self._pool.connection() as connection:
             saved = connection.execute(_sql.save_flow(snapshot), values).rowcount
         if saved != 1:

@@ -28,12 +28,13 @@ from cattrs.preconf.json import make_converter
 
 from regflow._domain import Account
 from regflow._errors import DuplicateAccountError, StaleFlowError
-from regflow.adapters import _sql, json_codec
+from regflow.adapters import _sql
+from regflow.engine import codec
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from regflow._domain import FlowSnapshot
+    from regflow.declare import FlowSnapshot
 
 #: The tables, as `regflow db schema` prints them; every statement may run again harmlessly.
 SCHEMA: Final = (
@@ -44,7 +45,7 @@ CREATE TABLE IF NOT EXISTS regflow_flows (
     state       TEXT NOT NULL,
     expires_at  TEXT NOT NULL,  -- ISO 8601 in UTC, so text order is time order
     updated_at  TEXT,
-    snapshot    TEXT NOT NULL   -- regflow.adapters.json_codec, with its schema version
+    snapshot    TEXT NOT NULL   -- regflow.engine.codec, with its schema version
 );
 CREATE INDEX IF NOT EXISTS regflow_flows_expires_at ON regflow_flows (expires_at);
 CREATE TABLE IF NOT EXISTS regflow_accounts (
@@ -266,13 +267,13 @@ class SqliteFlowStore:
     def load(self, flow_id: str) -> FlowSnapshot | None:
         with self._db.connect() as connection:
             row = connection.execute(_LOAD_FLOW, {"flow_id": flow_id}).fetchone()
-        return None if row is None else json_codec.loads(row["snapshot"])
+        return None if row is None else codec.loads(row["snapshot"])
 
     def save(self, snapshot: FlowSnapshot) -> None:
         """Save the next version; the save that completes a registration is synced to disk
         like its account, so a power cut cannot take a completed flow back a step."""
         statement = _sql.sqlite_style(_sql.save_flow(snapshot))
-        values = _sql.flow_row(snapshot, _utc_text, json_codec.dumps(snapshot))
+        values = _sql.flow_row(snapshot, _utc_text, codec.dumps(snapshot))
         connect = self._db.connect if snapshot.account is None else self._db.durable
         with connect() as connection:
             saved = connection.execute(statement, values).rowcount

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from regflow._domain import FlowSnapshot
+    from regflow.declare import FlowSnapshot
 
 
 class FlowStore(Protocol):

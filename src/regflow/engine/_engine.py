@@ -1,9 +1,10 @@
-"""The engine: load a flow, apply one event through the declared machine, save, report.
+"""The engine: load a flow, apply one event through its declaration, save, report.
 
-The engine compiles `regflow.machine.MACHINE` once into a dispatch table (state, trigger) →
-ordered edges, and runs each request against it: one `transitions.Machine` per process,
-none per flow, no model to attach and detach. Every citizen-facing call (`start`, `send`,
-`view`) returns a `FlowView`; bad input, a finished flow and a failing port all come back as
+The engine compiles each `FlowSpec` it is given once into a dispatch table (state, trigger)
+→ ordered edges, and runs each request against the table of the flow's own declaration,
+found by the name its snapshot carries: one table per flow kind and process, none per
+flow, no model to attach and detach. Every citizen-facing call (`start`, `send`, `view`)
+returns a `FlowView`; bad input, a finished flow and a failing port all come back as
 errors in it, never as exceptions. (`purge_expired`, an operator's job, raises on a failing
 store, so the scheduler that runs it sees the failure.)
 """
@@ -13,43 +14,36 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import structlog
 
-from regflow._declaration import UNNAMED, guard_name
-from regflow._domain import REMEDIES, FlowSnapshot, State
-from regflow._errors import (
-    DuplicateAccountError,
-    FlowError,
-    StaleFlowError,
-    flow_error,
-)
-from regflow._masking import mask_id, mask_phone
+from regflow._errors import DuplicateAccountError, FlowError, StaleFlowError, flow_error
+from regflow._masking import mask_id
 from regflow._methods import MethodRegistry
 from regflow._policy import Policy
-from regflow._rules import (
+from regflow._view import FlowView
+from regflow.declare._rules import EXPIRE
+from regflow.declare._snapshot import FlowSnapshot
+from regflow.declare._step import (
     OutgoingSms,
     PortFailureError,
-    Rule,
     Services,
     Step,
-    _call,
-    count_send,
+    call_port,
     keyed_digest,
     limit_key,
-    resend_available_at,
 )
-from regflow._view import FlowView
-from regflow.machine import EVENTS, EXPIRE, INITIAL, MACHINE, TERMINAL
+from regflow.engine import codec
+from regflow.engine._compile import CompiledFlow, Edge, catalogue, choose
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from regflow._domain import Event
+    from regflow.declare._spec import FlowSpec
     from regflow.ports import (
         BhxhRegistry,
         Clock,
@@ -60,11 +54,6 @@ if TYPE_CHECKING:
         UserStore,
     )
 
-Action = Callable[[Step], None]
-Predicate = Callable[[Step], bool]
-
-_OTP_STATES: Final = frozenset({State.OTP_PENDING, State.OTP_EXPIRED})
-_FORM_STATES: Final = frozenset({State.FILLING_FORM, State.DATA_MISMATCH})
 #: The shape of the ids `Engine.start` gives (`secrets.token_urlsafe(16)`): anything else is
 #: no flow of this engine, answered without asking the store and never logged.
 _FLOW_ID: Final = re.compile(r"[A-Za-z0-9_-]{22}")
@@ -76,96 +65,13 @@ MAX_ATTEMPTS: Final = 3
 _log = structlog.get_logger("regflow")
 
 
-def _predicate(guard: Predicate) -> Predicate:
-    """A `Rule`'s own check, or a host's plain callable as it is."""
-    return guard.check if isinstance(guard, Rule) else guard
-
-
-@attrs.frozen
-class Edge:
-    """One compiled transition: taken when every guard passes and no `negated` one does."""
-
-    trigger: str
-    source: State
-    dest: State | None
-    guards: tuple[Rule, ...]
-    before: tuple[Action, ...]
-    after: tuple[Action, ...]
-    #: The ``unless=`` guards of the declaration.
-    negated: tuple[Rule, ...] = ()
-    #: The guards' predicates, to call without `Rule.__call__` on every request.
-    _checks: tuple[Predicate, ...] = attrs.field(init=False, repr=False, eq=False)
-    _negated_checks: tuple[Predicate, ...] = attrs.field(init=False, repr=False, eq=False)
-
-    @_checks.default
-    def _guard_checks(self) -> tuple[Predicate, ...]:
-        return tuple(_predicate(guard) for guard in self.guards)
-
-    @_negated_checks.default
-    def _negated_guard_checks(self) -> tuple[Predicate, ...]:
-        return tuple(_predicate(guard) for guard in self.negated)
-
-    def passes(self, step: Step) -> bool:
-        # Plain loops: every request runs this, and the generator frames of
-        # `all(…)`/`any(…)` cost more than most guards.
-        for check in self._checks:
-            if not check(step):
-                return False
-        for check in self._negated_checks:  # noqa: SIM110 - see above
-            if check(step):
-                return False
-        return True
-
-    @property
-    def rule(self) -> str | None:
-        """The name the log gives the edge, as `regflow.analysis` names it for coverage."""
-        if not self.guards:
-            return None
-        return guard_name(self.guards[-1]) or UNNAMED
-
-
-def compile_machine(
-    machine: Any = MACHINE,  # noqa: ANN401 - transitions is untyped
-) -> dict[tuple[State, str], tuple[Edge, ...]]:
-    """Turn the `transitions` declaration into the engine's (state, trigger) → edges table."""
-    table: dict[tuple[State, str], list[Edge]] = {}
-    for trigger, event in machine.events.items():
-        for source_name, transitions in event.transitions.items():
-            source = State[source_name]
-            for transition in transitions:
-                edge = Edge(
-                    trigger=trigger,
-                    source=source,
-                    dest=None if transition.dest is None else State[transition.dest],
-                    # transitions marks an ``unless=`` condition with target False
-                    guards=tuple(c.func for c in transition.conditions if c.target),
-                    before=tuple(transition.before),
-                    after=tuple(transition.after),
-                    negated=tuple(c.func for c in transition.conditions if not c.target),
-                )
-                table.setdefault((source, trigger), []).append(edge)
-    return {key: tuple(edges) for key, edges in table.items()}
-
-
-Table = dict[tuple[State, str], tuple[Edge, ...]]
-
-
-def _allowed(table: Table) -> dict[State, frozenset[str]]:
-    return {
-        state: frozenset(t for (s, t) in table if s == state and t != EXPIRE) for state in State
-    }
-
-
-_TABLE: Final = compile_machine()
-_ALLOWED: Final = _allowed(_TABLE)
-_TRIGGERS: Final = {event: trigger for trigger, event in EVENTS.items()}
-
-
 class Engine:
-    """Runs registration flows whose state lives in a `FlowStore`.
+    """Runs the flows it is given, whose state lives in a `FlowStore`.
 
     Build it once per process (see `regflow.bootstrap` for the usual wiring) and share it:
     it keeps no per-flow state, so any app server can handle any request of any flow.
+    ``Engine(BHXH_REGISTRATION, PASSWORD_RECOVERY, flows=…, …)``: the declarations first,
+    then the ports (each flow says which it `requires`) and settings.
     """
 
     #: How often one request re-reads its flow after losing a race before `flow.conflict`.
@@ -173,26 +79,25 @@ class Engine:
 
     def __init__(  # noqa: PLR0913 - one argument per port, all keyword-only
         self,
-        *,
-        bhxh: BhxhRegistry,
-        sms: SmsGateway,
-        users: UserStore,
+        *specs: FlowSpec,
         flows: FlowStore,
-        hasher: PasswordHasher,
         clock: Clock,
         otp_secret: bytes,
+        bhxh: BhxhRegistry | None = None,
+        sms: SmsGateway | None = None,
+        users: UserStore | None = None,
+        hasher: PasswordHasher | None = None,
         policy: Policy | None = None,
         methods: MethodRegistry | None = None,
         limiter: RateLimiter | None = None,
-        machine: Any = None,  # noqa: ANN401 - transitions is untyped
+        ports: Mapping[str, object] | None = None,
     ) -> None:
         if len(otp_secret) < _MIN_SECRET_BYTES:
             raise ValueError(f"otp_secret needs at least {_MIN_SECRET_BYTES} random bytes")
+        if not specs:
+            raise ValueError("an Engine runs at least one flow: Engine(BHXH_REGISTRATION, …)")
         self._flows = flows
         self._clock = clock
-        # A host app's extension of `regflow.machine.MACHINE` (same states, more rules).
-        self._table = _TABLE if machine is None else compile_machine(machine)
-        self._allowed = _ALLOWED if machine is None else _allowed(self._table)
         self._services = Services(
             bhxh=bhxh,
             sms=sms,
@@ -203,36 +108,72 @@ class Engine:
             otp_secret=otp_secret,
             methods=methods or MethodRegistry(),
             limiter=limiter,
+            ports=dict(ports or {}),
         )
+        self._compiled = {spec.name: self._compile(spec) for spec in specs}
+        if len(self._compiled) != len(specs):
+            raise ValueError("two flows of one engine have the same name")
+        self._catalogue = catalogue(specs)
+        #: Every trigger by its payload type, to name a request in the logs before its
+        #: flow is read.
+        self._trigger_names = {
+            payload: trigger
+            for compiled in self._compiled.values()
+            for payload, trigger in compiled.triggers.items()
+        }
+
+    def _compile(self, spec: FlowSpec) -> CompiledFlow:
+        missing = sorted(name for name in spec.requires if not self._services.has(name))
+        if missing:
+            raise ValueError(f"the flow {spec.name!r} needs the port(s) {', '.join(missing)}")
+        return CompiledFlow.of(spec)
 
     @property
     def policy(self) -> Policy:
         return self._services.policy
 
-    def start(self, *, client: str | None = None) -> FlowView:
-        """Begin a registration: the citizen pressed "Đăng ký" on the home screen.
+    @property
+    def flows(self) -> tuple[FlowSpec, ...]:
+        """The declarations this engine runs, in the order it was given them."""
+        return tuple(compiled.spec for compiled in self._compiled.values())
+
+    def start(self, flow: str, *, client: str | None = None) -> FlowView:
+        """Begin a flow of the declaration named `flow`: the citizen pressed "Đăng ký" (or
+        "Quên mật khẩu") on the home screen.
 
         `client` is the host's key for who asks, as for `send`: the flows one client may
         begin are limited (`RateLimits.starts_per_client`), so nobody can fill the flow store.
         """
+        compiled = self._compiled.get(flow) if isinstance(flow, str) else None
+        if compiled is None:
+            return FlowView(flow_id="", state=None, errors=(flow_error("flow.unknown"),))
         refused = self._start_refused(client)
         if refused is not None:
             return refused
-        now = self._now()
+        spec, now = compiled.spec, self._now()
         snapshot = FlowSnapshot(
             flow_id=secrets.token_urlsafe(16),
+            flow=spec.name,
+            flow_version=spec.version,
             version=1,
-            state=INITIAL,
+            state=spec.initial,
             created_at=now,
-            expires_at=now + self._services.policy.flow_ttl,
+            expires_at=now + spec.lifetime_under(self._services.policy),
             updated_at=now,
+            context=spec.context(),
         )
         try:
             self._flows.save(snapshot)
         except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
             return self._failed(snapshot.flow_id, "start", PortFailureError("storage"), exc)
-        _emit("info", "flow.started", flow_id=snapshot.flow_id, state=snapshot.state.value)
-        return self._view(snapshot, ())
+        _emit(
+            "info",
+            "flow.started",
+            flow_id=snapshot.flow_id,
+            flow=spec.name,
+            state=str(snapshot.state),
+        )
+        return self._view(compiled, snapshot, ())
 
     def _start_refused(self, client: str | None) -> FlowView | None:
         """The answer to a start the client's limit refuses (or the limiter fails on), else
@@ -243,7 +184,7 @@ class Engine:
             return None
         key = limit_key(services.otp_secret, "start", client)
         try:
-            retry_at = _call("storage", services.limiter.hit, key, limits)
+            retry_at = call_port("storage", services.limiter.hit, key, limits)
         except PortFailureError as failure:
             return self._failed("", "start", failure, failure.__cause__)
         if retry_at is None:
@@ -258,8 +199,8 @@ class Engine:
         return FlowView(flow_id="", state=None, errors=(error,))
 
     def _now(self) -> datetime:
-        """The clock to the whole second: no rule of the flow needs a finer time, and whole
-        seconds keep a stored snapshot short (`regflow.adapters.json_codec`)."""
+        """The clock to the whole second: no rule of a flow needs a finer time, and whole
+        seconds keep a stored snapshot short (`regflow.engine.codec`)."""
         now = self._clock.now()
         return now.replace(microsecond=0) if now.microsecond else now
 
@@ -268,7 +209,8 @@ class Engine:
         loaded = self._load(flow_id, "view")
         if isinstance(loaded, FlowView):
             return loaded
-        return self._view(loaded, ())
+        compiled, snapshot = loaded
+        return self._view(compiled, snapshot, ())
 
     def purge_expired(self) -> int:
         """Delete the flows past their lifetime, so the store never grows without bound.
@@ -279,35 +221,38 @@ class Engine:
         _emit("info", "flows.purged", count=purged)
         return purged
 
-    def send(self, flow_id: str, event: Event, *, client: str | None = None) -> FlowView:
+    def send(self, flow_id: str, event: object, *, client: str | None = None) -> FlowView:
         """Apply the citizen's `event` to the flow and return the flow as it now is.
 
         `client` is the host's key for who sends it (IP address, device id): the limits
         across flows count forms per client when one is given.
         """
-        trigger = _TRIGGERS.get(type(event))
+        name = self._trigger_names.get(type(event), "invalid")
         limits_seen: dict[str, datetime | None] = {}
         for _ in range(MAX_ATTEMPTS):
-            loaded = self._load(flow_id, trigger or "invalid")
+            loaded = self._load(flow_id, name)
             if isinstance(loaded, FlowView):
                 return loaded
+            compiled, snapshot = loaded
+            trigger = compiled.triggers.get(type(event))
             if trigger is None:
-                return self._view(loaded, (flow_error("event.invalid"),))
+                return self._view(compiled, snapshot, (flow_error("event.invalid"),))
             try:
-                return self._apply(loaded, trigger, event, client, limits_seen)
+                return self._apply(compiled, snapshot, trigger, event, client, limits_seen)
             except (StaleFlowError, DuplicateAccountError):
-                _emit("info", "flow.conflict", flow_id=loaded.flow_id, trigger=trigger)
+                _emit("info", "flow.conflict", flow_id=snapshot.flow_id, trigger=trigger)
             except PortFailureError as failure:
                 return self._failed(flow_id, trigger, failure, failure.__cause__, loaded)
         view = self.view(flow_id)
         return attrs.evolve(view, errors=(flow_error("flow.conflict"),)) if view.ok else view
 
-    def _load(self, flow_id: object, trigger: str) -> FlowSnapshot | FlowView:
-        """The flow, or the view that says why there is none.
+    def _load(self, flow_id: object, trigger: str) -> tuple[CompiledFlow, FlowSnapshot] | FlowView:
+        """The flow and its declaration, or the view that says why there is none.
 
         An id the engine cannot have given (not text, or not of `start`'s shape) is no
         flow: the store, which may choke on it, is not asked, so it can neither pass for an
-        outage nor reach a log line. Its view carries an empty `flow_id`.
+        outage nor reach a log line. Its view carries an empty `flow_id`. A stored flow of a
+        declaration this engine does not run is not found either (and logged).
         """
         if not (isinstance(flow_id, str) and _FLOW_ID.fullmatch(flow_id)):
             return FlowView(flow_id="", state=None, errors=(flow_error("flow.not_found"),))
@@ -317,60 +262,90 @@ class Engine:
             return self._failed(flow_id, trigger, PortFailureError("storage"), exc)
         if snapshot is None:
             return FlowView(flow_id=flow_id, state=None, errors=(flow_error("flow.not_found"),))
-        return snapshot
+        compiled = self._compiled.get(snapshot.flow)
+        if compiled is None:
+            _emit("warning", "flow.not_run_here", flow_id=flow_id, flow=snapshot.flow)
+            return FlowView(flow_id=flow_id, state=None, errors=(flow_error("flow.not_found"),))
+        return compiled, self._typed(compiled, snapshot)
 
-    def _apply(
+    @staticmethod
+    def _typed(compiled: CompiledFlow, snapshot: FlowSnapshot) -> FlowSnapshot:
+        """A stored snapshot with its state and context as the declaration types them (a
+        text store gives back names and JSON-ready values)."""
+        spec = compiled.spec
+        if isinstance(snapshot.context, spec.context) and type(snapshot.state) is not str:
+            return snapshot
+        return codec.typed(snapshot, spec)
+
+    def _apply(  # noqa: PLR0913 - one request's parts
         self,
+        compiled: CompiledFlow,
         snapshot: FlowSnapshot,
         trigger: str,
-        event: Event,
+        event: object,
         client: str | None,
         limits_seen: dict[str, datetime | None],
     ) -> FlowView:
-        if snapshot.state in TERMINAL:
-            return self._view(snapshot, (flow_error(TERMINAL[snapshot.state]),))
+        state = snapshot.state
+        finished = compiled.terminal.get(state)  # type: ignore[call-overload]
+        if finished is not None:
+            return self._view(compiled, snapshot, (flow_error(finished),))
         step = Step(
-            self._services, snapshot, event, self._now(), client=client, retry_at=limits_seen
+            self._services,
+            snapshot,
+            event,
+            self._now(),
+            client=client,
+            retry_at=limits_seen,
+            catalogue=self._catalogue,
         )
-        expired = _choose(step, self._table.get((snapshot.state, EXPIRE), ()))
+        table = compiled.table
+        expired = choose(step, table.get((state, EXPIRE), ()))  # type: ignore[arg-type]
         if expired is not None:
-            return self._take(step, expired)
-        edges = self._table.get((snapshot.state, trigger))
+            return self._take(compiled, step, expired)
+        edges = table.get((state, trigger))  # type: ignore[arg-type]
         if edges is None:
-            return self._view(snapshot, (flow_error("event.not_allowed"),))
-        edge = _choose(step, edges)
+            return self._view(compiled, snapshot, (flow_error("event.not_allowed"),))
+        edge = choose(step, edges)
         if edge is None:  # a declaration without an "otherwise" edge: nothing happens
-            return self._view(snapshot, (flow_error("event.no_effect"),))
-        return self._take(step, edge)
+            return self._view(compiled, snapshot, (flow_error("event.no_effect"),))
+        return self._take(compiled, step, edge)
 
-    def _take(self, step: Step, edge: Edge) -> FlowView:
+    def _take(self, compiled: CompiledFlow, step: Step, edge: Edge) -> FlowView:
         """Run the edge's actions, save the new snapshot, log the transition."""
         for action in edge.before:
             action(step)
-        if edge.dest is not None:
-            step.changes["state"] = edge.dest
-        if edge.dest is not None and edge.dest is not edge.source:
-            step.changes["path"] = (*step.snapshot.path, edge.dest)
         for action in edge.after:
             action(step)
-        errors = [error for guard in edge.guards for error in _reported(guard, step)]
+        errors = edge.reported(step)
         errors.extend(step.errors)
         snapshot = step.snapshot
-        if step.changes:
-            snapshot = self._save(step, snapshot, step.changes)
+        moves = edge.dest is not None and edge.dest is not edge.source
+        if step.changes or moves:
+            snapshot = self._save(step, snapshot, self._next(step, edge))
         if step.outbox is not None:
             snapshot = self._send_sms(step, edge.trigger, snapshot, errors)
-        _log_transition(step, edge, snapshot, errors)
-        return self._view(snapshot, errors)
+        _log_transition(compiled, step, edge, snapshot, errors)
+        return self._view(compiled, snapshot, errors)
 
-    def _save(self, step: Step, snapshot: FlowSnapshot, changes: dict[str, Any]) -> FlowSnapshot:
+    @staticmethod
+    def _next(step: Step, edge: Edge) -> dict[str, Any]:
+        """The snapshot fields the step changes: its state, path and context."""
+        fields: dict[str, Any] = {}
+        if edge.dest is not None and edge.dest is not edge.source:
+            fields.update(state=edge.dest, path=(*step.snapshot.path, edge.dest))
+        if step.changes:
+            fields["context"] = attrs.evolve(step.context, **step.changes)
+        return fields
+
+    def _save(self, step: Step, snapshot: FlowSnapshot, fields: dict[str, Any]) -> FlowSnapshot:
         """Save the next version; a stale version is for `send` to retry, the rest an outage.
 
         A save whose answer was lost may still have happened: reading it back tells, so the
         step goes on (and its text goes out) exactly when the flow did move on.
         """
         following = attrs.evolve(
-            snapshot, version=snapshot.version + 1, updated_at=step.now, **changes
+            snapshot, version=snapshot.version + 1, updated_at=step.now, **fields
         )
         try:
             self._flows.save(following)
@@ -383,17 +358,18 @@ class Engine:
 
     def _holds(self, snapshot: FlowSnapshot) -> bool:
         try:
-            return self._flows.load(snapshot.flow_id) == snapshot
-        except Exception:  # noqa: BLE001 - the store is down: the save is not known to be done
+            loaded = self._load(snapshot.flow_id, "save")
+        except Exception:  # noqa: BLE001 - a stored document that no longer structures
             return False
+        return not isinstance(loaded, FlowView) and loaded[1] == snapshot
 
     def _send_sms(
         self, step: Step, trigger: str, saved: FlowSnapshot, errors: list[FlowError]
     ) -> FlowSnapshot:
         """Count the saved step's text against its phone, then send it; if the phone has no
         room (another flow sent to it meanwhile) or a port fails, report it and undo the
-        send in the flow. A probed flow does neither (`OutgoingSms.quiet`): it keeps its
-        code and cooldown, with no error, as the decoy it must look like would.
+        send in the flow. A quiet text (`OutgoingSms.quiet`) does neither: the flow keeps
+        its code and cooldown, with no error, as the decoy it must look like would.
 
         Counting only now, after the save that serialises one flow's requests, is what keeps
         the requests that lose a race on the flow from costing the phone anything.
@@ -405,7 +381,7 @@ class Engine:
             return saved
         errors.append(refused)
         try:
-            return self._save(step, saved, sms.undo)
+            return self._save(step, saved, {"context": attrs.evolve(saved.context, **sms.undo)})
         except (StaleFlowError, PortFailureError):
             # Another request moved the flow on, or storage is down: the flow keeps a code
             # nobody received, and "Gửi lại OTP" works once its cooldown is over.
@@ -413,12 +389,18 @@ class Engine:
         return saved
 
     def _deliver(self, step: Step, trigger: str, sms: OutgoingSms) -> FlowError | None:
-        """Count and send one text; the error that stopped it, or None once it went out."""
+        """Count and send one text; the error that stopped it, or None once it went out.
+
+        Counted before the provider is called: a text whose call failed may still have been
+        delivered, so it counts.
+        """
         try:
-            retry_at = count_send(step, sms)
-            if retry_at is not None:
-                return flow_error("otp.send_rate_limited", retry_at=retry_at)
-            _call("sms", self._services.sms.send, sms.phone, sms.message)
+            if step.over_limit(sms.counter, sms.phone, sms.limits):
+                return flow_error("otp.send_rate_limited", retry_at=step.retry_at[sms.counter])
+            gateway = self._services.sms
+            if gateway is None:
+                raise PortFailureError("sms")
+            call_port("sms", gateway.send, sms.phone, sms.message)
         except PortFailureError as failure:
             _log_port_failure(step.snapshot.flow_id, trigger, failure, failure.__cause__)
             return flow_error(failure.code)
@@ -430,39 +412,29 @@ class Engine:
         trigger: str,
         failure: PortFailureError,
         cause: BaseException | None,
-        snapshot: FlowSnapshot | None = None,
+        loaded: tuple[CompiledFlow, FlowSnapshot] | None = None,
     ) -> FlowView:
         _log_port_failure(flow_id, trigger, failure, cause)
         errors = (flow_error(failure.code),)
-        if snapshot is None:
+        if loaded is None:
             return FlowView(flow_id=flow_id, state=None, errors=errors)
-        return self._view(snapshot, errors)
+        return self._view(*loaded, errors)
 
     def _view(
-        self, snapshot: FlowSnapshot, errors: tuple[FlowError, ...] | list[FlowError]
+        self,
+        compiled: CompiledFlow,
+        snapshot: FlowSnapshot,
+        errors: tuple[FlowError, ...] | list[FlowError],
     ) -> FlowView:
-        state = snapshot.state
-        policy = self._services.policy
-        at_otp = state in _OTP_STATES
-        otp = snapshot.otp if at_otp else None
         return FlowView(
             flow_id=snapshot.flow_id,
-            state=state,
+            flow=snapshot.flow,
+            state=snapshot.state,
             version=snapshot.version,
             errors=tuple(errors),
-            allowed_events=self._allowed[state],
+            allowed_events=compiled.allowed[snapshot.state],  # type: ignore[index]
             expires_at=snapshot.expires_at,
-            methods=self._services.methods.methods if state is INITIAL else (),
-            phone_hint=_phone_hint(snapshot) if at_otp else None,
-            otp_expires_at=otp.expires_at if otp else None,
-            resend_available_at=resend_available_at(snapshot, policy) if otp else None,
-            otp_sends_left=policy.otp_max_sends - snapshot.otp_sends if at_otp else None,
-            otp_attempts_left=policy.otp_max_attempts - snapshot.otp_failures if at_otp else None,
-            mismatches_left=policy.max_mismatches - snapshot.mismatches
-            if state in _FORM_STATES
-            else None,
-            remedies=REMEDIES if state is State.ACCOUNT_EXISTS else (),
-            account=snapshot.account if state is State.COMPLETED else None,
+            **compiled.spec.view(snapshot, self._services),
         )
 
 
@@ -504,44 +476,24 @@ def _keeps(level: int) -> bool:
     return bool(is_enabled_for(level))  # type: ignore[misc]  # a filtering logger's method
 
 
-def _phone_hint(snapshot: FlowSnapshot) -> str | None:
-    """The masked phone the codes go to: the record's, or the one a decoy's form typed
-    (which equals the record's whenever the form matched)."""
-    phone = snapshot.citizen.phone if snapshot.citizen else snapshot.decoy_phone
-    return mask_phone(phone) if phone else None
-
-
-def _choose(step: Step, edges: tuple[Edge, ...]) -> Edge | None:
-    for edge in edges:  # a loop, not next(generator): see `Edge.passes`
-        if edge.passes(step):
-            return edge
-    return None
-
-
-def _reported(guard: Rule, step: Step) -> Sequence[FlowError]:
-    """What a guard tells the citizen: a `Rule` its codes, a plain callable of a host's
-    declaration nothing (the static check asks for a rule)."""
-    report = getattr(guard, "report", None)
-    return () if report is None else report(step)
-
-
 def _log_transition(
-    step: Step, edge: Edge, snapshot: FlowSnapshot, errors: list[FlowError]
+    compiled: CompiledFlow, step: Step, edge: Edge, snapshot: FlowSnapshot, errors: list[FlowError]
 ) -> None:
     if not _keeps(logging.INFO):
         return
-    citizen = snapshot.citizen
+    subject = compiled.spec.subject(snapshot.context)
     _emit(
         "info",
         "flow.transition",
         flow_id=snapshot.flow_id,
+        flow=snapshot.flow,
         trigger=edge.trigger,
         source=edge.source.value,
-        dest=snapshot.state.value,
+        dest=str(snapshot.state),
         rule=edge.rule,
         errors=[error.code for error in errors],
         version=snapshot.version,
-        citizen=mask_id(citizen.id_number) if citizen else None,
+        citizen=mask_id(subject) if subject else None,
         client=step.client_digest,
         at=step.now.isoformat(),
     )

@@ -1,0 +1,10 @@
+"""The flows regflow ships, in the order `regflow flows` lists them."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from regflow.flows.recovery import PASSWORD_RECOVERY
+from regflow.machine import BHXH_REGISTRATION
+
+SHIPPED_FLOWS: Final = (BHXH_REGISTRATION, PASSWORD_RECOVERY)

@@ -1,0 +1,49 @@
+"""The declaration language: what a flow is made of, for regflow's flows and a host's own.
+
+- `FlowSpec`, with `state(…)` and `event(…)`: a flow's states, events, transitions,
+  context, lifetime and view, declared once;
+- `rule` / `Rule`: a guard named after the business rule, with the codes it reports;
+- `fact`: a fact about a step, computed once (a port call, say);
+- `Step`: one event applied to one snapshot, as rules and actions see it;
+- `EXPIRE` and `flow_expired`: the engine's own trigger, and the rule that ends a flow
+  past its lifetime.
+"""
+
+from regflow.declare._rules import EXPIRE, Rule, flow_expired, reports_until, rule
+from regflow.declare._snapshot import SCHEMA, FlowSnapshot
+from regflow.declare._spec import EventInfo, FlowSpec, StateInfo, event, state
+from regflow.declare._step import (
+    MissingPortError,
+    OutgoingSms,
+    PortFailureError,
+    Services,
+    Step,
+    call_port,
+    fact,
+    keyed_digest,
+    limit_key,
+)
+
+__all__ = [
+    "EXPIRE",
+    "SCHEMA",
+    "EventInfo",
+    "FlowSnapshot",
+    "FlowSpec",
+    "MissingPortError",
+    "OutgoingSms",
+    "PortFailureError",
+    "Rule",
+    "Services",
+    "StateInfo",
+    "Step",
+    "call_port",
+    "event",
+    "fact",
+    "flow_expired",
+    "keyed_digest",
+    "limit_key",
+    "reports_until",
+    "rule",
+    "state",
+]

@@ -1,0 +1,80 @@
+"""Business rules: the named guards of a declaration, and what each reports when it decides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+
+from regflow._errors import Message
+
+if TYPE_CHECKING:
+    from regflow._errors import FlowError
+    from regflow.declare._step import Step
+
+
+@attrs.frozen(repr=False)
+class Rule:
+    """A named business rule: the guard on a transition and what it reports when it decides."""
+
+    name: str
+    check: Callable[[Step], bool]
+    codes: tuple[str, ...]
+    description: Message
+    report: Callable[[Step], Sequence[FlowError]]
+
+    def __repr__(self) -> str:
+        return f"<rule {self.name}>"
+
+    @property
+    def __name__(self) -> str:  # transitions and the diagrams label conditions by it
+        return self.name
+
+    def __call__(self, step: Step) -> bool:
+        return self.check(step)
+
+
+def rule(
+    *codes: str,
+    vi: str,
+    en: str,
+    field: str | None = None,
+    report: Callable[[Step], Sequence[FlowError]] | None = None,
+) -> Callable[[Callable[[Step], bool]], Rule]:
+    """Declare a function as a business rule that reports `codes` when it decides a step.
+
+    `vi`/`en` say what the rule is, for the analysts who read the diagrams and docs; the
+    codes' own messages (`ERRORS`, or the flow's `FlowSpec.errors`) are what citizens read.
+    """
+
+    def default_report(step: Step) -> Sequence[FlowError]:
+        return [step.error(code, field=field) for code in codes]
+
+    def declare(check: Callable[[Step], bool]) -> Rule:
+        return Rule(check.__name__, check, codes, Message(vi, en), report or default_report)
+
+    return declare
+
+
+def reports_until(code: str, counter: str) -> Callable[[Step], Sequence[FlowError]]:
+    """A rate-limit rule's report: its code, with when the `counter` has room again."""
+
+    def report(step: Step) -> Sequence[FlowError]:
+        return [step.error(code, retry_at=step.retry_time(counter))]
+
+    return report
+
+
+#: Fired by the engine before every event: a flow past its lifetime ends where the
+#: declaration's edge for it leads (`flow_expired`).
+EXPIRE = "expire"
+
+
+@rule(
+    "flow.expired",
+    vi="Cả phiên đã quá thời hạn (mặc định 30 phút với đăng ký).",
+    en="The whole flow is past its lifetime (30 minutes by default for a registration).",
+)
+def flow_expired(step: Step) -> bool:
+    return step.now >= step.snapshot.expires_at

@@ -1,0 +1,213 @@
+"""Snapshots as compact JSON, for every store that keeps text (SQLite, PostgreSQL, Redis…).
+
+The codec knows no flow: it writes a snapshot's generic part and its context as cattrs
+unstructures it, and a store gives back the context as that JSON-ready mapping; the engine
+then structures it with the flow's declaration (`typed`). The stored document carries its
+`schema`; `loads` upgrades an older shape in one place, `_UPGRADES`, so a deploy never
+strands the flows in flight.
+
+Times are compact: a whole second in UTC is an integer of seconds since the epoch (JWT's
+NumericDate, RFC 7519 §2); the SQL stores keep readable times in their own columns.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+from cattrs.preconf.json import make_converter
+
+from regflow.declare._snapshot import SCHEMA, FlowSnapshot
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from regflow.declare._spec import FlowSpec
+
+__all__ = ["SCHEMA", "dumps", "from_document", "loads", "to_document", "typed"]
+
+_converter = make_converter(omit_if_default=True)
+
+# --- times: a whole second in UTC as an integer, any other time as RFC 3339 text ------------
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND: Final = timedelta(seconds=1)
+
+
+def _time_to_json(moment: datetime) -> int | str:
+    """The engine's times (whole seconds, UTC) as NumericDate; a host's finer time or other
+    zone as text, so that no time loses anything on its way through the store."""
+    if moment.microsecond == 0 and moment.tzinfo is UTC:
+        return (moment - _EPOCH) // _SECOND
+    return moment.isoformat()
+
+
+def _time_from_json(value: int | str, _: type[datetime]) -> datetime:
+    if isinstance(value, int):
+        return _EPOCH + value * _SECOND
+    return datetime.fromisoformat(value)
+
+
+_converter.register_unstructure_hook(datetime, _time_to_json)
+_converter.register_structure_hook(datetime, _time_from_json)
+
+# --- the document -----------------------------------------------------------------------------
+
+_GENERIC: Final = ("flow_id", "flow", "version", "state", "created_at", "expires_at")
+
+
+def to_document(snapshot: FlowSnapshot) -> dict[str, Any]:
+    """The snapshot as JSON-ready values (for JSON columns), marked with the schema whose
+    shape this codec writes, whatever `schema` the snapshot object carries."""
+    document: dict[str, Any] = {
+        "schema": SCHEMA,
+        "flow_id": snapshot.flow_id,
+        "flow": snapshot.flow,
+        "flow_version": snapshot.flow_version,
+        "version": snapshot.version,
+        "state": str(snapshot.state),
+        "created_at": _time_to_json(snapshot.created_at),
+        "expires_at": _time_to_json(snapshot.expires_at),
+    }
+    if snapshot.updated_at is not None:
+        document["updated_at"] = _time_to_json(snapshot.updated_at)
+    if snapshot.path:
+        document["path"] = [str(state) for state in snapshot.path]
+    context = snapshot.context
+    document["context"] = context if isinstance(context, dict) else _converter.unstructure(context)
+    return document
+
+
+def dumps(snapshot: FlowSnapshot) -> str:
+    return json.dumps(to_document(snapshot), ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(text: str | bytes) -> FlowSnapshot:
+    document: dict[str, Any] = json.loads(text)
+    return from_document(document)
+
+
+def from_document(document: dict[str, Any]) -> FlowSnapshot:
+    """A stored document as a snapshot whose state is a name and whose context is the
+    JSON-ready mapping stored (`typed` structures both), upgraded to the current schema."""
+    schema = document.get("schema", 1)
+    while schema < SCHEMA:
+        document = _UPGRADES[schema](document)
+        schema += 1
+    updated_at = document.get("updated_at")
+    return FlowSnapshot(
+        flow_id=document["flow_id"],
+        flow=document["flow"],
+        flow_version=document.get("flow_version", 1),
+        version=document["version"],
+        state=document["state"],
+        created_at=_time_from_json(document["created_at"], datetime),
+        expires_at=_time_from_json(document["expires_at"], datetime),
+        updated_at=None if updated_at is None else _time_from_json(updated_at, datetime),
+        path=tuple(document.get("path", ())),
+        context=document.get("context") or {},
+    )
+
+
+def typed(snapshot: FlowSnapshot, spec: FlowSpec) -> FlowSnapshot:
+    """`snapshot` with its state and path as `spec`'s states and its context structured
+    as `spec.context`."""
+    context = snapshot.context
+    if not isinstance(context, spec.context):
+        context = _converter.structure(context, spec.context)
+    return FlowSnapshot(
+        flow_id=snapshot.flow_id,
+        flow=snapshot.flow,
+        flow_version=snapshot.flow_version,
+        version=snapshot.version,
+        state=spec.state_named(snapshot.state),
+        created_at=snapshot.created_at,
+        expires_at=snapshot.expires_at,
+        updated_at=snapshot.updated_at,
+        path=tuple(spec.state_named(state) for state in snapshot.path),
+        context=context,
+    )
+
+
+# --- older schemas ----------------------------------------------------------------------------
+
+
+def _add_updated_at(document: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 added `updated_at`; a schema-1 flow was last known to change when it began."""
+    return {**document, "updated_at": document["created_at"]}
+
+
+def _hash_in_base64url(document: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 keeps the OTP hash in base64url: a flow's hex hash would never match again.
+
+    Times need no upgrade (text still loads), nor does anything schema 3 merely leaves out.
+    """
+    otp = document.get("otp")
+    if otp is None:
+        return document
+    digest = bytes.fromhex(otp["code_hash"])
+    code_hash = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return {**document, "otp": {**otp, "code_hash": code_hash}}
+
+
+#: Schema 3 held only the BHXH registration, its fields beside the snapshot's own.
+_SCHEMA_3_FLOW: Final = "bhxh_registration"
+_SCHEMA_3_INITIAL: Final = "choosing_method"
+_SCHEMA_3_TIMES: Final = ("updated_at",)
+_CITIZEN_ECHOES: Final = (
+    "id_number",
+    "bhxh_number",
+    "full_name",
+    "date_of_birth",
+    "phone",
+    "former_id_numbers",
+)
+_ABSENT: Final = object()
+#: The verification level an account made by a method has (`Account.for_citizen`).
+_LEVEL_BY_METHOD: Final = {"bhxh": 2}
+
+
+def _account_echoes(document: dict[str, Any]) -> dict[str, Any]:
+    """The account fields schema 3 left out because the document held them elsewhere."""
+    citizen = document.get("citizen") or {}
+    echoes = {key: citizen.get(key, _ABSENT) for key in _CITIZEN_ECHOES}
+    echoes.update(
+        flow_id=document["flow_id"],
+        email=document.get("email"),
+        created_at=document.get("updated_at", _ABSENT),  # made in the flow's last step
+        source=document.get("method", _ABSENT),  # by the method the flow was registering with
+        verification_level=_LEVEL_BY_METHOD.get(document.get("method", ""), _ABSENT),
+    )
+    return {key: value for key, value in echoes.items() if value is not _ABSENT}
+
+
+def _into_context(document: dict[str, Any]) -> dict[str, Any]:
+    """Schema 4 runs any flow: the registration's own fields move into its context, and the
+    state the path implied (schema 3 left it out) and the account's echoes are written."""
+    generic = {key: document[key] for key in (*_GENERIC, *_SCHEMA_3_TIMES) if key in document}
+    path = document.get("path") or []
+    generic.update(
+        flow=_SCHEMA_3_FLOW,
+        state=document.get("state") or (path[-1] if path else _SCHEMA_3_INITIAL),
+        path=path,
+    )
+    context = {
+        key: value
+        for key, value in document.items()
+        if key not in generic and key not in {"schema", "path"}
+    }
+    if context.get("account") is not None:
+        context["account"] = {**_account_echoes(document), **context["account"]}
+    if context.get("decoy_phone") is not None:
+        context["decoy"] = True
+    return {**generic, "schema": 4, "context": context}
+
+
+#: schema N → the function that turns a document of schema N into one of schema N + 1.
+_UPGRADES: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    1: _add_updated_at,
+    2: _hash_in_base64url,
+    3: _into_context,
+}

@@ -1,0 +1,284 @@
+"""The password recovery ("Quên mật khẩu"), declared once: `PASSWORD_RECOVERY`.
+
+The seed's remedy for an account that already exists. The citizen gives the login (the
+CMND/CCCD number the account is known by) → the account's phone gets an OTP → the code is
+confirmed → a new password under the registration's policy replaces the stored hash, and the
+old password stops working.
+
+It must not tell who has an account: a login with no account (or one whose recoveries or
+texts are used up) gets a decoy, a challenge whose code nobody receives, and every answer
+of the flow, its view, its errors and its limits, is the same as for a real account until a
+right code proves the citizen holds the account's phone.
+"""
+
+from __future__ import annotations
+
+import enum
+import unicodedata
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from regflow._domain import Account
+from regflow._errors import ErrorSpec, Message
+from regflow._masking import mask_id
+from regflow._provinces import PROVINCE_CODES
+from regflow.declare import (
+    EXPIRE,
+    FlowSpec,
+    Step,
+    call_port,
+    event,
+    fact,
+    flow_expired,
+    reports_until,
+    rule,
+    state,
+)
+from regflow.kits.otp import ConfirmOtp, OtpContext, OtpKit, ResendOtp, otp_view
+from regflow.kits.password import SetPassword, password_hash, password_invalid
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from regflow._errors import FlowError
+    from regflow.declare import FlowSnapshot, Services
+
+
+def _masked(number: object) -> str:
+    return repr(mask_id(number)) if isinstance(number, str) else "<hidden>"
+
+
+class RecoveryState(enum.StrEnum):
+    """The steps of the password recovery."""
+
+    ENTERING_LOGIN = "entering_login"
+    OTP_PENDING = "otp_pending"
+    OTP_EXPIRED = "otp_expired"
+    SETTING_PASSWORD = "setting_password"  # noqa: S105 - a state, not a secret
+    COMPLETED = "completed"
+    LOCKED = "locked"
+    EXPIRED = "expired"
+
+
+@attrs.frozen
+class SubmitLogin:
+    """The "Quên mật khẩu" screen: the login (CMND/CCCD number) as typed."""
+
+    login: str = attrs.field(repr=_masked)
+
+
+@attrs.frozen(kw_only=True)
+class RecoveryContext(OtpContext):
+    """What a recovery remembers: the account the login found (None in a decoy)."""
+
+    account: Account | None = None
+
+
+# --- the login --------------------------------------------------------------------------------
+
+_CMND_LENGTH: Final = 9
+_CCCD_LENGTH: Final = 12
+_MAX_LOGIN_LENGTH: Final = 64  # longer than any login typed with spaces: stop work on junk
+
+
+def _digits(typed: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", typed).split())
+
+
+def login_problem(typed: object) -> str | None:
+    """Why `typed` is no login (its error code), or None when it is one.
+
+    A CMND has 9 digits, a CCCD 12 whose first three are a province's code (Circular
+    07/2016/TT-BCA); full-width digits and spaces typed between groups are accepted.
+    """
+    if not isinstance(typed, str) or len(typed) > _MAX_LOGIN_LENGTH:
+        return "login.invalid"
+    digits = _digits(typed)
+    if not digits:
+        return "login.required"
+    if not (digits.isascii() and digits.isdigit()):
+        return "login.invalid"
+    if len(digits) == _CCCD_LENGTH:
+        return None if digits[:3] in PROVINCE_CODES else "login.invalid"
+    return None if len(digits) == _CMND_LENGTH else "login.invalid"
+
+
+@fact
+def login(step: Step) -> str | None:
+    """The typed login as the store knows it (ASCII digits, no spaces); None when it is
+    not one (`login_invalid` says why)."""
+    typed = step.payload(SubmitLogin).login
+    return None if login_problem(typed) else _digits(typed)
+
+
+@fact
+def account_by_login(step: Step) -> Account | None:
+    return call_port("storage", step.users.find_by_login, login(step))
+
+
+@fact
+def account(step: Step) -> Account:
+    """The flow's account: remembered, or just found by the login (never in a decoy)."""
+    found = step.context.account or account_by_login(step)
+    assert found is not None  # noqa: S101 - a real code is sent only for an account
+    return found
+
+
+#: The OTP challenge of the recovery: codes go to the account's phone, wrong codes count
+#: against its BHXH number, with the registration's.
+otp = OtpKit(
+    phone=lambda step: account(step).phone,
+    holder=lambda step: account(step).bhxh_number,
+)
+
+# --- rules and actions ----------------------------------------------------------------------
+
+
+def _login_error(step: Step) -> Sequence[FlowError]:
+    code = login_problem(step.payload(SubmitLogin).login)
+    return [step.error(code, field="login")] if code else []
+
+
+@rule(
+    "login.required",
+    "login.invalid",
+    vi="Tên đăng nhập là số CMND (9 chữ số) hoặc CCCD (12 chữ số).",
+    en="The login is a CMND (9 digits) or CCCD (12 digits) number.",
+    report=_login_error,
+)
+def login_invalid(step: Step) -> bool:
+    return login(step) is None
+
+
+@rule(
+    "recovery.rate_limited",
+    vi="Thiết bị/địa chỉ này đã yêu cầu lấy lại mật khẩu quá nhiều lần (mọi phiên).",
+    en="The client key asked for too many password recoveries, across flows.",
+    report=reports_until("recovery.rate_limited", "recovery_client"),
+)
+def recovery_rate_limited(step: Step) -> bool:
+    limits = step.services.policy.rate_limits.recoveries_per_client
+    return step.over_limit("recovery_client", step.client, limits)
+
+
+def answer_login(step: Step) -> None:
+    """Answer every valid login alike: a real code to the phone of the account it names,
+    a decoy when there is no account, its recoveries are used up, or its phone has no texts
+    left. The flow is `probed` from the start, so that no limit tells the two apart later."""
+    step.changes["probed"] = True
+    found = account_by_login(step)
+    limits = step.services.policy.rate_limits.recoveries_per_login
+    used_up = step.over_limit("recovery_login", login(step), limits)
+    if found is None or used_up or otp.phone_used_up(step, found.phone):
+        otp.send_decoy(step, None)
+    else:
+        step.changes["account"] = found
+        otp.send_otp(step)
+
+
+def replace_password(step: Step) -> None:
+    """Store the new password's hash in place of the old one: the old password stops
+    working at once (the store refuses an account that is gone: a storage outage)."""
+    hashed = password_hash(step)
+    call_port("storage", step.users.set_password_hash, account(step).account_id, hashed)
+
+
+# --- the declaration --------------------------------------------------------------------------
+
+R = RecoveryState
+
+STATES: Final = {
+    R.ENTERING_LOGIN: state("Nhập tên đăng nhập", "Entering the login"),
+    R.OTP_PENDING: state("Chờ nhập OTP", "Waiting for the OTP"),
+    R.OTP_EXPIRED: state("OTP hết hạn", "OTP expired"),
+    R.SETTING_PASSWORD: state("Đặt mật khẩu mới", "Setting a new password"),
+    R.COMPLETED: state("Đã đổi mật khẩu", "Password changed", terminal="flow.finished"),
+    R.LOCKED: state("Phiên bị khóa", "Flow locked", terminal="flow.locked"),
+    R.EXPIRED: state("Phiên hết hạn", "Flow expired", terminal="flow.expired"),
+}
+
+EVENTS: Final = {
+    "submit_login": event(SubmitLogin, "Tiếp tục (gửi tên đăng nhập)", "Continue (the login)"),
+    "confirm_otp": event(ConfirmOtp, "Xác nhận OTP", "Confirm OTP"),
+    "resend_otp": event(ResendOtp, "Gửi lại OTP", "Resend OTP"),
+    "set_password": event(SetPassword, "Đổi mật khẩu", "Change the password"),
+}
+
+ACTIVE: Final = [s for s, info in STATES.items() if not info.terminal]
+
+TRANSITIONS: Final[list[dict[str, Any]]] = [
+    {"trigger": EXPIRE, "source": ACTIVE, "dest": R.EXPIRED, "conditions": [flow_expired]},
+    # The login: checked for its shape, then answered alike whether an account has it.
+    {"trigger": "submit_login", "source": R.ENTERING_LOGIN, "dest": None,
+     "conditions": [login_invalid]},
+    {"trigger": "submit_login", "source": R.ENTERING_LOGIN, "dest": None,
+     "conditions": [recovery_rate_limited]},
+    {"trigger": "submit_login", "source": R.ENTERING_LOGIN, "dest": R.OTP_PENDING,
+     "after": [answer_login]},
+    # The OTP sent to the account's phone (the kit's edges).
+    *otp.confirm(pending=R.OTP_PENDING, expired=R.OTP_EXPIRED, locked=R.LOCKED,
+                 confirmed=[{"dest": R.SETTING_PASSWORD}]),
+    *otp.resend(pending=R.OTP_PENDING, expired=R.OTP_EXPIRED),
+    # The new password, under the registration's policy, replaces the old one.
+    {"trigger": "set_password", "source": R.SETTING_PASSWORD, "dest": None,
+     "conditions": [password_invalid]},
+    {"trigger": "set_password", "source": R.SETTING_PASSWORD, "dest": R.COMPLETED,
+     "before": [replace_password]},
+]  # fmt: skip
+
+ERRORS: Final = (
+    ErrorSpec(
+        "login.required",
+        Message("Vui lòng nhập số CMND/CCCD.", "Enter your CMND/CCCD number."),
+    ),
+    ErrorSpec(
+        "login.invalid",
+        Message(
+            "Số CMND gồm 9 chữ số, số CCCD gồm 12 chữ số.",
+            "A CMND number has 9 digits, a CCCD number 12.",
+        ),
+    ),
+    ErrorSpec(
+        "recovery.rate_limited",
+        Message(
+            "Thiết bị này đã yêu cầu lấy lại mật khẩu quá nhiều lần. Vui lòng thử lại sau.",
+            "Too many password recoveries were asked from this device. Please try again later.",
+        ),
+    ),
+)
+
+
+def recovery_view(snapshot: FlowSnapshot, services: Services) -> Mapping[str, Any]:
+    """The OTP screen shows no phone (it would tell that an account exists); a completed
+    recovery shows its account."""
+    current, context = snapshot.state, snapshot.context
+    if current in (R.OTP_PENDING, R.OTP_EXPIRED):
+        return otp_view(context, services.policy, phone_hint=None)
+    if current is R.COMPLETED:
+        return {"account": context.account}
+    return {}
+
+
+def _account_id_number(context: RecoveryContext) -> str | None:
+    return context.account.id_number if context.account else None
+
+
+#: How long a recovery lives: a login, a code and a password take minutes.
+LIFETIME: Final = timedelta(minutes=15)
+
+PASSWORD_RECOVERY: Final = FlowSpec(
+    name="password_recovery",
+    title=Message("Quên mật khẩu", "Password recovery"),
+    states=STATES,
+    initial=R.ENTERING_LOGIN,
+    events=EVENTS,
+    transitions=TRANSITIONS,
+    context=RecoveryContext,
+    lifetime=LIFETIME,
+    view=recovery_view,
+    subject=_account_id_number,
+    requires={"sms", "users", "hasher"},
+    errors=ERRORS,
+)
