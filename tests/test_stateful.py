@@ -28,7 +28,7 @@ from regflow import (
     State,
     SubmitForm,
 )
-from regflow.adapters import json_codec
+from regflow.engine import codec as json_codec
 from regflow.analysis import regflow_declaration
 from regflow.testing import CITIZEN, STRONG_PASSWORD, FakePorts, form_for
 
