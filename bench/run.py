@@ -31,7 +31,7 @@ import structlog
 import peers
 import regflow._engine
 from regflow import BhxhRecord, ChooseMethod, ConfirmOtp, Engine, Event, SetPassword, State
-from regflow.adapters import json_codec
+from regflow.engine import codec as json_codec
 from regflow.adapters.argon2 import Argon2Hasher
 from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteUserStore
 from regflow.adapters.system import SystemClock

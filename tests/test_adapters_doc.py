@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from regflow import CITIZEN_BY_BHXH, Account, ChooseMethod, Engine
+from regflow import CITIZEN_BY_BHXH, SHIPPED_FLOWS, Account, ChooseMethod, Engine
 from regflow.testing import CITIZEN, STRONG_PASSWORD, FakePorts, form_for
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ def test_the_docs_template_and_gateway_send_the_otp_as_the_provider_takes_it(
     client = httpx.Client(base_url="https://sms.example", transport=httpx.MockTransport(provider))
     ports = FakePorts.seeded()
     engine = Engine(
+        *SHIPPED_FLOWS,
         bhxh=ports.bhxh,
         sms=namespace["ProviderSmsGateway"](client),
         users=ports.users,

@@ -101,7 +101,11 @@ def test_an_account_for_the_id_number_bhxh_returns_offers_the_three_remedies(
     assert view.state is State.ACCOUNT_EXISTS
     assert view.error_codes() == ("account.exists",)
     assert view.details.remedies == REMEDIES
-    assert [r.code for r in view.details.remedies] == ["forgot_password", "service_counter", "complaint"]
+    assert [r.code for r in view.details.remedies] == [
+        "forgot_password",
+        "service_counter",
+        "complaint",
+    ]
     assert all(r.title.vi and r.title.en and r.description.vi for r in view.details.remedies)
     assert ports.sms.sent == []
 

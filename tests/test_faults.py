@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import attrs
 import pytest
 
-from regflow import Engine, Event, FlowSnapshot, FlowView, Policy, ResendOtp, State
+from regflow import Engine, FlowSnapshot, FlowView, Policy, ResendOtp, State
 from regflow.analysis import generated_paths, regflow_declaration
 from regflow.testing import FakePorts, Fault, FaultPlan, ScenarioRunner, Scene
 
@@ -42,7 +42,7 @@ def _runner(plan: FaultPlan) -> ScenarioRunner:
     """The scenario runner, with its engine's ports wrapped by `plan`."""
 
     def engine(ports: FakePorts, policy: Policy) -> Engine:
-        return plan.engine(ports, limiter=ports.limiter, policy=policy, machine=REGFLOW.machine)
+        return plan.engine(ports, limiter=ports.limiter, policy=policy)
 
     return ScenarioRunner(declaration=REGFLOW, engine=engine)
 
@@ -67,7 +67,7 @@ class Run:
         snapshot = self.stored()
         return None if snapshot is None else snapshot.state
 
-    def send(self, event: Event) -> FlowView:
+    def send(self, event: object) -> FlowView:
         """Send one event of the path's own flow, the plan armed meanwhile."""
         self.plan.armed = True
         try:
@@ -89,8 +89,9 @@ def _check_no_half_account(run: Run) -> None:
     assert set(users.accounts) == set(users.password_hashes)
     snapshot = run.stored()
     if snapshot is not None and snapshot.state is State.COMPLETED:
-        assert snapshot.account is not None
-        assert users.accounts[snapshot.account.account_id] == snapshot.account
+        account = snapshot.context.account
+        assert account is not None
+        assert users.accounts[account.account_id] == account
 
 
 def _play(path: Path, plan: FaultPlan, clean: list[State | None] | None) -> Run:
@@ -112,7 +113,7 @@ def _recover(
     run: Run,
     view: FlowView,
     before: FlowSnapshot | None,
-    event: Event,
+    event: object,
     clean_after: State | None,
 ) -> None:
     """The checks after a faulty step, then the citizen's retry."""
@@ -133,7 +134,7 @@ def _recover(
         # documented: a text not sent (or not counted) leaves the flow waiting for
         # "Gửi lại OTP", which heals it
         assert after.state is State.OTP_PENDING
-        assert after.otp is None
+        assert after.context.otp is None
         assert run.send(ResendOtp()).ok
         return
     if after.version > before.version:
@@ -151,9 +152,13 @@ def _quiet_text_failure(run: Run) -> bool:
     """Documented: a probed flow whose text was not sent (or not counted) says nothing, as a
     decoy would; it keeps its code and cooldown, and "Gửi lại OTP" after the cooldown heals."""
     after = run.stored()
-    if after is None or not after.probed or run.plan.injected not in {"sms.send", "limiter.hit"}:
+    if (
+        after is None
+        or not after.context.probed
+        or run.plan.injected not in {"sms.send", "limiter.hit"}
+    ):
         return False
-    assert after.otp is not None
+    assert after.context.otp is not None
     run.ports.clock.advance(run.scene.engine.policy.otp_resend_after)
     assert run.send(ResendOtp()).ok
     run.faults_seen += 1

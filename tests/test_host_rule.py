@@ -54,7 +54,9 @@ def test_every_path_of_the_portal_machine(
 def test_a_child_is_turned_away_with_the_portals_message() -> None:
     ports = FakePorts.seeded()
     engine = ports.engine(machine=host_app.MACHINE)
-    flow_id = engine.send(engine.start("bhxh_registration").flow_id, ChooseMethod("citizen", "bhxh")).flow_id
+    flow_id = engine.send(
+        engine.start("bhxh_registration").flow_id, ChooseMethod("citizen", "bhxh")
+    ).flow_id
 
     view = engine.send(flow_id, form_for(date_of_birth="01/06/2015"))
 

@@ -13,6 +13,7 @@ from werkzeug import Request, Response
 
 from regflow import (
     CITIZEN_BY_BHXH,
+    SHIPPED_FLOWS,
     ChooseMethod,
     Engine,
     Policy,
@@ -330,6 +331,7 @@ def _engine(bhxh: HttpBhxhRegistry, sms: HttpSmsGateway) -> tuple[Engine, str]:
     """An engine on the HTTP adapters, and a flow of it waiting for the BHXH form."""
     ports = FakePorts()
     engine = Engine(
+        *SHIPPED_FLOWS,
         bhxh=bhxh,
         sms=sms,
         users=ports.users,

@@ -64,7 +64,9 @@ def test_a_host_app_can_register_another_method(ports: FakePorts) -> None:
     )
     engine = ports.engine(methods=MethodRegistry().with_method(organisation))
 
-    view = engine.send(engine.start("bhxh_registration").flow_id, ChooseMethod("organisation", "bhxh"))
+    view = engine.send(
+        engine.start("bhxh_registration").flow_id, ChooseMethod("organisation", "bhxh")
+    )
 
     assert view.state is State.FILLING_FORM
     assert engine.start("bhxh_registration").methods == (CITIZEN_BY_BHXH, organisation)

@@ -45,7 +45,7 @@ def test_a_code_works_once(engine: Engine, ports: FakePorts) -> None:
     again = engine.send(flow_id, ConfirmOtp(ports.sms.last_code()))
 
     assert again.error_codes() == ("event.not_allowed",)
-    assert ports.flows.load(flow_id).otp is None  # type: ignore[union-attr]
+    assert ports.flows.load(flow_id).context.otp is None  # type: ignore[union-attr]
 
 
 def test_a_wrong_code_is_refused_and_counted(engine: Engine, ports: FakePorts) -> None:
@@ -56,7 +56,7 @@ def test_a_wrong_code_is_refused_and_counted(engine: Engine, ports: FakePorts) -
     assert view.state is State.OTP_PENDING
     assert view.error_codes() == ("otp.invalid",)
     assert view.errors[0].field == "code"
-    assert ports.flows.load(flow_id).otp_failures == 1  # type: ignore[union-attr]
+    assert ports.flows.load(flow_id).context.otp_failures == 1  # type: ignore[union-attr]
 
 
 def test_malformed_codes_are_wrong_codes(engine: Engine) -> None:
@@ -278,7 +278,7 @@ def test_of_two_racing_resends_only_the_one_that_saved_sends_a_text(ports: FakeP
     assert rival.ok
     assert loser.error_codes() == ("otp.resend_too_soon",)
     assert len(ports.sms.sent) == 2  # the first code and the rival's resend, nothing more
-    assert healthy.load(flow_id).otp_sends == 2  # type: ignore[union-attr]
+    assert healthy.load(flow_id).context.otp_sends == 2  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

@@ -180,7 +180,7 @@ def test_a_record_error_is_no_mismatch_and_the_fixed_record_registers(ports: Fak
     assert view.state is State.OTP_PENDING, view.errors
     stored = ports.flows.load(flow_id)
     assert stored is not None
-    assert stored.mismatches == 0
+    assert stored.context.mismatches == 0
 
 
 def test_a_registry_that_returns_no_record_object_is_bhxh_s_error(ports: FakePorts) -> None:

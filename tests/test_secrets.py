@@ -20,8 +20,8 @@ import pytest
 import structlog
 
 from regflow import FlowSnapshot, mask_id
-from regflow.engine import codec as json_codec
 from regflow.adapters.http import HttpBhxhRegistry, HttpSettings, HttpSmsGateway
+from regflow.engine import codec as json_codec
 from regflow.testing import (
     CITIZEN,
     STRONG_PASSWORD,

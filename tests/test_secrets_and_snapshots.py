@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from structlog.testing import capture_logs
 
-from regflow import ChooseMethod, ConfirmOtp, Engine, Event, FlowSnapshot, SetPassword
+from regflow import ChooseMethod, ConfirmOtp, Engine, FlowSnapshot, SetPassword
 from regflow.engine import codec as json_codec
 from regflow.testing import CITIZEN, FakePorts, form_for
 
@@ -20,7 +20,7 @@ def walk(engine: Engine, ports: FakePorts) -> list[FlowSnapshot]:
     """The whole happy path with one wrong code, keeping the snapshot after each step."""
     flow_id = engine.start("bhxh_registration").flow_id
     snapshots = [ports.flows.load(flow_id)]
-    steps: list[Callable[[], Event]] = [
+    steps: list[Callable[[], object]] = [
         lambda: ChooseMethod("citizen", "bhxh"),
         form_for,
         lambda: ConfirmOtp("000000"),

@@ -30,7 +30,9 @@ def test_a_client_past_its_starts_is_refused_until_the_window_frees() -> None:
     )
     assert refused.errors[0].retry_at == ports.clock.now() + HOUR
     assert len(ports.flows.flows) == 3  # the refused start saved nothing
-    assert engine.start("bhxh_registration", client="198.51.100.9").ok  # another client is not held back
+    assert engine.start(
+        "bhxh_registration", client="198.51.100.9"
+    ).ok  # another client is not held back
     ports.clock.advance(hours=1)
     assert engine.start("bhxh_registration", client="203.0.113.7").ok
 

@@ -28,8 +28,8 @@ from regflow import (
     State,
     SubmitForm,
 )
-from regflow.engine import codec as json_codec
 from regflow.analysis import regflow_declaration
+from regflow.engine import codec as json_codec
 from regflow.testing import CITIZEN, STRONG_PASSWORD, FakePorts, form_for
 
 DECLARED_STATES = frozenset(regflow_declaration().states)

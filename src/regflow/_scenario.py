@@ -299,7 +299,7 @@ def _resend_over_otp_send_limit(scene: Scene) -> Event:
 
 
 def _flow_too_old(scene: Scene) -> Event:
-    scene.ports.clock.set(max(scene.ports.clock.now(), scene.context.expires_at))
+    scene.ports.clock.set(max(scene.ports.clock.now(), scene.snapshot.expires_at))
     return ResendOtp()  # any event: the engine checks the flow's lifetime first
 
 

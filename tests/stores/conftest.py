@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import attrs
 import pytest
 
-from regflow import ChooseMethod, ConfirmOtp, Engine, FlowView, Policy, State
+from regflow import SHIPPED_FLOWS, ChooseMethod, ConfirmOtp, Engine, FlowView, Policy, State
 from regflow.adapters.memory import InMemoryFlowStore, InMemoryUserStore
 from regflow.adapters.postgres import (
     PostgresFlowStore,
@@ -147,6 +147,7 @@ def engine_on(
 ) -> Engine:
     """An engine on the fakes of `ports` but the given stores (and limiter, if given)."""
     return Engine(
+        *SHIPPED_FLOWS,
         bhxh=ports.bhxh,
         sms=ports.sms,
         users=users,

@@ -102,7 +102,7 @@ def test_fifty_clicks_on_the_last_step_of_one_flow_make_one_account(
     assert {view.account for view in views if view.account} == {created}
     stored = flows.load(ready.flow_id)
     assert stored is not None
-    assert (stored.state, stored.account) == (State.COMPLETED, created)
+    assert (stored.state, stored.context.account) == (State.COMPLETED, created)
 
 
 def test_fifty_confirms_of_one_code_count_it_once(
@@ -124,7 +124,7 @@ def test_fifty_confirms_of_one_code_count_it_once(
     }
     stored = flows.load(otp.flow_id)
     assert stored is not None
-    assert (stored.state, stored.version, stored.otp) == (
+    assert (stored.state, stored.version, stored.context.otp) == (
         State.SETTING_PASSWORD,
         otp.version + 1,
         None,
@@ -144,7 +144,7 @@ def race_wrong_codes(
 
     stored = flows.load(otp.flow_id)
     assert stored is not None
-    assert stored.version == otp.version + stored.otp_failures  # one save per counted guess
+    assert stored.version == otp.version + stored.context.otp_failures  # one save per counted guess
     return Counter(error.code for view in views for error in view.errors), stored
 
 
@@ -158,7 +158,7 @@ def test_fifty_wrong_codes_at_once_get_no_more_guesses_than_the_limit(
     assert codes["otp.invalid"] == policy.otp_max_attempts - 1
     assert codes["otp.too_many_attempts"] == 1
     assert set(codes) <= {"otp.invalid", "otp.too_many_attempts", "flow.locked", "flow.conflict"}
-    assert (stored.state, stored.otp_failures) == (State.LOCKED, policy.otp_max_attempts)
+    assert (stored.state, stored.context.otp_failures) == (State.LOCKED, policy.otp_max_attempts)
 
 
 def test_fifty_wrong_codes_at_once_lose_no_attempt(
@@ -168,7 +168,7 @@ def test_fifty_wrong_codes_at_once_lose_no_attempt(
 
     assert set(codes) <= {"otp.invalid", "flow.conflict"}
     assert codes["otp.invalid"] + codes["flow.conflict"] == RACERS
-    assert stored.otp_failures == codes["otp.invalid"]
+    assert stored.context.otp_failures == codes["otp.invalid"]
 
 
 class CountingLimiter(InMemoryRateLimiter):
@@ -360,7 +360,10 @@ def test_a_process_killed_after_its_account_commit_leaves_the_retry_s_password(
     users, flows = shared_backend.open()
     stuck = flows.load(flow_id)
     assert stuck is not None
-    assert (stuck.state, stuck.account) == (State.SETTING_PASSWORD, None)
+    assert (stuck.state, stuck.context["account"] if "account" in stuck.context else None) == (
+        "setting_password",
+        None,
+    )
     assert users.find(CITIZEN.id_number, CITIZEN.bhxh_number) is not None
 
     complete_with_second_password(shared_backend, ports, flow_id)

@@ -13,12 +13,19 @@ from typing import TYPE_CHECKING
 import attrs
 import pytest
 
-from regflow import Account, ConfirmOtp, DuplicateAccountError, State
-from regflow.engine import codec as json_codec
+from regflow import (
+    BHXH_REGISTRATION,
+    Account,
+    ConfirmOtp,
+    DuplicateAccountError,
+    FlowSnapshot,
+    State,
+)
 from regflow.adapters.postgres import SCHEMA as POSTGRES_SCHEMA
 from regflow.adapters.postgres import PostgresFlowStore, PostgresUserStore, create_schema
 from regflow.adapters.sqlite import SCHEMA as SQLITE_SCHEMA
 from regflow.adapters.sqlite import SqliteFlowStore, SqliteUserStore
+from regflow.engine import codec as json_codec
 from regflow.testing import CITIZEN, FakePorts
 
 from .conftest import engine_on
@@ -62,25 +69,31 @@ OLD_DOCUMENTS = pytest.mark.parametrize("old", [SCHEMA_1, SCHEMA_2], ids=["schem
 CREATED = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 
 
+def typed(document: str) -> FlowSnapshot:
+    return json_codec.typed(json_codec.loads(document), BHXH_REGISTRATION)
+
+
 @OLD_DOCUMENTS
 def test_an_old_snapshot_loads_as_the_current_schema(old: str) -> None:
-    snapshot = json_codec.loads(old)
+    snapshot = typed(old)
 
-    assert (snapshot.schema, snapshot.state, snapshot.version) == (3, State.OTP_PENDING, 3)
-    assert snapshot.updated_at == CREATED  # schema 1: the last change it can vouch for
-    assert snapshot.citizen == CITIZEN
-    assert snapshot.otp is not None
-    assert (snapshot.otp.code_hash, snapshot.otp.expires_at) == (
-        BASE64URL_HASH,
-        CREATED + timedelta(minutes=5),
+    assert (snapshot.schema, snapshot.flow, snapshot.state, snapshot.version) == (
+        4,
+        "bhxh_registration",
+        State.OTP_PENDING,
+        3,
     )
-    assert json_codec.loads(json_codec.dumps(snapshot)) == snapshot
+    assert snapshot.updated_at == CREATED  # schema 1: the last change it can vouch for
+    assert snapshot.context.citizen == CITIZEN
+    otp = snapshot.context.otp
+    assert (otp.code_hash, otp.expires_at) == (BASE64URL_HASH, CREATED + timedelta(minutes=5))
+    assert typed(json_codec.dumps(snapshot)) == snapshot
 
 
 def test_a_snapshot_is_stored_with_its_schema() -> None:
     snapshot = json_codec.loads(SCHEMA_2)
 
-    assert json_codec.to_document(snapshot)["schema"] == json_codec.SCHEMA == 3
+    assert json_codec.to_document(snapshot)["schema"] == json_codec.SCHEMA == 4
 
 
 def _sqlite_with(path: Path, document: str) -> None:
@@ -97,19 +110,20 @@ def _sqlite_with(path: Path, document: str) -> None:
 
 
 @OLD_DOCUMENTS
-def test_sqlite_loads_an_old_row_and_saves_it_as_schema_3(tmp_path: Path, old: str) -> None:
+def test_sqlite_loads_an_old_row_and_saves_it_as_schema_4(tmp_path: Path, old: str) -> None:
     path = tmp_path / "old.sqlite3"
     _sqlite_with(path, old)
     flows = SqliteFlowStore(path)
 
     loaded = flows.load("old-flow-of-schema-1-2")
     assert loaded == json_codec.loads(old)
+    assert loaded is not None
     flows.save(attrs.evolve(loaded, version=4))
 
     with sqlite3.connect(path) as connection:
         [(stored,)] = connection.execute("SELECT snapshot FROM regflow_flows").fetchall()
     connection.close()
-    assert json.loads(stored)["schema"] == 3
+    assert json.loads(stored)["schema"] == 4
 
 
 @OLD_DOCUMENTS

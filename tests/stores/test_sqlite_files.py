@@ -38,7 +38,9 @@ def one_step_on(path: Path) -> Stores:
     stores = open_stores(path)
     ports.users, ports.flows = stores.users, stores.flows  # type: ignore[assignment]
     engine = ports.engine()
-    assert engine.send(engine.start("bhxh_registration").flow_id, ChooseMethod("citizen", "bhxh")).ok
+    assert engine.send(
+        engine.start("bhxh_registration").flow_id, ChooseMethod("citizen", "bhxh")
+    ).ok
     return stores
 
 

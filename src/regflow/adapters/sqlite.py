@@ -293,11 +293,11 @@ class SqliteFlowStore:
         return None if row is None else codec.loads(row["snapshot"])
 
     def save(self, snapshot: FlowSnapshot) -> None:
-        """Save the next version; the save that completes a registration is synced to disk
-        like its account, so a power cut cannot take a completed flow back a step."""
+        """Save the next version; the save that ends a flow is synced to disk like the
+        account it made, so a power cut cannot take a finished flow back a step."""
         statement = _sql.sqlite_style(_sql.save_flow(snapshot))
         values = _sql.flow_row(snapshot, _utc_text, codec.dumps(snapshot))
-        connect = self._db.connect if snapshot.account is None else self._db.durable
+        connect = self._db.durable if snapshot.finished else self._db.connect
         with connect() as connection:
             saved = connection.execute(statement, values).rowcount
         if saved != 1:

@@ -21,6 +21,8 @@ class FlowSnapshot:
     flows stall; `path` lists the states entered after the initial one, in order, so a
     support desk can see (and `regflow.diagram` draw) the way a flow went. `context` is the
     flow's own frozen attrs value (`FlowSpec.context`): what its rules remember.
+    `finished` is set on the save that brings the flow to a terminal state, so a store can
+    make that save durable without knowing the flow.
 
     A store may give `context` back as the JSON-ready mapping it stored: the engine
     structures it with the flow's declaration.
@@ -35,5 +37,6 @@ class FlowSnapshot:
     updated_at: datetime | None = None
     path: tuple[str, ...] = ()
     context: Any = None
+    finished: bool = False
     flow_version: int = 1
     schema: int = SCHEMA

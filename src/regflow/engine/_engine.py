@@ -322,18 +322,19 @@ class Engine:
         snapshot = step.snapshot
         moves = edge.dest is not None and edge.dest is not edge.source
         if step.changes or moves:
-            snapshot = self._save(step, snapshot, self._next(step, edge))
+            snapshot = self._save(step, snapshot, self._next(compiled, step, edge))
         if step.outbox is not None:
             snapshot = self._send_sms(step, edge.trigger, snapshot, errors)
         _log_transition(compiled, step, edge, snapshot, errors)
         return self._view(compiled, snapshot, errors)
 
     @staticmethod
-    def _next(step: Step, edge: Edge) -> dict[str, Any]:
+    def _next(compiled: CompiledFlow, step: Step, edge: Edge) -> dict[str, Any]:
         """The snapshot fields the step changes: its state, path and context."""
         fields: dict[str, Any] = {}
         if edge.dest is not None and edge.dest is not edge.source:
             fields.update(state=edge.dest, path=(*step.snapshot.path, edge.dest))
+            fields["finished"] = edge.dest in compiled.terminal
         if step.changes:
             fields["context"] = attrs.evolve(step.context, **step.changes)
         return fields

@@ -67,7 +67,6 @@ def to_document(snapshot: FlowSnapshot) -> dict[str, Any]:
         "flow": snapshot.flow,
         "flow_version": snapshot.flow_version,
         "version": snapshot.version,
-        "state": str(snapshot.state),
         "created_at": _time_to_json(snapshot.created_at),
         "expires_at": _time_to_json(snapshot.expires_at),
     }
@@ -75,6 +74,10 @@ def to_document(snapshot: FlowSnapshot) -> dict[str, Any]:
         document["updated_at"] = _time_to_json(snapshot.updated_at)
     if snapshot.path:
         document["path"] = [str(state) for state in snapshot.path]
+    if not snapshot.path or snapshot.path[-1] != snapshot.state:
+        document["state"] = str(snapshot.state)  # else the path says it: its last state
+    if snapshot.finished:
+        document["finished"] = True
     context = snapshot.context
     document["context"] = context if isinstance(context, dict) else _converter.unstructure(context)
     return document
@@ -102,12 +105,13 @@ def from_document(document: dict[str, Any]) -> FlowSnapshot:
         flow=document["flow"],
         flow_version=document.get("flow_version", 1),
         version=document["version"],
-        state=document["state"],
+        state=document.get("state") or document["path"][-1],
         created_at=_time_from_json(document["created_at"], datetime),
         expires_at=_time_from_json(document["expires_at"], datetime),
         updated_at=None if updated_at is None else _time_from_json(updated_at, datetime),
         path=tuple(document.get("path", ())),
-        context=document.get("context") or {},
+        context=document["context"],
+        finished=document.get("finished", False),
     )
 
 
@@ -128,6 +132,7 @@ def typed(snapshot: FlowSnapshot, spec: FlowSpec) -> FlowSnapshot:
         updated_at=snapshot.updated_at,
         path=tuple(spec.state_named(state) for state in snapshot.path),
         context=context,
+        finished=snapshot.finished,
     )
 
 
@@ -156,6 +161,7 @@ def _hash_in_base64url(document: dict[str, Any]) -> dict[str, Any]:
 _SCHEMA_3_FLOW: Final = "bhxh_registration"
 _SCHEMA_3_INITIAL: Final = "choosing_method"
 _SCHEMA_3_TIMES: Final = ("updated_at",)
+_SCHEMA_3_TERMINAL: Final = frozenset({"completed", "account_exists", "locked", "expired"})
 _CITIZEN_ECHOES: Final = (
     "id_number",
     "bhxh_number",
@@ -188,15 +194,14 @@ def _into_context(document: dict[str, Any]) -> dict[str, Any]:
     state the path implied (schema 3 left it out) and the account's echoes are written."""
     generic = {key: document[key] for key in (*_GENERIC, *_SCHEMA_3_TIMES) if key in document}
     path = document.get("path") or []
-    generic.update(
-        flow=_SCHEMA_3_FLOW,
-        state=document.get("state") or (path[-1] if path else _SCHEMA_3_INITIAL),
-        path=path,
-    )
+    state = document.get("state") or (path[-1] if path else _SCHEMA_3_INITIAL)
+    generic.update(flow=_SCHEMA_3_FLOW, state=state, path=path)
+    if state in _SCHEMA_3_TERMINAL:
+        generic["finished"] = True
     context = {
         key: value
         for key, value in document.items()
-        if key not in generic and key not in {"schema", "path"}
+        if key not in generic and key not in {"schema", "path", "state"}
     }
     if context.get("account") is not None:
         context["account"] = {**_account_echoes(document), **context["account"]}
