@@ -166,7 +166,7 @@ class Registration(RuleBasedStateMachine):
 
     @rule(flow=flows)
     def send_what_is_not_an_event(self, flow: str) -> None:
-        view = self.engine.send(flow, SubmitForm)  # any object is an event to the engine
+        view = self.engine.send(flow, SubmitForm)  # the class, not an event of it
         assert view.error_codes() == ("event.invalid",)
 
     @rule()
