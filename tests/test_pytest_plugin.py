@@ -203,3 +203,27 @@ def test_a_narrowed_run_is_not_held_to_the_configured_coverage(
     suite.makepyfile(test_two="def test_nothing():\n    pass\n")
 
     assert suite.runpytest(*narrowing).ret == pytest.ExitCode.OK
+
+
+def test_a_flows_coverage_counts_none_of_another_flows_transitions(
+    pytester: pytest.Pytester,
+) -> None:
+    """The recovery's paths take edges named as the registration's (otp_pending --expire
+    [flow_expired]): they count for the recovery only."""
+    pytester.makepyfile(
+        test_recovery="""
+        from regflow import PASSWORD_RECOVERY
+        from regflow.analysis import terminal_paths
+        from regflow.testing import ScenarioRunner
+
+        def test_recover():
+            runner = ScenarioRunner(flow=PASSWORD_RECOVERY)
+            for path in terminal_paths(runner.declaration):
+                runner.run(path)
+        """
+    )
+
+    out = pytester.runpytest("--regflow-coverage").stdout.str()
+
+    assert "regflow transition coverage of bhxh_registration: 0/45 transitions" in out
+    assert "    1  otp_pending --expire [flow_expired]--> expired" in out
