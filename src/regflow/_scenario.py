@@ -157,7 +157,8 @@ class Scene:
         return self.elsewhere(*self.otp_screen)
 
     def register_elsewhere(self) -> None:
-        """Another flow registers this citizen to the end (the seed's "đã có tài khoản")."""
+        """Another flow registers this citizen to the end (the seed's "đã có tài khoản"), in
+        a scene of the registration (or of a flow extending it)."""
         view = self.elsewhere(_supported_method, _matching_form, _right_code, _strong_password)
         assert view.state == "completed", view.errors  # noqa: S101 - a broken arrangement
 
