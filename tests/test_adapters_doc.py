@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from regflow import CITIZEN_BY_BHXH, ChooseMethod, Engine
-from regflow.testing import FakePorts, form_for
+from regflow import CITIZEN_BY_BHXH, Account, ChooseMethod, Engine
+from regflow.testing import CITIZEN, STRONG_PASSWORD, FakePorts, form_for
 
 if TYPE_CHECKING:
     import pytest
@@ -83,3 +84,33 @@ def test_the_docs_template_and_gateway_send_the_otp_as_the_provider_takes_it(
     assert re.fullmatch(r"\d{6}", sent["params"][0])
     assert sent["params"][1] == "5"
     assert namespace["templates"]["otp"].brandname == "BHXHVN"  # the doc's own file loaded
+
+
+def test_the_docs_login_page_takes_the_password_the_recovery_set_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ports = FakePorts.seeded()
+    account = Account(
+        account_id="acc-1",
+        id_number=CITIZEN.id_number,
+        bhxh_number=CITIZEN.bhxh_number,
+        full_name=CITIZEN.full_name,
+        date_of_birth=CITIZEN.date_of_birth,
+        phone=CITIZEN.phone,
+        email=None,
+        verification_level=2,
+        source="bhxh",
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        flow_id="flow-1",
+        former_id_numbers=("012345678",),
+    )
+    ports.users.add(account, ports.hasher.hash("Mật-khẩu-cũ-1A"))
+    page = run_the_doc(tmp_path, monkeypatch)["LoginPage"](ports.users, ports.hasher)
+
+    assert page.log_in(CITIZEN.id_number, "Mật-khẩu-cũ-1A") == account
+    assert page.log_in("012345678", "Mật-khẩu-cũ-1A") == account  # by its former CMND
+    assert page.log_in(CITIZEN.id_number, STRONG_PASSWORD) is None
+    assert page.log_in("999999999", "Mật-khẩu-cũ-1A") is None
+    ports.users.set_password_hash(account.account_id, ports.hasher.hash(STRONG_PASSWORD))
+    assert page.log_in(CITIZEN.id_number, "Mật-khẩu-cũ-1A") is None
+    assert page.log_in(CITIZEN.id_number, STRONG_PASSWORD) == account

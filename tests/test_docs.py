@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from regflow import ERRORS, State, diagram, open_stores
 from regflow._cli import main
-from regflow.adapters import json_codec
+from regflow.engine import codec as json_codec
 from regflow.machine import STATE_LABELS, TRANSITIONS, TRIGGER_LABELS
 from regflow.testing import FakePorts
 

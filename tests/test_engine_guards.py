@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from structlog.testing import capture_logs
 
 from regflow import ChooseMethod, State, Step, rule
-from regflow.machine import INITIAL, TRANSITIONS, build_machine
+from regflow.machine import BHXH_REGISTRATION, INITIAL, TRANSITIONS
 from regflow.testing import FakePorts
 
 if TYPE_CHECKING:
@@ -28,8 +28,8 @@ def refuse_everyone(_: Step) -> bool:
 
 def _choose(first: dict[str, Any], method: str) -> tuple[FlowView, list[MutableMapping[str, Any]]]:
     """Send ``choose_method`` to an engine running regflow's machine with `first` tried first."""
-    machine = build_machine([first, *TRANSITIONS], name="host")
-    engine = FakePorts.seeded().engine(machine=machine)
+    flow = BHXH_REGISTRATION.with_transitions([first, *TRANSITIONS])
+    engine = FakePorts.seeded().engine(flow)
     flow_id = engine.start("bhxh_registration").flow_id
     with capture_logs() as logs:
         view = engine.send(flow_id, ChooseMethod("citizen", method))

@@ -20,7 +20,7 @@ import pytest
 import structlog
 
 from regflow import FlowSnapshot, mask_id
-from regflow.adapters import json_codec
+from regflow.engine import codec as json_codec
 from regflow.adapters.http import HttpBhxhRegistry, HttpSettings, HttpSmsGateway
 from regflow.testing import (
     CITIZEN,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from structlog.testing import capture_logs
 
 from regflow import ChooseMethod, ConfirmOtp, Engine, Event, FlowSnapshot, SetPassword
-from regflow.adapters import json_codec
+from regflow.engine import codec as json_codec
 from regflow.testing import CITIZEN, FakePorts, form_for
 
 from .conftest import STRONG_PASSWORD

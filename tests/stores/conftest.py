@@ -49,7 +49,8 @@ class Backend:
     open: Callable[[], tuple[UserStore, FlowStore]]
     #: Where another process finds the same stores: a file or a DSN ("" for memory).
     location: str = ""
-    #: The password hash stored for an account, read around the port (which never gives it).
+    #: The password hash stored for an account, read around the port (so a test of the
+    #: port's own `password_hash` does not rely on it).
     password_hash: Callable[[str], str] = lambda _: ""
 
 

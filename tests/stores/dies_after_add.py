@@ -52,6 +52,15 @@ class DiesAfterAdd:
     def replace_password_hash(self, account: Account, password_hash: str) -> None:
         self.users.replace_password_hash(account, password_hash)
 
+    def find_by_login(self, login: str) -> Account | None:
+        return self.users.find_by_login(login)
+
+    def password_hash(self, account_id: str) -> str | None:
+        return self.users.password_hash(account_id)
+
+    def set_password_hash(self, account_id: str, password_hash: str) -> None:
+        self.users.set_password_hash(account_id, password_hash)
+
 
 def _exit(_: Account) -> None:
     os._exit(DIED_AFTER_ADD)

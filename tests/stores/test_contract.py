@@ -17,6 +17,7 @@ from regflow import (
     StaleFlowError,
     State,
 )
+from regflow.adapters.argon2 import Argon2Hasher
 from regflow.testing import CITIZEN, FakePorts
 
 from .conftest import STRONG_PASSWORD, Backend, at_password, engine_on
@@ -268,6 +269,77 @@ def test_no_other_account_s_password_hash_is_replaced(
         users.replace_password_hash(attrs.evolve(account, **changes), "second-hash")
 
     assert backend.password_hash(account.account_id) == "first-hash"
+
+
+# --- UserStore: what the password recovery and a host's login page use ---------------------
+
+
+@pytest.mark.parametrize("by", ["current", "former"])
+def test_an_account_is_found_by_its_login_current_or_former(backend: Backend, by: str) -> None:
+    users, _ = backend.open()
+    account = account_for(former_id_numbers=(CMND,))
+    users.add(account, "hash")
+
+    assert users.find_by_login(CITIZEN.id_number if by == "current" else CMND) == account
+
+
+@pytest.mark.parametrize("login", ["999999999", CITIZEN.bhxh_number], ids=["unknown", "bhxh"])
+def test_no_account_is_found_by_a_login_that_is_none_of_its_id_numbers(
+    backend: Backend, login: str
+) -> None:
+    users, _ = backend.open()
+    users.add(account_for(former_id_numbers=(CMND,)), "hash")
+
+    assert users.find_by_login(login) is None
+
+
+def test_the_password_hash_of_an_account_is_the_one_it_was_added_with(backend: Backend) -> None:
+    users, _ = backend.open()
+    users.add(account_for(), "first-hash")
+
+    assert users.password_hash("acc-1") == "first-hash"
+    assert users.password_hash("acc-2") is None
+
+
+def test_setting_a_password_hash_replaces_that_account_s_alone(backend: Backend) -> None:
+    users, _ = backend.open()
+    account = account_for()
+    other = account_for(account_id="acc-2", id_number=OTHER_ID, bhxh_number="9876543210")
+    users.add(account, "first-hash")
+    users.add(other, "other-hash")
+
+    users.set_password_hash(account.account_id, "second-hash")
+
+    assert users.password_hash(account.account_id) == "second-hash"
+    assert backend.password_hash(account.account_id) == "second-hash"
+    assert users.password_hash(other.account_id) == "other-hash"
+    assert users.find_by_login(CITIZEN.id_number) == account
+
+
+def test_setting_the_password_hash_of_an_unknown_account_raises_lookup_error(
+    backend: Backend,
+) -> None:
+    users, _ = backend.open()
+    users.add(account_for(), "first-hash")
+
+    with pytest.raises(LookupError):
+        users.set_password_hash("acc-2", "second-hash")
+
+    assert users.password_hash("acc-1") == "first-hash"
+    assert users.password_hash("acc-2") is None
+
+
+def test_the_old_password_stops_working_once_a_new_hash_is_set(backend: Backend) -> None:
+    users, _ = backend.open()
+    hasher = Argon2Hasher()
+    users.add(account_for(), hasher.hash("old password"))
+
+    users.set_password_hash("acc-1", hasher.hash(STRONG_PASSWORD))
+
+    stored = users.password_hash("acc-1")
+    assert stored is not None
+    assert not hasher.verify(stored, "old password")
+    assert hasher.verify(stored, STRONG_PASSWORD)
 
 
 # --- the engine on every store --------------------------------------------------------------

@@ -14,7 +14,7 @@ import attrs
 import pytest
 
 from regflow import Account, ConfirmOtp, DuplicateAccountError, State
-from regflow.adapters import json_codec
+from regflow.engine import codec as json_codec
 from regflow.adapters.postgres import SCHEMA as POSTGRES_SCHEMA
 from regflow.adapters.postgres import PostgresFlowStore, PostgresUserStore, create_schema
 from regflow.adapters.sqlite import SCHEMA as SQLITE_SCHEMA

@@ -39,10 +39,23 @@ FORMER_ID_NUMBERS: Final = (
     "SELECT id_number FROM regflow_id_numbers "
     "WHERE account_id = %(account_id)s AND id_number <> %(id_number)s ORDER BY id_number"
 )
-REPLACE_PASSWORD_HASH: Final = (
-    "UPDATE regflow_accounts SET password_hash = %(password_hash)s "  # noqa: S105 - SQL
-    "WHERE account_id = %(account_id)s AND flow_id = %(flow_id)s"
+#: The columns of account ``a``, known by ID number ``n`` (`_BY_ID_NUMBER`).
+_NUMBERED_COLUMNS: Final = ", ".join(f"a.{name} AS {name}" for name in ACCOUNT_COLUMNS)
+_BY_ID_NUMBER: Final = (
+    "FROM regflow_id_numbers AS n JOIN regflow_accounts AS a ON a.account_id = n.account_id"
 )
+#: The account known by the login, a CMT/CCCD number current or former (never a BHXH one).
+FIND_BY_LOGIN: Final = f"SELECT {_NUMBERED_COLUMNS} {_BY_ID_NUMBER} WHERE n.id_number = %(login)s"
+PASSWORD_HASH: Final = (
+    "SELECT password_hash FROM regflow_accounts WHERE account_id = %(account_id)s"  # noqa: S105 - SQL
+)
+#: Any account's new password hash (the recovery's), whichever flow created the account.
+SET_PASSWORD_HASH: Final = (
+    "UPDATE regflow_accounts SET password_hash = %(password_hash)s "  # noqa: S105 - SQL
+    "WHERE account_id = %(account_id)s"
+)
+#: The new password hash of an account only if that flow created it (a registration's retry).
+REPLACE_PASSWORD_HASH: Final = f"{SET_PASSWORD_HASH} AND flow_id = %(flow_id)s"
 
 #: Every CMT/CCCD number an account is known by, each held by one account at most; and the
 #: accounts of a database made before the table existed, each known by its `id_number`
@@ -64,12 +77,10 @@ ON CONFLICT (id_number) DO NOTHING;
 def find_account(id_numbers: int) -> str:
     """The account known by one of `id_numbers` ID numbers (``%(id_0)s`` …) if there is
     one, else the account of the BHXH number (``%(bhxh)s``)."""
-    by_id = ", ".join(f"a.{name} AS {name}" for name in ACCOUNT_COLUMNS)
     numbers = ", ".join(f"%(id_{index})s" for index in range(id_numbers))
     return (
         f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM ("  # noqa: S608 - as above
-        f"SELECT {by_id}, 0 AS by_bhxh FROM regflow_id_numbers AS n "
-        "JOIN regflow_accounts AS a ON a.account_id = n.account_id "
+        f"SELECT {_NUMBERED_COLUMNS}, 0 AS by_bhxh {_BY_ID_NUMBER} "
         f"WHERE n.id_number IN ({numbers}) "
         f"UNION ALL SELECT {', '.join(ACCOUNT_COLUMNS)}, 1 FROM regflow_accounts "
         "WHERE bhxh_number = %(bhxh)s"

@@ -75,6 +75,19 @@ class InMemoryUserStore:
                 raise LookupError(account.account_id)
             self.password_hashes[account.account_id] = password_hash
 
+    def find_by_login(self, login: str) -> Account | None:
+        account_id = self._by_number.get(f"id:{login}")
+        return None if account_id is None else self.accounts[account_id]
+
+    def password_hash(self, account_id: str) -> str | None:
+        return self.password_hashes.get(account_id)
+
+    def set_password_hash(self, account_id: str, password_hash: str) -> None:
+        with self._lock:
+            if account_id not in self.accounts:
+                raise LookupError(account_id)
+            self.password_hashes[account_id] = password_hash
+
 
 class InMemoryFlowStore:
     """`FlowStore` over a dict of (immutable) snapshots, with the version check of the port."""

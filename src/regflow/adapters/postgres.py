@@ -96,9 +96,16 @@ class PostgresUserStore:
         self, id_number: str, bhxh_number: str, former_id_numbers: Sequence[str] = ()
     ) -> Account | None:
         statement, numbers = _sql.find_parameters(id_number, bhxh_number, former_id_numbers)
+        return self._account(statement, numbers)
+
+    def find_by_login(self, login: str) -> Account | None:
+        return self._account(_sql.FIND_BY_LOGIN, {"login": login})
+
+    def _account(self, statement: str, parameters: dict[str, str]) -> Account | None:
+        """The account the statement finds, with its former ID numbers."""
         with self._pool.connection() as connection:
             cursor = connection.cursor(row_factory=dict_row)
-            row = cursor.execute(statement, numbers).fetchone()
+            row = cursor.execute(statement, parameters).fetchone()
             if row is None:
                 return None
             former = connection.execute(_sql.FORMER_ID_NUMBERS, row).fetchall()
@@ -120,6 +127,18 @@ class PostgresUserStore:
             replaced = connection.execute(_sql.REPLACE_PASSWORD_HASH, values).rowcount
         if replaced != 1:
             raise LookupError(account.account_id)
+
+    def password_hash(self, account_id: str) -> str | None:
+        with self._pool.connection() as connection:
+            row = connection.execute(_sql.PASSWORD_HASH, {"account_id": account_id}).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_password_hash(self, account_id: str, password_hash: str) -> None:
+        values = {"account_id": account_id, "password_hash": password_hash}
+        with self._pool.connection() as connection:
+            replaced = connection.execute(_sql.SET_PASSWORD_HASH, values).rowcount
+        if replaced != 1:
+            raise LookupError(account_id)
 
 
 class PostgresFlowStore:

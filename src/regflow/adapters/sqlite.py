@@ -70,6 +70,9 @@ _INSERT_ACCOUNT: Final = _sql.sqlite_style(_sql.INSERT_ACCOUNT)
 _INSERT_ID_NUMBER: Final = _sql.sqlite_style(_sql.INSERT_ID_NUMBER)
 _FORMER_ID_NUMBERS: Final = _sql.sqlite_style(_sql.FORMER_ID_NUMBERS)
 _REPLACE_PASSWORD_HASH: Final = _sql.sqlite_style(_sql.REPLACE_PASSWORD_HASH)
+_FIND_BY_LOGIN: Final = _sql.sqlite_style(_sql.FIND_BY_LOGIN)
+_PASSWORD_HASH: Final = _sql.sqlite_style(_sql.PASSWORD_HASH)
+_SET_PASSWORD_HASH: Final = _sql.sqlite_style(_sql.SET_PASSWORD_HASH)
 #: `find_account`'s statements, one per count of ID numbers, in SQLite's style.
 _sqlite_style: Final = functools.cache(_sql.sqlite_style)
 _LOAD_FLOW: Final = _sql.sqlite_style(_sql.LOAD_FLOW)
@@ -224,8 +227,15 @@ class SqliteUserStore:
         self, id_number: str, bhxh_number: str, former_id_numbers: Sequence[str] = ()
     ) -> Account | None:
         statement, numbers = _sql.find_parameters(id_number, bhxh_number, former_id_numbers)
+        return self._account(_sqlite_style(statement), numbers)
+
+    def find_by_login(self, login: str) -> Account | None:
+        return self._account(_FIND_BY_LOGIN, {"login": login})
+
+    def _account(self, statement: str, parameters: dict[str, str]) -> Account | None:
+        """The account the statement finds, with its former ID numbers."""
         with self._db.connect() as connection:
-            row = connection.execute(_sqlite_style(statement), numbers).fetchone()
+            row = connection.execute(statement, parameters).fetchone()
             if row is None:
                 return None
             account = _converter.structure(dict(row), Account)
@@ -256,6 +266,19 @@ class SqliteUserStore:
             replaced = connection.execute(_REPLACE_PASSWORD_HASH, values).rowcount
         if replaced != 1:
             raise LookupError(account.account_id)
+
+    def password_hash(self, account_id: str) -> str | None:
+        with self._db.connect() as connection:
+            row = connection.execute(_PASSWORD_HASH, {"account_id": account_id}).fetchone()
+        return None if row is None else str(row["password_hash"])
+
+    def set_password_hash(self, account_id: str, password_hash: str) -> None:
+        """Replace the hash, synced to disk: the recovery is reported only once it is."""
+        values = {"account_id": account_id, "password_hash": password_hash}
+        with self._db.durable() as connection:
+            replaced = connection.execute(_SET_PASSWORD_HASH, values).rowcount
+        if replaced != 1:
+            raise LookupError(account_id)
 
 
 class SqliteFlowStore:

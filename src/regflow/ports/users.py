@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 class UserStore(Protocol):
-    """The portal's accounts: find the citizen's account, add a new one.
+    """The portal's accounts: find the citizen's account, add a new one, change its password.
 
     The store must enforce uniqueness of every CMT/CCCD number an account is known by (its
     `id_number` and its `former_id_numbers`) and of its `bhxh_number`: two flows that race
@@ -36,4 +36,27 @@ class UserStore(Protocol):
 
         Only the account of that `account_id` and `flow_id` changes; raise `LookupError` if
         there is none (the engine reports a storage outage)."""
+        ...
+
+    def find_by_login(self, login: str) -> Account | None:
+        """Return the account whose current or former CMT/CCCD number is `login`, if any.
+
+        The login of the portal is an ID number, never a BHXH number. The caller has checked
+        its shape (9 or 12 ASCII digits); the recovery flow answers alike whether an account
+        is found, so the store only looks it up."""
+        ...
+
+    def password_hash(self, account_id: str) -> str | None:
+        """Return the stored password hash of the account, None if there is no such account.
+
+        A host's login page verifies a typed password against it with
+        `PasswordHasher.verify`; the engine itself never reads a hash back."""
+        ...
+
+    def set_password_hash(self, account_id: str, password_hash: str) -> None:
+        """Replace the password hash of the account, whichever flow created it: the password
+        recovery sets the new password, and the old one stops working at once.
+
+        Raise `LookupError` if there is no such account (the engine reports a storage
+        outage)."""
         ...
