@@ -1,8 +1,10 @@
 """Transition coverage: which declared transitions a test run made the engine take.
 
-It reads the engine's own ``flow.transition`` log events (``trigger``, ``source``, ``rule``),
-so it measures what ran, not what a test meant to run. (source, trigger, rule) names one
-edge; the static check's ``ambiguous_rule`` finding guards that.
+It reads the engine's own ``flow.transition`` log events (``flow``, ``trigger``, ``source``,
+``rule``), so it measures what ran, not what a test meant to run. One coverage counts one
+flow: the events of other flows are not its business (their states may share its names).
+(source, trigger, rule) names one edge; the static check's ``ambiguous_rule`` finding
+guards that.
 """
 
 from __future__ import annotations
@@ -26,9 +28,17 @@ def _key(source: str, trigger: str, rule: str | None) -> tuple[str, str, str | N
 
 @attrs.define
 class TransitionCoverage:
-    """Counts per declared transition; feed it the engine's ``flow.transition`` events."""
+    """Counts per declared transition of one flow; feed it the engine's ``flow.transition``
+    events. `flow` is the flow's name (by default its spec's): events of other flows are
+    ignored; without one, every event counts."""
 
     declaration: Declaration
+    flow: str | None = attrs.field(
+        default=attrs.Factory(
+            lambda self: self.declaration.spec.name if self.declaration.spec else None,
+            takes_self=True,
+        )
+    )
     hits: Counter[Transition] = attrs.Factory(Counter)
     unknown: Counter[tuple[str, str, str | None]] = attrs.Factory(Counter)
     _edges: dict[tuple[str, str, str | None], Transition] = attrs.field(init=False)
@@ -38,8 +48,10 @@ class TransitionCoverage:
         return {_key(e.source, e.trigger, e.rule): e for e in self.declared}
 
     def record(self, event: Mapping[str, Any]) -> None:
-        """Count one log event; events other than ``flow.transition`` are ignored."""
+        """Count one log event; events other than this flow's ``flow.transition`` are ignored."""
         if event.get("event") != TRANSITION_EVENT:
+            return
+        if self.flow is not None and event.get("flow", self.flow) != self.flow:
             return
         key = _key(str(event.get("source")), str(event.get("trigger")), event.get("rule"))
         edge = self._edges.get(key)
@@ -67,19 +79,20 @@ class TransitionCoverage:
 
     def report(self, *, verbose: bool = False) -> str:
         """The lines a terminal shows: the total, then each missed edge (verbose: every edge,
-        and the transitions of other machines the run took)."""
+        and the transitions the run took that the flow does not declare)."""
         declared = self.declared
+        of = f" of {self.flow}" if self.flow else ""
         lines = [
             (
-                f"regflow transition coverage: {len(declared) - len(self.missed)}/{len(declared)}"
-                f" transitions ({self.percent:.1f} %)"
+                f"regflow transition coverage{of}: {len(declared) - len(self.missed)}"
+                f"/{len(declared)} transitions ({self.percent:.1f} %)"
             )
         ]
         shown = declared if verbose else self.missed
         lines.extend(f"  {self.hits[edge]:>5}  {edge}" for edge in shown)
         unknown = sorted(self.unknown, key=str) if verbose else []
         lines.extend(
-            f"  unknown  {source} --{trigger} [{rule}]: not declared in the covered machine"
+            f"  unknown  {source} --{trigger} [{rule}]: not declared in the covered flow"
             for source, trigger, rule in unknown
         )
         return "\n".join(lines)

@@ -1,9 +1,14 @@
-"""Generated paths as concrete scenarios on the fakes.
+"""Generated paths as concrete scenarios on the fakes, for any declared flow.
 
 A path says "send `submit_form` so that `data_mismatch` decides". A *recipe* knows how: it
 arranges the fakes (moves the clock, has another flow register the citizen, tightens a limit)
 and returns the event to send. Recipes are looked up by (trigger, outcome), so a host app that
-declares its own rule adds one entry to `RECIPES` and every generated path through it runs.
+declares its own rule adds one entry to a flow's recipes and every generated path through it
+runs.
+
+The OTP and password kits' recipes are written once, for every flow that composes the kits: a
+recipe that needs the citizen's code screen in another flow asks the scene
+(`Scene.otp_elsewhere`), which replays the flow's own `Playbook.otp_screen` recipes there.
 """
 
 from __future__ import annotations
@@ -15,15 +20,16 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from regflow._declaration import Declaration, Transition, label
-from regflow._domain import BhxhRecord, ChooseMethod
+from regflow._domain import Account, BhxhRecord, ChooseMethod
 from regflow._fakes import CITIZEN, FakePorts, form_for
 from regflow._limits import RateLimit, RateLimits
 from regflow._methods import CITIZEN_BY_BHXH
 from regflow._policy import Policy
 from regflow._tap import listening
 from regflow._view import FlowView
-from regflow.declare import FlowSnapshot
+from regflow.declare import EXPIRE, FlowSnapshot, FlowSpec
 from regflow.engine import Engine
+from regflow.flows.recovery import PASSWORD_RECOVERY, SubmitLogin
 from regflow.kits.otp import ConfirmOtp, ResendOtp
 from regflow.kits.password import SetPassword
 from regflow.machine import BHXH_REGISTRATION
@@ -46,6 +52,8 @@ SCENARIO_LIMITS: Final = RateLimits(
     mismatches_per_client=(RateLimit(20, SCENARIO_WINDOW),),
     mismatches_per_bhxh_number=(RateLimit(20, SCENARIO_WINDOW),),
     otp_failures_per_citizen=(RateLimit(20, SCENARIO_WINDOW),),
+    recoveries_per_client=(RateLimit(20, SCENARIO_WINDOW),),
+    recoveries_per_login=(RateLimit(20, SCENARIO_WINDOW),),
 )
 #: The flow's lifetime is long enough that no recipe's clock move ends the flow unless a
 #: path asks for it.
@@ -60,21 +68,41 @@ OTHER_CLIENT: Final = "198.51.100.23"
 EngineFactory = Callable[[FakePorts, Policy], Engine]
 
 
-@attrs.define
-class Scene:
-    """One scenario in progress: the fakes, the policy, the engine, the flow."""
+class ScenarioError(AssertionError):
+    """A step of a generated path did not do what the path says."""
 
+
+#: Arranges a scene so that one rule decides, and returns the event to send.
+Recipe = Callable[["Scene"], Event]
+#: Arranges a scene's fakes before its flow starts.
+Prepare = Callable[["Scene"], None]
+
+
+@attrs.define(kw_only=True)
+class Scene:
+    """One scenario in progress: the fakes, the policy, the engine, one flow of `flow`.
+
+    `prepare` arranges the fakes before the flow starts (a recovery's citizen has an
+    account); `otp_screen` are the recipes that take another flow of `flow` to its code
+    screen, for the OTP kit's recipes.
+    """
+
+    flow: FlowSpec
     ports: FakePorts
     policy: Policy
     make_engine: EngineFactory
     citizen: BhxhRecord
     client: str = SCENARIO_CLIENT
+    otp_screen: tuple[Recipe, ...] = ()
+    prepare: Prepare | None = None
     engine: Engine = attrs.field(init=False)
     view: FlowView = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.engine = self.make_engine(self.ports, self.policy)
-        self.view = self.engine.start(BHXH_REGISTRATION.name)
+        if self.prepare is not None:
+            self.prepare(self)
+        self.view = self.engine.start(self.flow.name)
 
     @property
     def flow_id(self) -> str:
@@ -112,23 +140,31 @@ class Scene:
         self.set_policy(rate_limits=attrs.evolve(self.policy.rate_limits, **limits))
 
     def elsewhere(self, *recipes: Recipe, client: str = OTHER_CLIENT) -> FlowView:
-        """Another flow, sent from `client`, takes the events `recipes` make, in turn."""
-        view = self.engine.start(BHXH_REGISTRATION.name)
+        """Another flow of this scene's kind, sent from `client`, takes the events `recipes`
+        make, in turn."""
+        view = self.engine.start(self.flow.name)
         for recipe in recipes:
             view = self.engine.send(view.flow_id, recipe(self), client=client)
         return view
 
+    def otp_elsewhere(self) -> FlowView:
+        """Another flow of this citizen at its code screen (a code texted to their phone)."""
+        if not self.otp_screen:
+            raise ScenarioError(
+                f"{self.flow.name}: an OTP recipe needs the runner's otp_screen, the recipes "
+                "that take a flow to its code screen"
+            )
+        return self.elsewhere(*self.otp_screen)
+
     def register_elsewhere(self) -> None:
-        """Another flow registers this citizen to the end (the seed's "đã có tài khoản")."""
+        """Another flow registers this citizen to the end (the seed's "đã có tài khoản"), in
+        a scene of the registration (or of a flow extending it)."""
         view = self.elsewhere(_supported_method, _matching_form, _right_code, _strong_password)
         assert view.state == "completed", view.errors  # noqa: S101 - a broken arrangement
 
     def wrong_code(self) -> str:
         code = self.ports.sms.last_code()
         return f"{(int(code) + 1) % 1_000_000:06d}"
-
-
-Recipe = Callable[[Scene], Event]
 
 
 def _supported_method(_: Scene) -> Event:
@@ -196,7 +232,7 @@ def _code_over_citizen_limit(scene: Scene) -> Event:
     the right code is then not judged."""
     code = scene.ports.sms.last_code()
     scene.tighten(otp_failures_per_citizen=1)
-    other = scene.elsewhere(_supported_method, _matching_form)
+    other = scene.otp_elsewhere()
     scene.engine.send(other.flow_id, ConfirmOtp(scene.wrong_code()), client=OTHER_CLIENT)
     return ConfirmOtp(code)
 
@@ -285,7 +321,7 @@ def _form_for_probed_number(scene: Scene) -> Event:
 def _form_over_otp_send_limit(scene: Scene) -> Event:
     """Another flow already had a code texted to this phone, under a limit of one."""
     scene.tighten(otp_sends_per_phone=1)
-    scene.elsewhere(_supported_method, _matching_form)
+    scene.otp_elsewhere()
     return _matching_form(scene)
 
 
@@ -294,7 +330,7 @@ def _resend_over_otp_send_limit(scene: Scene) -> Event:
     under a limit of one."""
     event = _resend(scene)
     scene.tighten(otp_sends_per_phone=1)
-    scene.elsewhere(_supported_method, _matching_form)
+    scene.otp_elsewhere()
     return event
 
 
@@ -303,10 +339,59 @@ def _flow_too_old(scene: Scene) -> Event:
     return ResendOtp()  # any event: the engine checks the flow's lifetime first
 
 
-#: (trigger, outcome) → how to make that outcome decide; outcome is the rule name, or
-#: "otherwise" for the unguarded edge. Host apps extend a copy: ``{**RECIPES, …}``.
+def _citizens_login(scene: Scene) -> Event:
+    """The "Quên mật khẩu" screen with the citizen's login (their CMND/CCCD number)."""
+    return SubmitLogin(scene.citizen.id_number)
+
+
+def _invalid_login(_: Scene) -> Event:
+    return SubmitLogin("12345")
+
+
+def _login_over_client_limit(scene: Scene) -> Event:
+    """This client already asked for a recovery, under a limit of one."""
+    scene.tighten(recoveries_per_client=1)
+    scene.elsewhere(_citizens_login, client=scene.client)
+    return _citizens_login(scene)
+
+
+def give_account(scene: Scene) -> None:
+    """The citizen has an account (with `STRONG_PASSWORD`) before the scene's flow starts:
+    what a password recovery needs to send a real code."""
+    ports = scene.ports
+    account = Account.for_citizen(
+        scene.citizen,
+        account_id="scenario-account",
+        email=None,
+        created_at=ports.clock.now(),
+        flow_id="scenario-registration",
+    )
+    ports.users.add(account, ports.hasher.hash(STRONG_PASSWORD))
+
+
+#: The recipes of the OTP and password kits, and of the engine's own `expire`: every flow
+#: that composes the kits shares them.
+KIT_RECIPES: Final[Mapping[tuple[str, str], Recipe]] = {
+    (EXPIRE, "flow_expired"): _flow_too_old,
+    ("confirm_otp", "otp_not_sent"): _failed_send_then_code,
+    ("confirm_otp", "otp_expired"): _code_too_late,
+    ("confirm_otp", "otp_guess_rate_limited"): _code_over_citizen_limit,
+    ("confirm_otp", "too_many_attempts"): _last_wrong_code,
+    ("confirm_otp", "otp_wrong"): _wrong_code,
+    ("confirm_otp", "otherwise"): _right_code,
+    ("resend_otp", "send_limit_reached"): _resend_over_limit,
+    ("resend_otp", "resend_too_soon"): _resend_at_once,
+    ("resend_otp", "otp_send_rate_limited"): _resend_over_otp_send_limit,
+    ("resend_otp", "otherwise"): _resend,
+    ("set_password", "password_invalid"): _weak_password,
+    ("set_password", "otherwise"): _strong_password,
+}
+
+#: (trigger, outcome) → how to make that outcome decide in the BHXH registration; outcome is
+#: the rule name, or "otherwise" for the unguarded edge. Host apps extend a copy:
+#: ``{**RECIPES, …}``.
 RECIPES: Final[Mapping[tuple[str, str], Recipe]] = {
-    ("expire", "flow_expired"): _flow_too_old,
+    **KIT_RECIPES,
     ("choose_method", "method_unsupported"): _unsupported_method,
     ("choose_method", "otherwise"): _supported_method,
     ("submit_form", "form_invalid"): _invalid_form,
@@ -318,43 +403,79 @@ RECIPES: Final[Mapping[tuple[str, str], Recipe]] = {
     ("submit_form", "account_exists"): _form_of_registered_citizen,
     ("submit_form", "otp_send_rate_limited"): _form_over_otp_send_limit,
     ("submit_form", "otherwise"): _matching_form,
-    ("confirm_otp", "otp_not_sent"): _failed_send_then_code,
-    ("confirm_otp", "otp_expired"): _code_too_late,
-    ("confirm_otp", "otp_guess_rate_limited"): _code_over_citizen_limit,
-    ("confirm_otp", "too_many_attempts"): _last_wrong_code,
-    ("confirm_otp", "otp_wrong"): _wrong_code,
     ("confirm_otp", "account_exists"): _code_of_registered_citizen,
-    ("confirm_otp", "otherwise"): _right_code,
-    ("resend_otp", "send_limit_reached"): _resend_over_limit,
-    ("resend_otp", "resend_too_soon"): _resend_at_once,
-    ("resend_otp", "otp_send_rate_limited"): _resend_over_otp_send_limit,
-    ("resend_otp", "otherwise"): _resend,
-    ("set_password", "password_invalid"): _weak_password,
     ("set_password", "account_exists"): _password_of_registered_citizen,
-    ("set_password", "otherwise"): _strong_password,
+}
+
+#: The recipes of the password recovery (`regflow.PASSWORD_RECOVERY`), for a citizen who
+#: has an account (`give_account`).
+RECOVERY_RECIPES: Final[Mapping[tuple[str, str], Recipe]] = {
+    **KIT_RECIPES,
+    ("submit_login", "login_invalid"): _invalid_login,
+    ("submit_login", "recovery_rate_limited"): _login_over_client_limit,
+    ("submit_login", "otherwise"): _citizens_login,
 }
 
 
-class ScenarioError(AssertionError):
-    """A step of a generated path did not do what the path says."""
+@attrs.frozen(kw_only=True)
+class Playbook:
+    """How the scenarios of one flow are played: its `recipes`, the `otp_screen` recipes
+    that take a new flow of it to its code screen (`Scene.otp_elsewhere`), and what the
+    fakes need before it starts (`prepare`)."""
+
+    recipes: Mapping[tuple[str, str], Recipe]
+    otp_screen: tuple[Recipe, ...] = ()
+    prepare: Prepare | None = None
+
+
+#: Flow name → how the runner plays it by default; a host's extended flow keeps its
+#: name, so it gets the playbook of the flow it extends (and passes its own `recipes`).
+PLAYBOOKS: Final[Mapping[str, Playbook]] = {
+    BHXH_REGISTRATION.name: Playbook(
+        recipes=RECIPES, otp_screen=(_supported_method, _matching_form)
+    ),
+    PASSWORD_RECOVERY.name: Playbook(
+        recipes=RECOVERY_RECIPES, otp_screen=(_citizens_login,), prepare=give_account
+    ),
+}
+_NO_PLAYBOOK: Final = Playbook(recipes={})
+
+
+def _playbook(runner: ScenarioRunner) -> Playbook:
+    return PLAYBOOKS.get(runner.flow.name, _NO_PLAYBOOK)
 
 
 @attrs.frozen(kw_only=True)
 class ScenarioRunner:
-    """Runs generated paths through the public engine API on fresh fakes, one path each.
+    """Runs generated paths of `flow` through the public engine API on fresh fakes, one
+    path each.
 
-    `recipes` say how to make each outcome decide; `engine` builds the engine under test
-    (by default: on the fakes, running the declaration's machine); `ports` builds the fakes
-    for one scenario.
+    `recipes` say how to make each outcome decide, `otp_screen` how another flow reaches
+    its code screen, `prepare` what the fakes need first: by default the flow's `PLAYBOOKS`
+    entry. `engine` builds the engine under test (by default: on the fakes, running
+    `flow`); `ports` builds the fakes for one scenario.
     """
 
-    declaration: Declaration = attrs.field(factory=lambda: Declaration.from_spec(BHXH_REGISTRATION))
-    recipes: Mapping[tuple[str, str], Recipe] = RECIPES
+    flow: FlowSpec = BHXH_REGISTRATION
+    recipes: Mapping[tuple[str, str], Recipe] = attrs.field(
+        default=attrs.Factory(lambda self: _playbook(self).recipes, takes_self=True)
+    )
+    otp_screen: tuple[Recipe, ...] = attrs.field(
+        default=attrs.Factory(lambda self: _playbook(self).otp_screen, takes_self=True)
+    )
+    prepare: Prepare | None = attrs.field(
+        default=attrs.Factory(lambda self: _playbook(self).prepare, takes_self=True)
+    )
     engine: EngineFactory | None = None
     ports: Callable[[], FakePorts] = FakePorts.seeded
     policy: Policy = SCENARIO_POLICY
     citizen: BhxhRecord = CITIZEN
     client: str = SCENARIO_CLIENT
+    #: The flow as the path generators read it.
+    declaration: Declaration = attrs.field(
+        init=False,
+        default=attrs.Factory(lambda self: Declaration.from_spec(self.flow), takes_self=True),
+    )
 
     def run(self, path: Path) -> list[str | None]:
         """Run `path` from a new flow; returns the states visited, asserting each one."""
@@ -371,23 +492,31 @@ class ScenarioRunner:
 
     def scene(self) -> Scene:
         """A new flow on fresh fakes: what `run` starts from (a test may walk it itself)."""
-        make_engine = self.engine or self._fake_engine
-        return Scene(self.ports(), self.policy, make_engine, self.citizen, self.client)
+        return Scene(
+            flow=self.flow,
+            ports=self.ports(),
+            policy=self.policy,
+            make_engine=self.engine or self._fake_engine,
+            citizen=self.citizen,
+            client=self.client,
+            otp_screen=self.otp_screen,
+            prepare=self.prepare,
+        )
 
     def arrange(self, scene: Scene, step: Transition) -> Event:
         """Arrange `scene` so that `step`'s rule decides; returns the event to send."""
         return self.recipe(step.trigger, step.outcome)(scene)
 
     def _fake_engine(self, ports: FakePorts, policy: Policy) -> Engine:
-        return ports.engine(self.declaration.spec, policy=policy, limiter=ports.limiter)
+        return ports.engine(self.flow, policy=policy, limiter=ports.limiter)
 
     def recipe(self, trigger: str, outcome: str) -> Recipe:
         try:
             return self.recipes[trigger, outcome]
         except KeyError:
             raise ScenarioError(
-                f"no recipe for {trigger} [{outcome}]: add ({trigger!r}, {outcome!r}) to the "
-                "runner's recipes (see regflow.testing.RECIPES)"
+                f"no recipe for {trigger} [{outcome}] of {self.flow.name}: add ({trigger!r}, "
+                f"{outcome!r}) to the runner's recipes (see regflow.testing.PLAYBOOKS)"
             ) from None
 
 

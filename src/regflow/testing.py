@@ -5,10 +5,14 @@ Every fake keeps state a test can check::
     from regflow.testing import FakePorts
 
     ports = FakePorts.seeded()
-    engine = ports.engine()
-    flow = engine.start()
+    engine = ports.engine()  # every flow regflow ships
+    flow = engine.start("bhxh_registration")
     ...
     code = ports.sms.last_code()
+
+and the scenario runner, which plays generated paths of any flow on them:
+``ScenarioRunner(flow=PASSWORD_RECOVERY)`` takes the flow's `PLAYBOOKS` entry (its recipes,
+`RECOVERY_RECIPES`, and the account its citizen needs first); a host's flow passes its own.
 """
 
 from regflow._fakes import (
@@ -23,12 +27,18 @@ from regflow._fakes import (
     form_for,
 )
 from regflow._scenario import (
+    KIT_RECIPES,
+    PLAYBOOKS,
     RECIPES,
+    RECOVERY_RECIPES,
     STRONG_PASSWORD,
+    Playbook,
+    Prepare,
     Recipe,
     ScenarioError,
     ScenarioRunner,
     Scene,
+    give_account,
 )
 from regflow.adapters.memory import (
     InMemoryBhxhRegistry,
@@ -39,7 +49,10 @@ from regflow.adapters.memory import (
 
 __all__ = [
     "CITIZEN",
+    "KIT_RECIPES",
+    "PLAYBOOKS",
     "RECIPES",
+    "RECOVERY_RECIPES",
     "STRONG_PASSWORD",
     "FakeClock",
     "FakePorts",
@@ -50,6 +63,8 @@ __all__ = [
     "InMemoryFlowStore",
     "InMemoryRateLimiter",
     "InMemoryUserStore",
+    "Playbook",
+    "Prepare",
     "Recipe",
     "ScenarioError",
     "ScenarioRunner",
@@ -57,4 +72,5 @@ __all__ = [
     "SentSms",
     "SmsInbox",
     "form_for",
+    "give_account",
 ]
