@@ -18,6 +18,8 @@ from regflow.testing import (
 )
 
 REGFLOW = Declaration.from_spec(BHXH_REGISTRATION)
+
+
 def test_every_generated_path_runs_as_declared(
     regflow_runner: ScenarioRunner, regflow_path: Path
 ) -> None:
