@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import attrs
+from regflow._rules import Services, Step
 from statemachine import State as ChartState
 from statemachine import StateMachine
 from transitions import Machine
 
 from regflow import FlowSnapshot, MethodRegistry, Policy, State
-from regflow._rules import Services, Step
 from regflow.machine import EVENTS, EXPIRE, INITIAL, TERMINAL, TRANSITIONS
 
 if TYPE_CHECKING:

@@ -26,15 +26,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import attrs
+import regflow._engine
 import structlog
 
 import peers
-import regflow._engine
 from regflow import BhxhRecord, ChooseMethod, ConfirmOtp, Engine, Event, SetPassword, State
-from regflow.engine import codec as json_codec
 from regflow.adapters.argon2 import Argon2Hasher
 from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteUserStore
 from regflow.adapters.system import SystemClock
+from regflow.engine import codec as json_codec
 from regflow.testing import FakePorts, InMemoryBhxhRegistry, form_for
 
 if TYPE_CHECKING:

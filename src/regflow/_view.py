@@ -20,8 +20,9 @@ class FlowView:
     `flow` names the flow's declaration; `state` (a member of the flow's `StrEnum`) is
     None only when the flow could not be read at all (unknown id, storage down); `errors`
     explains why the last event was refused or failed. `allowed_events` names the triggers
-    the current step accepts; `account` is the account a completed flow made or changed. On the OTP screen, `otp_expires_at` is when the code
-    stops working and `resend_available_at` when "Gửi lại OTP" works again (None: now).
+    the current step accepts; `account` is the account a completed flow made or changed.
+    On the OTP screen, `otp_expires_at` is when the code stops working and
+    `resend_available_at` when "Gửi lại OTP" works again (None: now).
 
     The counts warn the citizen before a lock: `otp_attempts_left` is how many codes may
     still be typed on the OTP screen (the last one wrong locks the flow),

@@ -360,7 +360,7 @@ def test_a_process_killed_after_its_account_commit_leaves_the_retry_s_password(
     users, flows = shared_backend.open()
     stuck = flows.load(flow_id)
     assert stuck is not None
-    assert (stuck.state, stuck.context["account"] if "account" in stuck.context else None) == (
+    assert (stuck.state, stuck.context.get("account")) == (
         "setting_password",
         None,
     )

@@ -2,7 +2,8 @@
 
 `schema3/flows.json` holds flows that the code of commit af21cec (snapshot schema 3, one
 flow only) stored half-way through a registration, and the code it texted; it was made by
-``PYTHONPATH=<af21cec>/src python tests/stores/schema3/make_flows.py FILE``. Each is put in
+``PYTHONPATH=<af21cec>/src python tests/stores/schema3/make_flows.txt FILE``
+(a script for that commit's API, so it is kept as text, out of the linters' way). Each is put in
 a SQL store as that code left it, and then completed by today's engine.
 """
 

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import attrs
 
-from regflow._errors import Message
-
-if TYPE_CHECKING:
-    from regflow._errors import FlowError
-    from regflow.declare._step import Step
+from regflow._errors import FlowError, Message
+from regflow.declare._step import Step
 
 
 @attrs.frozen(repr=False)

@@ -15,24 +15,24 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 import attrs
 
 from regflow._errors import ERRORS, DuplicateAccountError, ErrorSpec, FlowError
+from regflow._limits import RateLimit
+from regflow._methods import MethodRegistry
+from regflow._policy import Policy
+from regflow._sms import SmsMessage
+from regflow.ports import (
+    BhxhRegistry,
+    Clock,
+    PasswordHasher,
+    RateLimiter,
+    SmsGateway,
+    UserStore,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from regflow._limits import RateLimit
-    from regflow._methods import MethodRegistry
-    from regflow._policy import Policy
-    from regflow._sms import SmsMessage
     from regflow.declare._snapshot import FlowSnapshot
-    from regflow.ports import (
-        BhxhRegistry,
-        Clock,
-        PasswordHasher,
-        RateLimiter,
-        SmsGateway,
-        UserStore,
-    )
 
 P = ParamSpec("P")
 R = TypeVar("R")

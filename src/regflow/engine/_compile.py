@@ -11,10 +11,10 @@ import attrs
 from regflow._declaration import UNNAMED, guard_name
 from regflow._errors import ERRORS, ErrorSpec
 from regflow.declare._rules import EXPIRE, Rule
+from regflow.declare._spec import FlowSpec
 
 if TYPE_CHECKING:
     from regflow._errors import FlowError
-    from regflow.declare._spec import FlowSpec
     from regflow.declare._step import Step
 
 Action = Callable[["Step"], None]

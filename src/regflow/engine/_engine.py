@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Mapping
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Final
 
@@ -41,6 +40,7 @@ from regflow.engine import codec
 from regflow.engine._compile import CompiledFlow, Edge, catalogue, choose
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import datetime
 
     from regflow.declare._spec import FlowSpec
@@ -238,7 +238,9 @@ class Engine:
             if trigger is None:
                 return self._view(compiled, snapshot, (flow_error("event.invalid"),))
             try:
-                return self._apply(compiled, snapshot, trigger, event, client, limits_seen)
+                return self._apply(
+                    compiled, snapshot, trigger, event, client=client, limits_seen=limits_seen
+                )
             except (StaleFlowError, DuplicateAccountError):
                 _emit("info", "flow.conflict", flow_id=snapshot.flow_id, trigger=trigger)
             except PortFailureError as failure:
@@ -283,6 +285,7 @@ class Engine:
         snapshot: FlowSnapshot,
         trigger: str,
         event: object,
+        *,
         client: str | None,
         limits_seen: dict[str, datetime | None],
     ) -> FlowView:
@@ -398,14 +401,17 @@ class Engine:
         try:
             if step.over_limit(sms.counter, sms.phone, sms.limits):
                 return flow_error("otp.send_rate_limited", retry_at=step.retry_at[sms.counter])
-            gateway = self._services.sms
-            if gateway is None:
-                raise PortFailureError("sms")
-            call_port("sms", gateway.send, sms.phone, sms.message)
+            call_port("sms", self._text, sms)
         except PortFailureError as failure:
             _log_port_failure(step.snapshot.flow_id, trigger, failure, failure.__cause__)
             return flow_error(failure.code)
         return None
+
+    def _text(self, sms: OutgoingSms) -> None:
+        gateway = self._services.sms
+        if gateway is None:  # a flow that sends texts without `requires={"sms"}`
+            raise MissingPortError("sms")
+        gateway.send(sms.phone, sms.message)
 
     def _failed(
         self,

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 import attrs
 
 from regflow._domain import Account, BhxhRecord, ChooseMethod, RegistrationForm, SubmitForm
-from regflow._errors import FlowError
 from regflow._masking import mask_id
 from regflow._records import RecordValueError, normalise_record
 from regflow._validation import normalise_name, parse_form, today_in_vietnam
@@ -23,6 +22,7 @@ from regflow.kits.password import password_hash
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from regflow._errors import FlowError
     from regflow.ports import BhxhRegistry
 
 
