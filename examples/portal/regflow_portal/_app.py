@@ -273,6 +273,7 @@ def home() -> str:
     return render_template(
         "home.html",
         resume_url=screen_url(view) if view is not None and resumable else None,
+        resume_text="continue_recovery" if view and view.flow == RECOVERY else "continue",
         notice=session.pop("notice", None),
     )
 

@@ -86,6 +86,7 @@ TEXTS: dict[str, M] = {
     "too_large_lead": M("Vui lòng quay lại và điền lại biểu mẫu.",
                         "Please go back and fill in the form again."),
     "forgot_password": M("Quên mật khẩu", "Forgot password"),
+    "continue_recovery": M("Tiếp tục lấy lại mật khẩu", "Continue the password recovery"),
     "recover": M("Lấy lại mật khẩu", "Recover the password"),
     "recover_title": M("Lấy lại mật khẩu", "Recover your password"),
     "recover_lead": M("Nhập số CMND/CCCD là tên đăng nhập của tài khoản.",
