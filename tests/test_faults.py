@@ -17,15 +17,27 @@ from typing import TYPE_CHECKING
 import attrs
 import pytest
 
-from regflow import Engine, FlowSnapshot, FlowView, Policy, ResendOtp, State
-from regflow.analysis import generated_paths, regflow_declaration
+from regflow import (
+    SHIPPED_FLOWS,
+    Engine,
+    FlowSnapshot,
+    FlowSpec,
+    FlowView,
+    Policy,
+    ResendOtp,
+    State,
+)
+from regflow.analysis import Declaration, generated_paths
 from regflow.testing import FakePorts, Fault, FaultPlan, ScenarioRunner, Scene
 
 if TYPE_CHECKING:
     from regflow.analysis import Path
 
-REGFLOW = regflow_declaration()
-PATHS = generated_paths(REGFLOW)
+#: Every generated path of every shipped flow, with its flow.
+PATHS = [
+    (flow, path) for flow in SHIPPED_FLOWS for path in generated_paths(Declaration.from_spec(flow))
+]
+PATH_IDS = [f"{flow.name}-{path.name}" for flow, path in PATHS]
 
 #: The retryable error each port's failure must come back as.
 EXPECTED_CODE = {
@@ -38,13 +50,13 @@ EXPECTED_CODE = {
 }
 
 
-def _runner(plan: FaultPlan) -> ScenarioRunner:
+def _runner(plan: FaultPlan, flow: FlowSpec) -> ScenarioRunner:
     """The scenario runner, with its engine's ports wrapped by `plan`."""
 
     def engine(ports: FakePorts, policy: Policy) -> Engine:
         return plan.engine(ports, limiter=ports.limiter, policy=policy)
 
-    return ScenarioRunner(declaration=REGFLOW, engine=engine)
+    return ScenarioRunner(flow=flow, engine=engine)
 
 
 @attrs.define
@@ -94,9 +106,9 @@ def _check_no_half_account(run: Run) -> None:
         assert users.accounts[account.account_id] == account
 
 
-def _play(path: Path, plan: FaultPlan, clean: list[State | None] | None) -> Run:
+def _play(flow: FlowSpec, path: Path, plan: FaultPlan, clean: list[State | None] | None) -> Run:
     plan.armed = False  # the scene's start and every recipe's arrangement run unharmed
-    runner = _runner(plan)
+    runner = _runner(plan, flow)
     run = Run(plan, runner.scene())
     for index, step in enumerate(path.steps):
         event = runner.arrange(run.scene, step)
@@ -165,12 +177,12 @@ def _quiet_text_failure(run: Run) -> bool:
     return True
 
 
-def campaign(path: Path, fault: Fault) -> tuple[int, int, int]:
+def campaign(flow: FlowSpec, path: Path, fault: Fault) -> tuple[int, int, int]:
     """Inject `fault` at every port call of `path`'s steps; (calls, faults seen, flows lost)."""
-    clean = _play(path, FaultPlan(), None)
+    clean = _play(flow, path, FaultPlan(), None)
     injected = lost = 0
     for position in range(1, len(clean.plan.calls) + 1):
-        run = _play(path, FaultPlan(position, fault), clean.states)
+        run = _play(flow, path, FaultPlan(position, fault), clean.states)
         injected += run.faults_seen
         lost += run.stored_state() != clean.states[-1]
         _check_no_half_account(run)
@@ -178,25 +190,28 @@ def campaign(path: Path, fault: Fault) -> tuple[int, int, int]:
 
 
 @pytest.mark.parametrize("fault", list(Fault), ids=[f.value for f in Fault])
-@pytest.mark.parametrize("path", PATHS, ids=[p.name for p in PATHS])
-def test_a_fault_at_any_port_call_loses_no_flow(path: Path, fault: Fault) -> None:
-    calls, injected, lost = campaign(path, fault)
+@pytest.mark.parametrize(("flow", "path"), PATHS, ids=PATH_IDS)
+def test_a_fault_at_any_port_call_loses_no_flow(flow: FlowSpec, path: Path, fault: Fault) -> None:
+    calls, injected, lost = campaign(flow, path, fault)
     assert calls > 0
     assert injected == calls  # every call failed once, every fault surfaced
     assert lost == 0
 
 
 def test_the_clean_runs_take_each_path_as_generated() -> None:
-    for path in PATHS:
-        states = _play(path, FaultPlan(), None).states
+    for flow, path in PATHS:
+        states = _play(flow, path, FaultPlan(), None).states
         assert [s.value if s else None for s in states] == list(path.states), path.name
 
 
 def test_the_paths_end_in_every_terminal_state_and_call_every_port() -> None:
-    finals = {path.end for path in PATHS}
-    assert finals >= REGFLOW.terminal
+    for flow in SHIPPED_FLOWS:
+        finals = {path.end for spec, path in PATHS if spec is flow}
+        assert finals >= set(flow.terminal), flow.name
     ports_called = {
-        call.split(".")[0] for path in PATHS for call in _play(path, FaultPlan(), None).plan.calls
+        call.split(".")[0]
+        for flow, path in PATHS
+        for call in _play(flow, path, FaultPlan(), None).plan.calls
     }
     assert ports_called == set(EXPECTED_CODE)
 

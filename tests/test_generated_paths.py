@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 import attrs
 import pytest
 
-from regflow import BHXH_REGISTRATION, PASSWORD_RECOVERY, ConfirmOtp, Engine, FlowSpec, State
+from regflow import BHXH_REGISTRATION, PASSWORD_RECOVERY, ConfirmOtp, Engine, State
 from regflow.analysis import Declaration, Path, terminal_paths
 from regflow.testing import (
     PLAYBOOKS,
@@ -20,29 +18,6 @@ from regflow.testing import (
 )
 
 REGFLOW = Declaration.from_spec(BHXH_REGISTRATION)
-#: Edges of the recovery that cannot fire: it is probed from its first step (so no limit
-#: across flows speaks, and a failed text keeps its code). Its declaration should not
-#: declare them; until it does, their paths fail, as they must.
-NEVER_FIRE_IN_RECOVERY: Final = frozenset(
-    {
-        ("confirm_otp", "otp_not_sent"),
-        ("confirm_otp", "otp_guess_rate_limited"),
-        ("resend_otp", "otp_send_rate_limited"),
-    }
-)
-
-
-@pytest.fixture(autouse=True)
-def _dead_recovery_edges(request: pytest.FixtureRequest) -> None:
-    """Expect the paths through a recovery edge that cannot fire to fail (strictly)."""
-    if "regflow_path" not in request.fixturenames:
-        return
-    flow: FlowSpec = request.getfixturevalue("regflow_flow")
-    path: Path = request.getfixturevalue("regflow_path")
-    steps = {(step.trigger, step.outcome) for step in path.steps}
-    if flow.name == PASSWORD_RECOVERY.name and steps & NEVER_FIRE_IN_RECOVERY:
-        reason = "the recovery declares an edge that cannot fire"
-        request.applymarker(pytest.mark.xfail(raises=ScenarioError, strict=True, reason=reason))
 
 
 def test_every_generated_path_runs_as_declared(

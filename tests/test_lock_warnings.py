@@ -13,14 +13,14 @@ MISMATCH = form_for(phone="0912345679")
 
 def test_each_mismatch_counts_down_to_the_lock(engine: Engine) -> None:
     form = at_form(engine)
-    assert form.mismatches_left == 5
+    assert form.details.mismatches_left == 5
 
-    left = [engine.send(form.flow_id, MISMATCH).mismatches_left for _ in range(4)]
+    left = [engine.send(form.flow_id, MISMATCH).details.mismatches_left for _ in range(4)]
     locked = engine.send(form.flow_id, MISMATCH)
 
     assert left == [4, 3, 2, 1]
     assert locked.state is State.LOCKED
-    assert locked.mismatches_left is None
+    assert locked.details.mismatches_left is None
 
 
 def test_a_form_error_uses_up_no_try(engine: Engine) -> None:
@@ -62,6 +62,6 @@ def test_the_counts_are_none_where_they_do_not_apply(engine: Engine, ports: Fake
     start = engine.start("bhxh_registration")
     password = at_password(engine, ports)
 
-    assert (start.otp_attempts_left, start.mismatches_left) == (None, None)
-    assert (password.otp_attempts_left, password.mismatches_left) == (None, None)
-    assert at_otp(engine).mismatches_left is None
+    assert (start.otp_attempts_left, start.details.mismatches_left) == (None, None)
+    assert (password.otp_attempts_left, password.details.mismatches_left) == (None, None)
+    assert at_otp(engine).details.mismatches_left is None

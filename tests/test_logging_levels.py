@@ -71,7 +71,7 @@ def test_the_scenario_runner_sees_transitions_when_the_host_drops_info() -> None
     try:
         declaration = regflow_declaration()
         path = next(p for p in terminal_paths(declaration) if p.states[-1] == "completed")
-        visited = ScenarioRunner(declaration=declaration).run(path)
+        visited = ScenarioRunner().run(path)
     finally:
         structlog.configure(**saved)
 

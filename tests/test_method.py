@@ -69,4 +69,4 @@ def test_a_host_app_can_register_another_method(ports: FakePorts) -> None:
     )
 
     assert view.state is State.FILLING_FORM
-    assert engine.start("bhxh_registration").methods == (CITIZEN_BY_BHXH, organisation)
+    assert engine.start("bhxh_registration").details.methods == (CITIZEN_BY_BHXH, organisation)

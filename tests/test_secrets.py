@@ -120,9 +120,9 @@ def test_no_log_line_or_snapshot_holds_a_secret(
     httpserver: HTTPServer,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    for path in PATHS:
+    for flow, path in PATHS:
         for fault in Fault:
-            campaign(path, fault)
+            campaign(flow, path, fault)
     test_sms_pumping_one_phone_gets_no_more_than_the_daily_limit()
     test_otp_guessing_locks_the_flow_after_five_and_never_succeeds()
     _flow_over_http(httpserver)
@@ -157,10 +157,12 @@ def _pseudonym(client: str) -> str:
 
 
 def test_one_audit_line_per_transition_with_who_what_when(siem_lines: io.StringIO) -> None:
-    happy = next(
-        p for p in PATHS if p.end == "completed" and {s.outcome for s in p.steps} == {"otherwise"}
+    flow, happy = next(
+        (flow, p)
+        for flow, p in PATHS
+        if p.end == "completed" and {s.outcome for s in p.steps} == {"otherwise"}
     )
-    _play(happy, FaultPlan(), None)
+    _play(flow, happy, FaultPlan(), None)
     audit = [e for e in _events(siem_lines) if e["event"] == "flow.transition"]
     assert [e["trigger"] for e in audit] == [
         "choose_method",

@@ -47,7 +47,8 @@ def test_a_completed_flow_reads_back_whole(engine: Engine, ports: FakePorts) -> 
 
     assert document["flow"] == "bhxh_registration"
     assert document["schema"] == codec.SCHEMA == 4
-    assert document["state"] == "completed"
+    assert "state" not in document  # the path says it
+    assert document["path"][-1] == "completed"
     assert reread(snapshot) == snapshot
 
 
@@ -142,6 +143,32 @@ def test_defaults_are_left_out_of_the_context() -> None:
     assert reread(host_made()) == host_made()
 
 
+@pytest.mark.parametrize(
+    ("updated_at", "written"),
+    [(SHARP, False), (SHARP + timedelta(seconds=1), True), (None, True)],
+    ids=["when it began", "later", "never said"],
+)
+def test_the_time_of_the_last_save_is_written_unless_the_flow_began_then(
+    updated_at: datetime | None, written: bool
+) -> None:
+    snapshot = attrs.evolve(host_made(), updated_at=updated_at)
+
+    document = json.loads(codec.dumps(snapshot))
+
+    assert ("updated_at" in document) is written
+    assert reread(snapshot) == snapshot
+
+
+def test_the_state_is_written_where_the_path_does_not_say_it() -> None:
+    at_start = attrs.evolve(host_made(), state=State.CHOOSING_METHOD, path=())
+    moved_back = attrs.evolve(host_made(), state=State.FILLING_FORM)
+
+    assert json.loads(codec.dumps(at_start))["state"] == "choosing_method"
+    assert json.loads(codec.dumps(moved_back))["state"] == "filling_form"
+    assert "state" not in json.loads(codec.dumps(host_made()))
+    assert (reread(at_start), reread(moved_back)) == (at_start, moved_back)
+
+
 def test_a_probed_flow_and_a_decoy_read_back() -> None:
     decoy = host_made(probed=True, decoy=True, decoy_phone=CITIZEN.phone)
 
@@ -151,7 +178,7 @@ def test_a_probed_flow_and_a_decoy_read_back() -> None:
     assert reread(decoy) == decoy
 
 
-@pytest.mark.parametrize("missing", ["flow_id", "flow", "state", "context"])
+@pytest.mark.parametrize("missing", ["flow_id", "flow", "created_at", "context"])
 def test_a_document_missing_a_generic_field_does_not_pass_for_a_flow(missing: str) -> None:
     document = json.loads(codec.dumps(host_made(otp_sends=1)))
     del document[missing]

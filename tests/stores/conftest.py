@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING
 import attrs
 import pytest
 
-from regflow import SHIPPED_FLOWS, ChooseMethod, ConfirmOtp, Engine, FlowView, Policy, State
+from regflow import (
+    BHXH_REGISTRATION,
+    SHIPPED_FLOWS,
+    ChooseMethod,
+    ConfirmOtp,
+    Engine,
+    FlowSnapshot,
+    FlowView,
+    Policy,
+    State,
+)
 from regflow.adapters.memory import InMemoryFlowStore, InMemoryUserStore
 from regflow.adapters.postgres import (
     PostgresFlowStore,
@@ -24,6 +34,7 @@ from regflow.adapters.postgres import (
     open_pool,
 )
 from regflow.adapters.sqlite import SqliteFlowStore, SqliteUserStore
+from regflow.engine import codec
 from regflow.ports import FlowStore, RateLimiter, UserStore
 from regflow.testing import FakePorts, form_for
 
@@ -136,6 +147,12 @@ def shared_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
 @pytest.fixture
 def ports() -> FakePorts:
     return FakePorts.seeded()
+
+
+def typed(snapshot: FlowSnapshot | None) -> FlowSnapshot:
+    """A snapshot a text store gave back, typed by the registration's declaration."""
+    assert snapshot is not None
+    return codec.typed(snapshot, BHXH_REGISTRATION)
 
 
 def engine_on(

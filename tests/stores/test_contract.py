@@ -18,9 +18,10 @@ from regflow import (
     State,
 )
 from regflow.adapters.argon2 import Argon2Hasher
+from regflow.flows.registration import RegistrationContext
 from regflow.testing import CITIZEN, FakePorts
 
-from .conftest import STRONG_PASSWORD, Backend, at_password, engine_on
+from .conftest import STRONG_PASSWORD, Backend, at_password, engine_on, typed
 
 HANOI = timezone(timedelta(hours=7))
 #: The CMND (9 digits) the citizen's documents carried before the CCCD of `CITIZEN`.
@@ -45,14 +46,18 @@ def account_for(**changes: Any) -> Account:
     return attrs.evolve(account, **changes)
 
 
-def snapshot(flow_id: str = "flow-1", version: int = 1, **changes: Any) -> FlowSnapshot:
+def snapshot(
+    flow_id: str = "flow-1", version: int = 1, context: Any = None, **changes: Any
+) -> FlowSnapshot:
     first = FlowSnapshot(
         flow_id=flow_id,
+        flow="bhxh_registration",
         version=version,
         state=State.CHOOSING_METHOD,
         created_at=START,
         expires_at=START + timedelta(minutes=30),
         updated_at=START,
+        context=context or RegistrationContext(),
     )
     return attrs.evolve(first, **changes)
 
@@ -70,21 +75,27 @@ def test_every_field_of_a_snapshot_survives_a_save(backend: Backend) -> None:
     _, flows = backend.open()
     full = snapshot(
         state=State.OTP_PENDING,
-        subject="citizen",
-        method="bhxh",
-        citizen=attrs.evolve(CITIZEN, former_id_numbers=(CMND,)),
-        email="an@example.vn",
-        mismatches=2,
-        otp=OtpChallenge(code_hash="ab" * 32, expires_at=START.astimezone(HANOI)),
-        otp_sends=3,
-        otp_last_sent_at=START + timedelta(seconds=61),
-        otp_failures=4,
-        account=account_for(former_id_numbers=(CMND,)),
+        path=(State.FILLING_FORM, State.DATA_MISMATCH, State.FILLING_FORM),
+        context=RegistrationContext(
+            subject="citizen",
+            method="bhxh",
+            citizen=attrs.evolve(CITIZEN, former_id_numbers=(CMND,)),
+            email="an@example.vn",
+            mismatches=2,
+            otp=OtpChallenge(code_hash="ab" * 32, expires_at=START.astimezone(HANOI)),
+            otp_sends=3,
+            otp_last_sent_at=START + timedelta(seconds=61),
+            otp_failures=4,
+            account=account_for(former_id_numbers=(CMND,)),
+            probed=True,
+            decoy=True,
+            decoy_phone=CITIZEN.phone,
+        ),
     )
 
     flows.save(full)
 
-    assert flows.load("flow-1") == full
+    assert typed(flows.load("flow-1")) == full
 
 
 def test_a_first_save_of_a_known_flow_id_is_stale(backend: Backend) -> None:
@@ -94,7 +105,7 @@ def test_a_first_save_of_a_known_flow_id_is_stale(backend: Backend) -> None:
     with pytest.raises(StaleFlowError):
         flows.save(snapshot(state=State.FILLING_FORM))
 
-    assert flows.load("flow-1") == snapshot()
+    assert typed(flows.load("flow-1")) == snapshot()
 
 
 @pytest.mark.parametrize("version", [2, 4], ids=["repeated", "skipped"])
@@ -107,7 +118,7 @@ def test_a_save_must_follow_the_stored_version(backend: Backend, version: int) -
     with pytest.raises(StaleFlowError):
         flows.save(snapshot(version=version, state=State.LOCKED))
 
-    assert flows.load("flow-1") == second
+    assert typed(flows.load("flow-1")) == second
 
 
 def test_a_later_version_of_an_unknown_flow_is_stale(backend: Backend) -> None:

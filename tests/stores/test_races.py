@@ -31,7 +31,7 @@ from regflow import (
 )
 from regflow.testing import CITIZEN, FakePorts, InMemoryRateLimiter
 
-from .conftest import STRONG_PASSWORD, Backend, at_otp, at_password, engine_on
+from .conftest import STRONG_PASSWORD, Backend, at_otp, at_password, engine_on, typed
 from .dies_after_add import DIED_AFTER_ADD, FLOW_ID, DiesAfterAdd
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def test_fifty_clicks_on_the_last_step_of_one_flow_make_one_account(
     created = users.find(CITIZEN.id_number, CITIZEN.bhxh_number)
     assert created is not None
     assert {view.account for view in views if view.account} == {created}
-    stored = flows.load(ready.flow_id)
+    stored = typed(flows.load(ready.flow_id))
     assert stored is not None
     assert (stored.state, stored.context.account) == (State.COMPLETED, created)
 
@@ -122,7 +122,7 @@ def test_fifty_confirms_of_one_code_count_it_once(
         (State.SETTING_PASSWORD, ("event.not_allowed",)),
         (State.SETTING_PASSWORD, ("flow.conflict",)),
     }
-    stored = flows.load(otp.flow_id)
+    stored = typed(flows.load(otp.flow_id))
     assert stored is not None
     assert (stored.state, stored.version, stored.context.otp) == (
         State.SETTING_PASSWORD,
@@ -142,7 +142,7 @@ def race_wrong_codes(
 
     views = race([lambda: engine.send(otp.flow_id, wrong)] * RACERS)
 
-    stored = flows.load(otp.flow_id)
+    stored = typed(flows.load(otp.flow_id))
     assert stored is not None
     assert stored.version == otp.version + stored.context.otp_failures  # one save per counted guess
     return Counter(error.code for view in views for error in view.errors), stored

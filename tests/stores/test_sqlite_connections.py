@@ -13,7 +13,10 @@ import pytest
 
 from regflow import Account, DuplicateAccountError, FlowSnapshot, State
 from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteUserStore
+from regflow.flows.registration import RegistrationContext
 from regflow.testing import CITIZEN
+
+from .conftest import typed
 
 if TYPE_CHECKING:
     import sqlite3
@@ -120,16 +123,28 @@ def test_the_save_that_completes_a_flow_is_synced_and_the_others_are_not(
     database = SqliteDatabase(tmp_path / "a.sqlite3")
     flows = SqliteFlowStore(database)
     started = FlowSnapshot(
-        flow_id="f", version=1, state=State.SETTING_PASSWORD, created_at=NOW, expires_at=NOW
+        flow_id="f",
+        flow="bhxh_registration",
+        version=1,
+        state=State.SETTING_PASSWORD,
+        created_at=NOW,
+        expires_at=NOW,
+        context=RegistrationContext(),
     )
-    completed = attrs.evolve(started, version=2, state=State.COMPLETED, account=ACCOUNT)
+    completed = attrs.evolve(
+        started,
+        version=2,
+        state=State.COMPLETED,
+        finished=True,
+        context=RegistrationContext(account=ACCOUNT),
+    )
 
     in_progress = traced(database, lambda: flows.save(started))
     completing = traced(database, lambda: flows.save(completed))
 
     assert not any(s.startswith("PRAGMA synchronous =") for s in in_progress)
     assert synced_around(completing, "UPDATE regflow_flows")
-    assert flows.load("f") == completed
+    assert typed(flows.load("f")) == completed
     database.close()
 
 

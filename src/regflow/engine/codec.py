@@ -65,13 +65,15 @@ def to_document(snapshot: FlowSnapshot) -> dict[str, Any]:
         "schema": SCHEMA,
         "flow_id": snapshot.flow_id,
         "flow": snapshot.flow,
-        "flow_version": snapshot.flow_version,
         "version": snapshot.version,
         "created_at": _time_to_json(snapshot.created_at),
         "expires_at": _time_to_json(snapshot.expires_at),
     }
-    if snapshot.updated_at is not None:
-        document["updated_at"] = _time_to_json(snapshot.updated_at)
+    if snapshot.flow_version != 1:
+        document["flow_version"] = snapshot.flow_version
+    updated_at = snapshot.updated_at
+    if updated_at != snapshot.created_at:  # unsaid, it is when the flow began
+        document["updated_at"] = None if updated_at is None else _time_to_json(updated_at)
     if snapshot.path:
         document["path"] = [str(state) for state in snapshot.path]
     if not snapshot.path or snapshot.path[-1] != snapshot.state:
@@ -99,14 +101,15 @@ def from_document(document: dict[str, Any]) -> FlowSnapshot:
     while schema < SCHEMA:
         document = _UPGRADES[schema](document)
         schema += 1
-    updated_at = document.get("updated_at")
+    created_at = _time_from_json(document["created_at"], datetime)
+    updated_at = document.get("updated_at", document["created_at"])
     return FlowSnapshot(
         flow_id=document["flow_id"],
         flow=document["flow"],
         flow_version=document.get("flow_version", 1),
         version=document["version"],
         state=document.get("state") or document["path"][-1],
-        created_at=_time_from_json(document["created_at"], datetime),
+        created_at=created_at,
         expires_at=_time_from_json(document["expires_at"], datetime),
         updated_at=None if updated_at is None else _time_from_json(updated_at, datetime),
         path=tuple(document.get("path", ())),

@@ -218,9 +218,10 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
     {"trigger": "submit_login", "source": R.ENTERING_LOGIN, "dest": R.OTP_PENDING,
      "after": [answer_login]},
     # The OTP sent to the account's phone (the kit's edges).
+    # It is probed from its first step: no limit and no failed text is ever told.
     *otp.confirm(pending=R.OTP_PENDING, expired=R.OTP_EXPIRED, locked=R.LOCKED,
-                 confirmed=[{"dest": R.SETTING_PASSWORD}]),
-    *otp.resend(pending=R.OTP_PENDING, expired=R.OTP_EXPIRED),
+                 confirmed=[{"dest": R.SETTING_PASSWORD}], always_probed=True),
+    *otp.resend(pending=R.OTP_PENDING, expired=R.OTP_EXPIRED, always_probed=True),
     # The new password, under the registration's policy, replaces the old one.
     {"trigger": "set_password", "source": R.SETTING_PASSWORD, "dest": None,
      "conditions": [password_invalid]},

@@ -308,6 +308,10 @@ class OtpKit:
 
     # --- transitions ------------------------------------------------------------------------
 
+    @staticmethod
+    def _unless(left_out: bool, edges: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [] if left_out else edges
+
     def confirm(
         self,
         *,
@@ -315,18 +319,28 @@ class OtpKit:
         expired: enum.StrEnum,
         locked: enum.StrEnum,
         confirmed: Sequence[Mapping[str, Any]],
+        always_probed: bool = False,
     ) -> list[dict[str, Any]]:
         """The "Xác nhận" edges: no code, an expired one, the cap across flows, the lock on
         the last wrong code, a wrong code; then `confirmed` (edges with a ``dest`` and
-        maybe ``conditions``), each spending the code."""
+        maybe ``conditions``), each spending the code.
+
+        A flow that is probed from its first step (`always_probed`) has neither "no code"
+        (its failed texts are quiet: it keeps the code) nor the cap's refusal (it never
+        says so): those edges could never fire, so they are not declared.
+        """
         return [
-            {"trigger": "confirm_otp", "source": pending, "dest": None,
-             "conditions": [self.not_sent]},
+            *self._unless(always_probed, [
+                {"trigger": "confirm_otp", "source": pending, "dest": None,
+                 "conditions": [self.not_sent]},
+            ]),
             {"trigger": "confirm_otp", "source": pending, "dest": expired,
              "conditions": [self.expired]},
             # Wrong codes are capped per citizen too, across flows (a decoy counts against nobody).
-            {"trigger": "confirm_otp", "source": pending, "dest": None,
-             "conditions": [self.guess_rate_limited]},
+            *self._unless(always_probed, [
+                {"trigger": "confirm_otp", "source": pending, "dest": None,
+                 "conditions": [self.guess_rate_limited]},
+            ]),
             {"trigger": "confirm_otp", "source": pending, "dest": locked,
              "conditions": [self.too_many_attempts],
              "after": [self.count_wrong_otp, self.spend_otp]},
@@ -338,16 +352,21 @@ class OtpKit:
              "conditions": [self.expired]},
         ]  # fmt: skip
 
-    def resend(self, *, pending: enum.StrEnum, expired: enum.StrEnum) -> list[dict[str, Any]]:
-        """The "Gửi lại OTP" edges: the flow's cap, the cooldown, the phone's cap, a send."""
+    def resend(
+        self, *, pending: enum.StrEnum, expired: enum.StrEnum, always_probed: bool = False
+    ) -> list[dict[str, Any]]:
+        """The "Gửi lại OTP" edges: the flow's cap, the cooldown, the phone's cap (which a
+        flow probed from its first step never tells: it sends a decoy), a send."""
         sources = [pending, expired]
         return [
             {"trigger": "resend_otp", "source": sources, "dest": None,
              "conditions": [self.send_limit_reached]},
             {"trigger": "resend_otp", "source": sources, "dest": None,
              "conditions": [self.resend_too_soon]},
-            {"trigger": "resend_otp", "source": sources, "dest": None,
-             "conditions": [self.send_rate_limited]},
+            *self._unless(always_probed, [
+                {"trigger": "resend_otp", "source": sources, "dest": None,
+                 "conditions": [self.send_rate_limited]},
+            ]),
             {"trigger": "resend_otp", "source": sources, "dest": pending,
              "after": [self.send_otp]},
         ]  # fmt: skip
