@@ -23,7 +23,7 @@ from .client import (
 )
 
 if TYPE_CHECKING:
-    from regflow import Engine, Event, FlowView
+    from regflow import Engine, FlowView
 
 # --- the language switch ---------------------------------------------------------------------
 
@@ -54,11 +54,11 @@ def record_clients(monkeypatch: pytest.MonkeyPatch, engine: Engine) -> list[str 
     seen: list[str | None] = []
     start, send = engine.start, engine.send
 
-    def recording_start(*, client: str | None = None) -> FlowView:
+    def recording_start(flow: str, *, client: str | None = None) -> FlowView:
         seen.append(client)
-        return start(client=client)
+        return start(flow, client=client)
 
-    def recording(flow_id: str, event: Event, *, client: str | None = None) -> FlowView:
+    def recording(flow_id: str, event: object, *, client: str | None = None) -> FlowView:
         seen.append(client)
         return send(flow_id, event, client=client)
 

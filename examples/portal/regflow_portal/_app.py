@@ -31,14 +31,18 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wsgi import LimitedStream
 
 from regflow import (
+    BHXH_REGISTRATION,
     ERRORS,
+    PASSWORD_RECOVERY,
     ChooseMethod,
     ConfirmOtp,
     FlowView,
+    RecoveryState,
     ResendOtp,
     SetPassword,
     State,
     SubmitForm,
+    SubmitLogin,
 )
 from regflow_portal._purge import Purger
 from regflow_portal._texts import TEXTS
@@ -50,21 +54,35 @@ if TYPE_CHECKING:
     from werkzeug.exceptions import HTTPException
     from werkzeug.wrappers import Response
 
-    from regflow import Event
-
-#: The screen (URL and template) that shows each state.
-SCREENS: dict[State, str] = {
-    State.CHOOSING_METHOD: "method",
-    State.FILLING_FORM: "details",
-    State.DATA_MISMATCH: "result",
-    State.OTP_PENDING: "otp",
-    State.OTP_EXPIRED: "otp",
-    State.SETTING_PASSWORD: "password",
-    State.COMPLETED: "result",
-    State.ACCOUNT_EXISTS: "result",
-    State.LOCKED: "result",
-    State.EXPIRED: "result",
+REGISTRATION, RECOVERY = BHXH_REGISTRATION.name, PASSWORD_RECOVERY.name
+R = RecoveryState
+#: The screen (URL and template) that shows each state of each flow: the OTP and password
+#: screens serve both flows, each flow has its own outcome page.
+SCREENS: dict[tuple[str, str], str] = {
+    (REGISTRATION, State.CHOOSING_METHOD): "method",
+    (REGISTRATION, State.FILLING_FORM): "details",
+    (REGISTRATION, State.DATA_MISMATCH): "result",
+    (REGISTRATION, State.OTP_PENDING): "otp",
+    (REGISTRATION, State.OTP_EXPIRED): "otp",
+    (REGISTRATION, State.SETTING_PASSWORD): "password",
+    (REGISTRATION, State.COMPLETED): "result",
+    (REGISTRATION, State.ACCOUNT_EXISTS): "result",
+    (REGISTRATION, State.LOCKED): "result",
+    (REGISTRATION, State.EXPIRED): "result",
+    (RECOVERY, R.ENTERING_LOGIN): "login",
+    (RECOVERY, R.OTP_PENDING): "otp",
+    (RECOVERY, R.OTP_EXPIRED): "otp",
+    (RECOVERY, R.SETTING_PASSWORD): "password",
+    (RECOVERY, R.COMPLETED): "recovered",
+    (RECOVERY, R.LOCKED): "recovered",
+    (RECOVERY, R.EXPIRED): "recovered",
 }
+#: Where each flow's screens live (`/register/otp`, `/recover/otp`), the page of its outcome
+#: (what a flow past its lifetime shows) and the endpoint that starts it again.
+PATHS = {REGISTRATION: "register", RECOVERY: "recover"}
+OUTCOME_SCREENS = {REGISTRATION: "result", RECOVERY: "recovered"}
+STARTS = {REGISTRATION: "pages.start", RECOVERY: "pages.recover"}
+OTP_EXPIRED = frozenset({(REGISTRATION, State.OTP_EXPIRED), (RECOVERY, R.OTP_EXPIRED)})
 FORM_FIELDS = ("bhxh_number", "full_name", "date_of_birth", "phone", "email")
 REQUIRED_FIELDS = frozenset(FORM_FIELDS) - {"email"}
 #: Errors that only say the page was older than the flow: the current screen says enough.
@@ -197,7 +215,6 @@ def _template_helpers() -> dict[str, Any]:
         "lang": language(),
         "csrf_token": csrf_token,
         "dev_mode": services().inbox is not None,
-        "flow_minutes": services().engine.policy.flow_ttl // timedelta(minutes=1),
     }
 
 
@@ -233,27 +250,51 @@ def now() -> datetime:
 
 
 def screen_of(view: FlowView) -> str:
-    if view.state is None or past_lifetime(view):
+    if view.state is None or view.flow is None:
         return "result"
-    return SCREENS[view.state]
+    if past_lifetime(view):
+        return OUTCOME_SCREENS[view.flow]
+    return SCREENS[view.flow, view.state]
+
+
+def screen_url(view: FlowView) -> str:
+    prefix = PATHS.get(view.flow or "", "register")  # an unreadable flow: the outcome page
+    return url_for("pages.show", prefix=prefix, screen=screen_of(view))
 
 
 def to_screen(view: FlowView) -> Response:
-    return redirect(url_for("pages.show", screen=screen_of(view)), code=303)
+    return redirect(screen_url(view), code=303)
 
 
 @pages.get("/")
 def home() -> str:
     view = current_view()
     resumable = view is not None and bool(view.allowed_events) and not past_lifetime(view)
-    return render_template("home.html", resumable=resumable, notice=session.pop("notice", None))
+    return render_template(
+        "home.html",
+        resume_url=screen_url(view) if view is not None and resumable else None,
+        resume_text="continue_recovery" if view and view.flow == RECOVERY else "continue",
+        notice=session.pop("notice", None),
+    )
 
 
 @pages.post("/register")
 def start() -> Response | str:
-    view = services().engine.start("bhxh_registration", client=client_key(request.remote_addr))
+    return begin(REGISTRATION)
+
+
+@pages.post("/recover")
+def recover() -> Response | str:
+    """The citizen pressed "Quên mật khẩu" (home page or account-exists screen): a recovery
+    replaces the session's flow (a registration there has ended at "account exists")."""
+    return begin(RECOVERY)
+
+
+def begin(flow: str) -> Response | str:
+    """Start a flow of `flow` for this session, in place of the one it had."""
+    view = services().engine.start(flow, client=client_key(request.remote_addr))
     if view.errors:
-        return render_template("home.html", resumable=False, errors=_messages(view))
+        return render_template("home.html", resume_url=None, errors=_messages(view))
     old_flow = session.get("flow_id")
     if old_flow:
         services().drafts.drop(old_flow)
@@ -262,26 +303,29 @@ def start() -> Response | str:
     return to_screen(view)
 
 
-@pages.get("/register/<screen>")
-def show(screen: str) -> Response | str | tuple[str, int]:
+@pages.get("/<any(register, recover):prefix>/<screen>")
+def show(prefix: str, screen: str) -> Response | str | tuple[str, int]:
     view = current_view()
     if view is None:
         session["notice"] = "no_flow"
         return redirect(url_for("pages.home"))
-    if view.state is None:
+    if view.state is None or view.flow is None:
         return unavailable(view)
     errors = session.pop("errors", [])
     expected = screen_of(view)
     fixing_details = screen == "details" and view.state is State.DATA_MISMATCH
-    if screen != expected and not fixing_details:
+    if prefix != PATHS[view.flow] or (screen != expected and not fixing_details):
         return to_screen(view)
     drafts = services().drafts
     if view.state not in (State.FILLING_FORM, State.DATA_MISMATCH):
         drafts.drop(view.flow_id)
-    outcome_page = screen == "result"  # says what happened itself; errors become reasons
+    outcome_page = screen == OUTCOME_SCREENS[view.flow]  # says what happened; errors: reasons
     return render_template(
         f"{screen}.html",
         view=view,
+        prefix=prefix,
+        start_endpoint=STARTS[view.flow],
+        flow_minutes=_lifetime_minutes(view.flow),
         outcome="expired" if past_lifetime(view) else view.state,
         errors=[] if outcome_page else errors,
         reasons=errors if outcome_page else [],
@@ -289,6 +333,12 @@ def show(screen: str) -> Response | str | tuple[str, int]:
         notice=session.pop("notice", None),
         **_otp_timing(view),
     )
+
+
+def _lifetime_minutes(flow: str) -> int:
+    engine = services().engine
+    spec = next(spec for spec in engine.flows if spec.name == flow)
+    return spec.lifetime_under(engine.policy) // timedelta(minutes=1)
 
 
 def _otp_timing(view: FlowView) -> dict[str, int | bool]:
@@ -299,14 +349,15 @@ def _otp_timing(view: FlowView) -> dict[str, int | bool]:
     return {
         "resend_in": max(0, math.ceil(wait.total_seconds())) if wait else 0,
         "valid_minutes": max(0, math.ceil(valid.total_seconds() / 60)) if valid else 0,
-        "otp_expired": view.state is State.OTP_EXPIRED or (valid is not None and valid <= ZERO),
+        "otp_expired": (view.flow, view.state) in OTP_EXPIRED
+        or (valid is not None and valid <= ZERO),
     }
 
 
 @pages.post("/register/method")
 def choose_method() -> Response | tuple[str, int]:
     form = request.form
-    return step(ChooseMethod(form.get("subject", ""), form.get("method", "")))
+    return step("register", ChooseMethod(form.get("subject", ""), form.get("method", "")))
 
 
 @pages.post("/register/details")
@@ -316,44 +367,54 @@ def submit_details() -> Response | tuple[str, int]:
     if flow_id:  # kept on the server, never in the cookie: the form is personal data
         services().drafts.put(flow_id, typed, until=now() + services().engine.policy.flow_ttl)
     return step(
+        "register",
         SubmitForm(
             bhxh_number=typed["bhxh_number"],
             full_name=typed["full_name"],
             date_of_birth=typed["date_of_birth"],
             phone=typed["phone"],
             email=typed["email"] or None,
-        )
+        ),
     )
 
 
-@pages.post("/register/otp")
-def confirm_otp() -> Response | tuple[str, int]:
-    return step(ConfirmOtp(request.form.get("code", "").strip()))
+@pages.post("/recover/login")
+def submit_login() -> Response | tuple[str, int]:
+    return step("recover", SubmitLogin(request.form.get("login", "")))
 
 
-@pages.post("/register/otp/resend")
-def resend_otp() -> Response | tuple[str, int]:
-    return step(ResendOtp(), notice="resent")
+@pages.post("/<any(register, recover):prefix>/otp")
+def confirm_otp(prefix: str) -> Response | tuple[str, int]:
+    return step(prefix, ConfirmOtp(request.form.get("code", "").strip()))
 
 
-@pages.post("/register/password")
-def set_password() -> Response | tuple[str, int]:
+@pages.post("/<any(register, recover):prefix>/otp/resend")
+def resend_otp(prefix: str) -> Response | tuple[str, int]:
+    return step(prefix, ResendOtp(), notice="resent")
+
+
+@pages.post("/<any(register, recover):prefix>/password")
+def set_password(prefix: str) -> Response | tuple[str, int]:
     form = request.form
-    return step(SetPassword(form.get("password", ""), form.get("confirmation", "")))
+    return step(prefix, SetPassword(form.get("password", ""), form.get("confirmation", "")))
 
 
-def step(event: Event, notice: str | None = None) -> Response | tuple[str, int]:
+def step(prefix: str, event: object, notice: str | None = None) -> Response | tuple[str, int]:
     """Send one event to the session's flow, keep its errors for the next page, redirect.
 
-    The client key is the connection's address, or with `Settings.proxy_hops` the address
-    the trusted proxies saw (ProxyFix): the engine's limits per client count by it
+    A form posted to another flow's URL (`prefix`) is a page older than the session's flow
+    (another tab began a recovery, say): it is not sent, the current screen is shown. The
+    client key is the connection's address, or with `Settings.proxy_hops` the address the
+    trusted proxies saw (ProxyFix): the engine's limits per client count by it
     (`client_key`: an IPv6 address by its /64).
     """
-    flow_id = session.get("flow_id")
-    if not flow_id:
+    current = current_view()
+    if current is None:
         session["notice"] = "no_flow"
         return redirect(url_for("pages.home"), code=303)
-    view = services().engine.send(flow_id, event, client=client_key(request.remote_addr))
+    if current.flow is not None and PATHS[current.flow] != prefix:
+        return to_screen(current)
+    view = services().engine.send(current.flow_id, event, client=client_key(request.remote_addr))
     if view.state is None and view.retryable:
         return unavailable(view)
     if view.state is None:
