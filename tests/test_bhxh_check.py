@@ -101,7 +101,11 @@ def test_an_account_for_the_id_number_bhxh_returns_offers_the_three_remedies(
     assert view.state is State.ACCOUNT_EXISTS
     assert view.error_codes() == ("account.exists",)
     assert view.details.remedies == REMEDIES
-    assert [r.code for r in view.details.remedies] == ["forgot_password", "service_counter", "complaint"]
+    assert [r.code for r in view.details.remedies] == [
+        "forgot_password",
+        "service_counter",
+        "complaint",
+    ]
     assert all(r.title.vi and r.title.en and r.description.vi for r in view.details.remedies)
     assert ports.sms.sent == []
 
@@ -143,7 +147,7 @@ def test_bhxh_down_is_retryable_keeps_the_flow_and_is_never_a_mismatch(
     assert failed.state is State.FILLING_FORM
     assert failed.error_codes() == ("bhxh.unavailable",)
     assert failed.retryable
-    assert ports.flows.load(flow_id).mismatches == 0  # type: ignore[union-attr]
+    assert ports.flows.load(flow_id).context.mismatches == 0  # type: ignore[union-attr]
     ports.bhxh = working
     assert ports.engine().send(flow_id, form_for()).state is State.OTP_PENDING
 

@@ -63,9 +63,7 @@ def _add_flows_options(parser: argparse.ArgumentParser) -> None:
         metavar="MODULE:ATTR[,MODULE:ATTR]",
         help="a host's flows (a FlowSpec or a sequence of them), besides regflow's",
     )
-    parser.add_argument(
-        "--no-shipped", action="store_true", help="leave out regflow's own flows"
-    )
+    parser.add_argument("--no-shipped", action="store_true", help="leave out regflow's own flows")
 
 
 def _loaded_flows(args: argparse.Namespace, command: str) -> dict[str, FlowSpec] | None:
@@ -227,9 +225,7 @@ def _add_doc_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     draw = commands.add_parser("diagram", help="draw the flow, or one flow from its snapshot")
     draw.add_argument("--format", choices=FORMATS, default="mermaid")
     draw.add_argument("--lang", choices=("vi", "en"), default="vi")
-    draw.add_argument(
-        "--flow", metavar="NAME", help=f"the flow to draw (default: {DEFAULT_FLOW})"
-    )
+    draw.add_argument("--flow", metavar="NAME", help=f"the flow to draw (default: {DEFAULT_FLOW})")
     _add_flows_options(draw)
     one_flow = draw.add_mutually_exclusive_group()
     one_flow.add_argument(

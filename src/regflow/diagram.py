@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Final, Literal
 
 import attrs
 
-from regflow.declare import EXPIRE
+from regflow._declaration import UNNAMED, guard_name
+from regflow.declare import EXPIRE, FlowSpec
 from regflow.engine._compile import CompiledFlow
 from regflow.machine import BHXH_REGISTRATION
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     import enum
     from collections.abc import Iterator
 
-    from regflow.declare import FlowSnapshot, FlowSpec
+    from regflow.declare import FlowSnapshot
     from regflow.engine._compile import Edge
 
     State = enum.StrEnum
@@ -92,7 +93,7 @@ def trigger_label(trigger: str, lang: Lang, flow: FlowSpec = BHXH_REGISTRATION) 
 def _edge_label(edge: Edge, lang: Lang, flow: FlowSpec) -> str:
     label = trigger_label(edge.trigger, lang, flow)
     if edge.guards:
-        label += " [" + " & ".join(guard.name for guard in edge.guards) + "]"
+        label += " [" + " & ".join(guard_name(guard) or UNNAMED for guard in edge.guards) + "]"
     return label
 
 
@@ -106,7 +107,7 @@ def _declared_edges(flow: FlowSpec) -> Iterator[Edge]:
 
 
 def _picture(flow: FlowSpec, lang: Lang, snapshot: FlowSnapshot | None) -> _Picture:
-    path = (flow.initial, *snapshot.path) if snapshot else ()
+    path = (flow.initial, *map(flow.state_named, snapshot.path)) if snapshot else ()
     taken = set(itertools.pairwise(path))
     boxes = {state: [state_label(state, lang, flow)] for state in flow.states}
     grouped: dict[tuple[State, State], list[Edge]] = {}
@@ -131,7 +132,7 @@ def _picture(flow: FlowSpec, lang: Lang, snapshot: FlowSnapshot | None) -> _Pict
         boxes={state: tuple(lines) for state, lines in boxes.items()},
         arrows=arrows,
         visited=frozenset(path),
-        current=snapshot.state if snapshot else None,
+        current=flow.state_named(snapshot.state) if snapshot else None,
     )
 
 
@@ -186,11 +187,11 @@ def _mermaid_classes(picture: _Picture) -> Iterator[str]:
     yield "    classDef terminal fill:#f3f4f6,stroke:#374151,stroke-width:2px"
     yield "    classDef visited fill:#dbeafe,stroke:#1d4ed8,stroke-width:2px"
     yield "    classDef current fill:#fee2e2,stroke:#b91c1c,stroke-width:4px"
-    terminal, states = picture.flow.terminal, picture.flow.states
+    terminal, declared = picture.flow.terminal, picture.flow.states
     plain_terminals = [s for s in terminal if s not in picture.visited and s != picture.current]
     groups = {
         "terminal": plain_terminals,
-        "visited": [s for s in states if s in picture.visited and s != picture.current],
+        "visited": [s for s in declared if s in picture.visited and s != picture.current],
         "current": [picture.current] if picture.current else [],
     }
     for name, states in groups.items():
