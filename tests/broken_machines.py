@@ -131,14 +131,15 @@ HOST_FLOW = attrs.evolve(
         ErrorSpec("host.closed", Message("Cổng đang đóng.", "The portal is closed.")),
     ),
 )
-#: A host's flow whose first guard is a plain callable and whose last edge leaves any state.
+#: A host's flow whose first guard is a plain callable and whose last edge, from any state,
+#: reports a code the catalogue lacks.
 BROKEN_HOST_FLOW = attrs.evolve(
     HOST_FLOW.with_transitions(
         [
             {"trigger": "submit_login", "source": RecoveryState.ENTERING_LOGIN, "dest": None,
              "conditions": [lambda _: False]},
             *HOST_FLOW.transitions,
-            {"trigger": "submit_login", "source": "*", "dest": None, "conditions": [code_late]},
+            {"trigger": "submit_login", "source": "*", "dest": None, "conditions": [unknown_code]},
         ]
     ),
     name="broken_host_recovery",

@@ -92,7 +92,8 @@ def test_regflow_check_checks_a_hosts_flows(capsys: pytest.CaptureFixture[str]) 
     assert "0 finding(s) in host_recovery\n" in out
     assert "guard_unnamed: " in out
     assert "terminal_has_transitions: " in out
-    assert "5 finding(s) in broken_host_recovery\n" in out
+    assert "guard_undocumented: " in out
+    assert "12 finding(s) in broken_host_recovery\n" in out
 
 
 def test_regflow_check_refuses_a_flow_it_does_not_run(capsys: pytest.CaptureFixture[str]) -> None:
@@ -222,3 +223,13 @@ def test_the_regflow_command_checks_a_broken_machine() -> None:
 
     assert result.returncode == 1
     assert "never_fires: middle --stop [code_wrong]--> (stays) can never fire" in result.stdout
+
+
+def test_regflow_check_takes_a_module_or_a_flow_not_both(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(["check", "regflow.machine", "--flow", "all"])
+
+    assert refused.value.code == 2
+    assert "not allowed with argument machine" in capsys.readouterr().err

@@ -201,7 +201,10 @@ def test_a_host_builds_the_pages_of_its_own_flows(
     broken = (tmp_path / "flows/broken_host_recovery.md").read_text(encoding="utf-8")
     assert "| 1 | `submit_login` | `entering_login` | `<unnamed>` | stays (refused) |" in broken
     every_state = ", ".join(f"`{state.value}`" for state in BROKEN_HOST_FLOW.states)
-    assert f"| `submit_login` | {every_state} | `code_late` | stays (refused) |" in broken
+    assert f"| `submit_login` | {every_state} | `unknown_code` | stays (refused) |" in broken
+    assert "✗ Tiếp tục (gửi tên đăng nhập) [<unnamed>]" in broken  # the diagram names it too
+    codes = broken[broken.index("## Error codes of the flow") :]
+    assert "portal.not_catalogued" not in codes  # no message to show: `regflow check` says so
     errors = (tmp_path / "errors.md").read_text(encoding="utf-8")
     assert "## `host.closed`" in errors
     assert "host_recovery" in (tmp_path / "flow.md").read_text(encoding="utf-8")

@@ -300,12 +300,13 @@ def _parser() -> argparse.ArgumentParser:
     _add_flows_options(flows)
     flows.set_defaults(run=_list_flows)
     check = commands.add_parser("check", help="statically check a flow's declaration")
-    check.add_argument(
+    which = check.add_mutually_exclusive_group()
+    which.add_argument(
         "machine",
         nargs="?",
         help="module:ATTR (a FlowSpec or a Declaration), or a module holding one FlowSpec",
     )
-    check.add_argument(
+    which.add_argument(
         "--flow",
         metavar="NAME",
         help=f"a flow the process runs, or {ALL_FLOWS!r} (default: {DEFAULT_FLOW})",
