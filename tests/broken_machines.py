@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from regflow import Step, rule
+import attrs
+
+from regflow import ErrorSpec, Message, Step, rule
 from regflow.analysis import Declaration
+from regflow.flows.recovery import PASSWORD_RECOVERY, RecoveryState
 
 
 @rule("otp.invalid", vi="Mã OTP không đúng.", en="The OTP is wrong.")
 def code_wrong(step: Step) -> bool:
-    return step.snapshot.otp_failures > 0
+    return bool(step.snapshot.context.otp_failures)
 
 
 @rule("otp.expired", vi="Mã OTP đã hết hạn.", en="The OTP has expired.")
 def code_late(step: Step) -> bool:
-    return step.snapshot.otp is None
+    return step.snapshot.context.otp is None
 
 
 @rule(vi="Không có mã lỗi.", en="Reports no error code.")
@@ -115,3 +118,31 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     "NEVER_FIRES_SUBSET": {("never_fires", "go")},
     "AMBIGUOUS_RULE": {("ambiguous_rule", "go")},
 }
+
+# --- a host's flows, for `--flows` ------------------------------------------------------------
+
+#: A host's own flow: regflow's password recovery under another name, with one code of its own.
+HOST_FLOW = attrs.evolve(
+    PASSWORD_RECOVERY,
+    name="host_recovery",
+    title=Message("Khôi phục của cổng", "The portal's recovery"),
+    errors=(
+        *PASSWORD_RECOVERY.errors,
+        ErrorSpec("host.closed", Message("Cổng đang đóng.", "The portal is closed.")),
+    ),
+)
+#: A host's flow whose first guard is a plain callable and whose last edge, from any state,
+#: reports a code the catalogue lacks.
+BROKEN_HOST_FLOW = attrs.evolve(
+    HOST_FLOW.with_transitions(
+        [
+            {"trigger": "submit_login", "source": RecoveryState.ENTERING_LOGIN, "dest": None,
+             "conditions": [lambda _: False]},
+            *HOST_FLOW.transitions,
+            {"trigger": "submit_login", "source": "*", "dest": None, "conditions": [unknown_code]},
+        ]
+    ),
+    name="broken_host_recovery",
+)  # fmt: skip
+HOST_FLOWS = (HOST_FLOW, BROKEN_HOST_FLOW)
+NOT_FLOWS = ("host_recovery",)

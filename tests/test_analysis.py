@@ -68,7 +68,41 @@ def test_regflow_check_exits_zero_on_the_shipped_machine(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["check"]) == 0
-    assert "0 finding(s) in regflow.machine" in capsys.readouterr().out
+    assert capsys.readouterr().out == "0 finding(s) in bhxh_registration\n"
+    assert main(["check", "regflow.machine"]) == 0  # a module holding one FlowSpec
+    assert capsys.readouterr().out == "0 finding(s) in regflow.machine\n"
+    assert main(["check", "regflow.flows.recovery:PASSWORD_RECOVERY"]) == 0
+
+
+def test_regflow_check_checks_the_flow_named_or_all(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--flow", "password_recovery"]) == 0
+    assert capsys.readouterr().out == "0 finding(s) in password_recovery\n"
+    assert main(["check", "--flow", "all"]) == 0
+    assert capsys.readouterr().out == (
+        "0 finding(s) in bhxh_registration\n0 finding(s) in password_recovery\n"
+    )
+
+
+def test_regflow_check_checks_a_hosts_flows(capsys: pytest.CaptureFixture[str]) -> None:
+    host = "tests.broken_machines:HOST_FLOWS"
+
+    assert main(["check", "--flows", host, "--flow", "host_recovery"]) == 0
+    assert main(["check", "--flows", host, "--flow", "all"]) == 1
+    out = capsys.readouterr().out
+    assert "0 finding(s) in host_recovery\n" in out
+    assert "guard_unnamed: " in out
+    assert "terminal_has_transitions: " in out
+    assert "guard_undocumented: " in out
+    assert "12 finding(s) in broken_host_recovery\n" in out
+
+
+def test_regflow_check_refuses_a_flow_it_does_not_run(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--flow", "host_recovery"]) == 2
+    assert "no flow 'host_recovery': bhxh_registration, password_recovery" in (
+        capsys.readouterr().err
+    )
+    assert main(["check", "--flows", "tests.broken_machines:NOT_FLOWS"]) == 2
+    assert "cannot load tests.broken_machines:NOT_FLOWS" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("fixture", sorted(broken_machines.EXPECTED))
@@ -85,7 +119,7 @@ def test_regflow_check_fails_naming_the_problem(
 
 def test_regflow_check_reports_what_it_cannot_load(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "tests.broken_machines:declare"]) == 2
-    assert "not a Declaration" in capsys.readouterr().err
+    assert "not a FlowSpec" in capsys.readouterr().err
 
 
 def test_terminal_paths_reach_every_terminal_state_of_the_seed() -> None:
@@ -189,3 +223,13 @@ def test_the_regflow_command_checks_a_broken_machine() -> None:
 
     assert result.returncode == 1
     assert "never_fires: middle --stop [code_wrong]--> (stays) can never fire" in result.stdout
+
+
+def test_regflow_check_takes_a_module_or_a_flow_not_both(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(["check", "regflow.machine", "--flow", "all"])
+
+    assert refused.value.code == 2
+    assert "not allowed with argument machine" in capsys.readouterr().err

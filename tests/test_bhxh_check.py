@@ -147,7 +147,7 @@ def test_bhxh_down_is_retryable_keeps_the_flow_and_is_never_a_mismatch(
     assert failed.state is State.FILLING_FORM
     assert failed.error_codes() == ("bhxh.unavailable",)
     assert failed.retryable
-    assert ports.flows.load(flow_id).mismatches == 0  # type: ignore[union-attr]
+    assert ports.flows.load(flow_id).context.mismatches == 0  # type: ignore[union-attr]
     ports.bhxh = working
     assert ports.engine().send(flow_id, form_for()).state is State.OTP_PENDING
 

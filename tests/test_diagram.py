@@ -6,12 +6,15 @@ import os
 import re
 import shutil
 import sys
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 
 from regflow import ChooseMethod, ConfirmOtp, Engine, FlowSnapshot, ResendOtp, State, diagram
-from regflow.machine import EXPIRE, STATE_LABELS, TERMINAL, TRANSITIONS, TRIGGER_LABELS
+from regflow.declare import EXPIRE
+from regflow.flows.recovery import PASSWORD_RECOVERY, RecoveryContext, RecoveryState
+from regflow.machine import BHXH_REGISTRATION, TERMINAL, TRANSITIONS
 from regflow.testing import FakePorts, form_for
 
 if TYPE_CHECKING:
@@ -22,6 +25,10 @@ needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None and not os.environ.get("CI"),
     reason="Graphviz's dot is not installed (CI installs it)",
 )
+
+
+STATE_LABELS = {state: info.label for state, info in BHXH_REGISTRATION.states.items()}
+TRIGGER_LABELS = BHXH_REGISTRATION.trigger_labels()
 
 
 def declared() -> Iterator[tuple[State, State | None, str, list[str]]]:
@@ -217,12 +224,82 @@ def test_a_flow_that_expired_shows_the_state_it_expired_in(
     assert "penwidth=2.5" in edges["choosing_method", "expired"]
 
 
+# --- any flow -------------------------------------------------------------------------------
+
+
+def recovered() -> FlowSnapshot:
+    """A password recovery whose code expired and which is waiting for a new one."""
+    begun = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+    return FlowSnapshot(
+        flow_id="recovery-1",
+        flow=PASSWORD_RECOVERY.name,
+        flow_version=PASSWORD_RECOVERY.version,
+        version=3,
+        state=RecoveryState.OTP_PENDING,
+        created_at=begun,
+        expires_at=begun + timedelta(minutes=30),
+        updated_at=begun + timedelta(minutes=7),
+        path=(RecoveryState.OTP_PENDING, RecoveryState.OTP_EXPIRED, RecoveryState.OTP_PENDING),
+        context=RecoveryContext(),
+    )
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_another_flow_is_drawn_from_its_own_declaration(lang: diagram.Lang) -> None:
+    text = diagram.mermaid(PASSWORD_RECOVERY, lang=lang)
+    lines = set(text.splitlines())
+
+    assert f"title: {PASSWORD_RECOVERY.title.in_language(lang)}" in lines
+    assert f"    [*] --> {PASSWORD_RECOVERY.initial.value}" in lines
+    for state, info in PASSWORD_RECOVERY.states.items():
+        assert f'    state "{info.label.in_language(lang)}" as {state.value}' in lines
+    for state in PASSWORD_RECOVERY.terminal:
+        assert f"    {state.value} --> [*]" in lines
+    assert "choosing_method" not in text
+    dot = diagram.dot(PASSWORD_RECOVERY, lang=lang)
+    assert f'label="{PASSWORD_RECOVERY.title.in_language(lang)}"' in dot
+    assert f"__start__ -> {PASSWORD_RECOVERY.initial.value}" in dot
+
+
+def test_the_default_flow_is_the_bhxh_registration() -> None:
+    assert diagram.mermaid() == diagram.mermaid(BHXH_REGISTRATION)
+    assert f"title: {BHXH_REGISTRATION.title.vi}" in diagram.mermaid().splitlines()
+    assert diagram.render(PASSWORD_RECOVERY, "dot") == diagram.dot(PASSWORD_RECOVERY).encode()
+
+
+def test_labels_come_from_the_flow_named_or_fall_back_to_the_code() -> None:
+    pending = RecoveryState.ENTERING_LOGIN
+
+    assert diagram.state_label(pending, "en", PASSWORD_RECOVERY) == (
+        PASSWORD_RECOVERY.states[pending].label.en
+    )
+    assert diagram.state_label(pending, "en") == "entering_login"  # not a registration state
+    assert diagram.trigger_label("submit_login", "vi", flow=PASSWORD_RECOVERY) == (
+        PASSWORD_RECOVERY.events["submit_login"].label.vi
+    )
+    assert diagram.trigger_label("submit_login", "vi") == "submit_login"
+    assert diagram.trigger_label(EXPIRE, "en", PASSWORD_RECOVERY) == TRIGGER_LABELS[EXPIRE].en
+
+
+def test_a_snapshot_of_another_flow_is_drawn_with_its_way() -> None:
+    lines = diagram.mermaid(PASSWORD_RECOVERY, lang="en", snapshot=recovered()).splitlines()
+
+    assert "    class otp_pending current" in lines
+    assert "    class entering_login,otp_expired visited" in lines
+    taken = {tuple(line.split()[0:3:2]) for line in lines if ": ✔ " in line}
+    assert taken == {
+        ("entering_login", "otp_pending"),
+        ("otp_pending", "otp_expired"),
+        ("otp_expired", "otp_pending"),
+    }
+
+
 # --- SVG and PNG ----------------------------------------------------------------------------
 
 
 @needs_dot
 def test_svg_shows_every_state_by_its_label() -> None:
-    svg = diagram.render("svg", lang="vi").decode()
+    svg = diagram.render(fmt="svg", lang="vi").decode()
 
     assert svg.lstrip().startswith(("<?xml", "<svg", "<!DOCTYPE"))
     for state in State:
@@ -232,14 +309,14 @@ def test_svg_shows_every_state_by_its_label() -> None:
 
 @needs_dot
 def test_png_is_a_png(engine: Engine, ports: FakePorts) -> None:
-    png = diagram.render("png", lang="en", snapshot=travelled(engine, ports))
+    png = diagram.render(fmt="png", lang="en", snapshot=travelled(engine, ports))
 
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_text_formats_render_to_their_text() -> None:
-    assert diagram.render("mermaid", lang="en").decode() == diagram.mermaid(lang="en")
-    assert diagram.render("dot").decode() == diagram.dot()
+    assert diagram.render(fmt="mermaid", lang="en").decode() == diagram.mermaid(lang="en")
+    assert diagram.render(fmt="dot").decode() == diagram.dot()
 
 
 def test_without_the_graphviz_package_the_error_names_the_extra(
@@ -248,7 +325,7 @@ def test_without_the_graphviz_package_the_error_names_the_extra(
     monkeypatch.setitem(sys.modules, "graphviz", None)
 
     with pytest.raises(diagram.DiagramToolMissingError, match=r"regflow\[diagrams\]"):
-        diagram.render("svg")
+        diagram.render(fmt="svg")
 
 
 def test_without_the_dot_program_the_error_names_graphviz(
@@ -258,4 +335,4 @@ def test_without_the_dot_program_the_error_names_graphviz(
     monkeypatch.setenv("PATH", str(tmp_path))
 
     with pytest.raises(diagram.DiagramToolMissingError, match=r"'dot' program.*graphviz"):
-        diagram.render("png")
+        diagram.render(fmt="png")

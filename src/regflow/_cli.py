@@ -12,9 +12,79 @@ from typing import TYPE_CHECKING
 import structlog
 
 if TYPE_CHECKING:
-    from regflow.declare import FlowSnapshot
+    from regflow.analysis import Declaration
+    from regflow.declare import FlowSnapshot, FlowSpec
 
 Command = Callable[[argparse.Namespace], int]
+#: The flow `diagram` and `check` take when none is named.
+DEFAULT_FLOW = "bhxh_registration"
+#: What `check --flow` takes for every flow the process runs.
+ALL_FLOWS = "all"
+
+
+def _import_from_here() -> None:
+    """Like `python -m`: the app's own modules, in the current folder, are found."""
+    here = str(Path.cwd())
+    if here not in sys.path:
+        sys.path.insert(0, here)
+
+
+def _host_flows(target: str) -> list[FlowSpec]:
+    """The flows of one ``module:ATTR``: a `FlowSpec`, or a sequence of them."""
+    import importlib  # noqa: PLC0415 - only --flows needs it
+
+    from regflow.declare import FlowSpec  # noqa: PLC0415 - keep `regflow demo` light
+
+    module_name, _, attribute = target.partition(":")
+    if not attribute:
+        raise TypeError(f"{target}: name the flows as module:ATTRIBUTE")
+    found = getattr(importlib.import_module(module_name), attribute)
+    specs = [found] if isinstance(found, FlowSpec) else list(found)
+    if not all(isinstance(spec, FlowSpec) for spec in specs):
+        raise TypeError(f"{target} is neither a FlowSpec nor a sequence of FlowSpecs")
+    return specs
+
+
+def _flows(args: argparse.Namespace) -> dict[str, FlowSpec]:
+    """The flows the process runs, by name: regflow's (unless --no-shipped), then the
+    host's (--flows), a host's flow replacing a shipped one of the same name."""
+    from regflow._shipped import SHIPPED_FLOWS  # noqa: PLC0415 - keep `regflow demo` light
+
+    specs = [] if args.no_shipped else list(SHIPPED_FLOWS)
+    if args.flows:
+        _import_from_here()
+        specs += [spec for target in args.flows.split(",") for spec in _host_flows(target)]
+    return {spec.name: spec for spec in specs}
+
+
+def _add_flows_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--flows",
+        metavar="MODULE:ATTR[,MODULE:ATTR]",
+        help="a host's flows (a FlowSpec or a sequence of them), besides regflow's",
+    )
+    parser.add_argument("--no-shipped", action="store_true", help="leave out regflow's own flows")
+
+
+def _loaded_flows(args: argparse.Namespace, command: str) -> dict[str, FlowSpec] | None:
+    """`_flows`, or None after telling why the host's flows cannot be loaded."""
+    try:
+        return _flows(args)
+    except (ImportError, AttributeError, TypeError) as exc:
+        print(f"regflow {command}: cannot load {args.flows}: {exc}", file=sys.stderr)
+        return None
+
+
+def _list_flows(args: argparse.Namespace) -> int:
+    flows = _loaded_flows(args, "flows")
+    if flows is None:
+        return 2
+    for spec in flows.values():
+        print(
+            f"{spec.name}\tv{spec.version}\t{len(spec.states)} states"
+            f"\t{spec.title.vi} / {spec.title.en}"
+        )
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -75,29 +145,53 @@ def _stored_snapshot(args: argparse.Namespace) -> FlowSnapshot:
 
 
 def _read_snapshot(name: str) -> FlowSnapshot:
-    """A snapshot as `json_codec` writes it, from a file or ('-') stdin."""
-    from regflow.adapters import json_codec  # noqa: PLC0415 - only `diagram` needs it
+    """A snapshot as `regflow.engine.codec` writes it, from a file or ('-') stdin."""
+    from regflow.engine import codec  # noqa: PLC0415 - only `diagram` needs it
 
-    return json_codec.loads(sys.stdin.read() if name == "-" else Path(name).read_bytes())
+    return codec.loads(sys.stdin.read() if name == "-" else Path(name).read_bytes())
+
+
+def _typed(snapshot: FlowSnapshot, flows: dict[str, FlowSpec]) -> tuple[FlowSpec, FlowSnapshot]:
+    """The snapshot's flow, and the snapshot read with that flow's declaration."""
+    from regflow.engine import codec  # noqa: PLC0415 - only `diagram` needs it
+
+    spec = flows.get(snapshot.flow)
+    if spec is None:
+        raise LookupError(f"its flow {snapshot.flow!r} is not one of {', '.join(flows)}")
+    return spec, codec.typed(snapshot, spec)
+
+
+def _drawn(
+    args: argparse.Namespace, flows: dict[str, FlowSpec]
+) -> tuple[FlowSpec, FlowSnapshot | None]:
+    """The flow to draw and the snapshot to highlight: the stored flow's, or --flow's."""
+    if args.snapshot or args.flow_id:
+        stored = _read_snapshot(args.snapshot) if args.snapshot else _stored_snapshot(args)
+        spec, snapshot = _typed(stored, flows)
+        if args.flow not in (None, spec.name):
+            raise LookupError(f"it is a {spec.name} flow, not {args.flow}")
+        return spec, snapshot
+    name = args.flow or DEFAULT_FLOW
+    if name not in flows:
+        raise LookupError(f"no flow {name!r}: {', '.join(flows)}")
+    return flows[name], None
 
 
 def _diagram(args: argparse.Namespace) -> int:
     from regflow import diagram  # noqa: PLC0415 - only this command needs it
 
-    try:
-        snapshot = (
-            _read_snapshot(args.snapshot)
-            if args.snapshot
-            else _stored_snapshot(args)
-            if args.flow_id
-            else None
-        )
-    except Exception as exc:  # noqa: BLE001 - any unreadable snapshot is reported, not raised
-        where = args.snapshot or f"of flow {args.flow_id}"
-        print(f"regflow diagram: cannot read the snapshot {where}: {exc}", file=sys.stderr)
+    flows = _loaded_flows(args, "diagram")
+    if flows is None:
         return 2
     try:
-        image = diagram.render(args.format, lang=args.lang, snapshot=snapshot)
+        spec, snapshot = _drawn(args, flows)
+    except Exception as exc:  # noqa: BLE001 - any unreadable snapshot is reported, not raised
+        where = args.snapshot or (f"of flow {args.flow_id}" if args.flow_id else None)
+        what = f"the snapshot {where}" if where else f"the flow {args.flow}"
+        print(f"regflow diagram: cannot read {what}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        image = diagram.render(spec, args.format, lang=args.lang, snapshot=snapshot)
     except diagram.DiagramToolMissingError as missing:
         print(f"regflow diagram: {missing}", file=sys.stderr)
         return 2
@@ -112,7 +206,10 @@ def _diagram(args: argparse.Namespace) -> int:
 def _docs_build(args: argparse.Namespace) -> int:
     from regflow._docs import build  # noqa: PLC0415 - only this command needs it
 
-    stale = build(Path(args.docs_dir), check=args.check)
+    flows = _loaded_flows(args, "docs build")
+    if flows is None:
+        return 2
+    stale = build(Path(args.docs_dir), flows=list(flows.values()), check=args.check)
     for name in stale:
         verb = "differs from the declaration" if args.check else "written"
         print(f"{Path(args.docs_dir) / name}: {verb}")
@@ -128,6 +225,8 @@ def _add_doc_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     draw = commands.add_parser("diagram", help="draw the flow, or one flow from its snapshot")
     draw.add_argument("--format", choices=FORMATS, default="mermaid")
     draw.add_argument("--lang", choices=("vi", "en"), default="vi")
+    draw.add_argument("--flow", metavar="NAME", help=f"the flow to draw (default: {DEFAULT_FLOW})")
+    _add_flows_options(draw)
     one_flow = draw.add_mutually_exclusive_group()
     one_flow.add_argument(
         "--snapshot", metavar="FILE", help="a flow's snapshot as JSON ('-': stdin) to highlight"
@@ -138,33 +237,56 @@ def _add_doc_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     draw.set_defaults(run=_diagram)
     docs = commands.add_parser("docs", help="the generated pages of the docs")
     jobs = docs.add_subparsers(dest="job", required=True)
-    build = jobs.add_parser("build", help="write docs/flow.md and docs/errors.md")
+    build = jobs.add_parser(
+        "build", help="write docs/flow.md, docs/flows/NAME.md (one per flow), docs/errors.md"
+    )
+    _add_flows_options(build)
     build.add_argument("--docs-dir", default="docs", help="the docs folder (default: ./docs)")
     build.add_argument("--check", action="store_true", help="only report pages that differ")
     build.set_defaults(run=_docs_build)
 
 
-def _check(args: argparse.Namespace) -> int:
-    from regflow.analysis import Declaration, check  # noqa: PLC0415 - only this command needs it
+def _declarations(args: argparse.Namespace) -> dict[str, Declaration] | None:
+    """What `check` reads, by the name it reports: the named module, or --flow's flows."""
+    from regflow.analysis import Declaration  # noqa: PLC0415 - only `check` needs it
 
-    here = str(Path.cwd())
-    if here not in sys.path:  # like `python -m`: the app's own modules are found
-        sys.path.insert(0, here)
-    try:
-        declaration = Declaration.load(args.machine)
-    except (ImportError, AttributeError, TypeError) as exc:
-        print(f"regflow check: cannot load {args.machine}: {exc}", file=sys.stderr)
+    if args.machine:
+        _import_from_here()
+        try:
+            return {args.machine: Declaration.load(args.machine)}
+        except (ImportError, AttributeError, TypeError) as exc:
+            print(f"regflow check: cannot load {args.machine}: {exc}", file=sys.stderr)
+            return None
+    flows = _loaded_flows(args, "check")
+    if flows is None:
+        return None
+    name = args.flow or DEFAULT_FLOW
+    names = list(flows) if name == ALL_FLOWS else [name]
+    if not set(names) <= set(flows):
+        print(f"regflow check: no flow {name!r}: {', '.join(flows)}", file=sys.stderr)
+        return None
+    return {name: Declaration.from_spec(flows[name]) for name in names}
+
+
+def _check(args: argparse.Namespace) -> int:
+    from regflow.analysis import check  # noqa: PLC0415 - only this command needs it
+
+    declarations = _declarations(args)
+    if declarations is None:
         return 2
-    findings = check(declaration)
-    for finding in findings:
-        print(finding)
-    print(f"{len(findings)} finding(s) in {args.machine}")
-    return 1 if findings else 0
+    found = 0
+    for name, declaration in declarations.items():
+        findings = check(declaration)
+        for finding in findings:
+            print(finding)
+        print(f"{len(findings)} finding(s) in {name}")
+        found += len(findings)
+    return 1 if found else 0
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="regflow", description="Citizen registration by BHXH number."
+        prog="regflow", description="Citizen registration by BHXH number, and any declared flow."
     )
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="walk a registration in the terminal")
@@ -174,13 +296,22 @@ def _parser() -> argparse.ArgumentParser:
     _add_db_commands(commands)
 
     _add_doc_commands(commands)
-    check = commands.add_parser("check", help="statically check a machine declaration")
-    check.add_argument(
+    flows = commands.add_parser("flows", help="list the flows: name, version, states, title")
+    _add_flows_options(flows)
+    flows.set_defaults(run=_list_flows)
+    check = commands.add_parser("check", help="statically check a flow's declaration")
+    which = check.add_mutually_exclusive_group()
+    which.add_argument(
         "machine",
         nargs="?",
-        default="regflow.machine",
-        help="a module shaped like regflow.machine, or module:DECLARATION (default: %(default)s)",
+        help="module:ATTR (a FlowSpec or a Declaration), or a module holding one FlowSpec",
     )
+    which.add_argument(
+        "--flow",
+        metavar="NAME",
+        help=f"a flow the process runs, or {ALL_FLOWS!r} (default: {DEFAULT_FLOW})",
+    )
+    _add_flows_options(check)
     check.set_defaults(run=_check)
     return parser
 

@@ -1,4 +1,4 @@
-"""Diagrams of the registration flow, drawn from the one declaration in `regflow.machine`.
+"""Diagrams of any declared flow (a `FlowSpec`; by default the BHXH registration).
 
 `mermaid()` and `dot()` return text and need nothing beyond regflow; `render()` lays the
 DOT text out as SVG or PNG with the `graphviz` package (``pip install 'regflow[diagrams]'``)
@@ -18,14 +18,19 @@ from typing import TYPE_CHECKING, Final, Literal
 
 import attrs
 
-from regflow._domain import State
-from regflow._engine import Edge, compile_machine
-from regflow.machine import EXPIRE, INITIAL, STATE_LABELS, TERMINAL, TRIGGER_LABELS
+from regflow._declaration import UNNAMED, guard_name
+from regflow.declare import EXPIRE, FlowSpec
+from regflow.engine._compile import CompiledFlow
+from regflow.machine import BHXH_REGISTRATION
 
 if TYPE_CHECKING:
+    import enum
     from collections.abc import Iterator
 
-    from regflow._domain import FlowSnapshot
+    from regflow.declare import FlowSnapshot
+    from regflow.engine._compile import Edge
+
+    State = enum.StrEnum
 
 __all__ = [
     "FORMATS",
@@ -43,10 +48,6 @@ Lang = Literal["vi", "en"]
 Format = Literal["mermaid", "dot", "svg", "png"]
 FORMATS: Final[tuple[Format, ...]] = ("mermaid", "dot", "svg", "png")
 
-_TITLE: Final = {
-    "vi": "Đăng ký tài khoản Cổng DVC Quốc gia bằng mã số BHXH",
-    "en": "Registering a National Public Service Portal account by BHXH number",
-}
 _RUNNING: Final = {"vi": "Phiên đang diễn ra", "en": "Flow in progress"}
 _REFUSED: Final = "✗"
 _TAKEN: Final = "✔"
@@ -69,6 +70,7 @@ class _Arrow:
 class _Picture:
     """The diagram before it is written in one notation."""
 
+    flow: FlowSpec
     lang: Lang
     boxes: dict[State, tuple[str, ...]]  # state -> its label, then its refusals
     arrows: tuple[_Arrow, ...]
@@ -76,60 +78,61 @@ class _Picture:
     current: State | None
 
 
-def state_label(state: State, lang: Lang) -> str:
-    """The state's name for readers (`STATE_LABELS`), or its code when none is declared."""
-    label = STATE_LABELS.get(state)
-    return label.in_language(lang) if label else state.value
+def state_label(state: State, lang: Lang, flow: FlowSpec = BHXH_REGISTRATION) -> str:
+    """The state's name for readers (the flow's `states`), or its code when none is declared."""
+    info = flow.states.get(state)
+    return info.label.in_language(lang) if info else state.value
 
 
-def trigger_label(trigger: str, lang: Lang) -> str:
-    """The trigger's name for readers (`TRIGGER_LABELS`), or its code when none is declared."""
-    label = TRIGGER_LABELS.get(trigger)
+def trigger_label(trigger: str, lang: Lang, flow: FlowSpec = BHXH_REGISTRATION) -> str:
+    """The trigger's name for readers (`FlowSpec.trigger_labels`), or its code without one."""
+    label = flow.trigger_labels().get(trigger)
     return label.in_language(lang) if label else trigger
 
 
-def _edge_label(edge: Edge, lang: Lang) -> str:
-    label = trigger_label(edge.trigger, lang)
+def _edge_label(edge: Edge, lang: Lang, flow: FlowSpec) -> str:
+    label = trigger_label(edge.trigger, lang, flow)
     if edge.guards:
-        label += " [" + " & ".join(guard.name for guard in edge.guards) + "]"
+        label += " [" + " & ".join(guard_name(guard) or UNNAMED for guard in edge.guards) + "]"
     return label
 
 
-def _declared_edges() -> Iterator[Edge]:
-    """Every edge of the machine, grouped by source state in the order states are declared."""
-    table = compile_machine()
-    for state in State:
+def _declared_edges(flow: FlowSpec) -> Iterator[Edge]:
+    """Every edge of the flow, grouped by source state in the order states are declared."""
+    table = CompiledFlow.of(flow).table
+    for state in flow.states:
         for (source, _), edges in table.items():
             if source is state:
                 yield from edges
 
 
-def _picture(lang: Lang, snapshot: FlowSnapshot | None) -> _Picture:
-    path = (INITIAL, *snapshot.path) if snapshot else ()
+def _picture(flow: FlowSpec, lang: Lang, snapshot: FlowSnapshot | None) -> _Picture:
+    path = (flow.initial, *map(flow.state_named, snapshot.path)) if snapshot else ()
     taken = set(itertools.pairwise(path))
-    boxes = {state: [state_label(state, lang)] for state in State}
+    boxes = {state: [state_label(state, lang, flow)] for state in flow.states}
     grouped: dict[tuple[State, State], list[Edge]] = {}
-    for edge in _declared_edges():
+    for edge in _declared_edges(flow):
         if edge.dest is None:
-            boxes[edge.source].append(f"{_REFUSED} {_edge_label(edge, lang)}")
+            boxes[edge.source].append(f"{_REFUSED} {_edge_label(edge, lang, flow)}")
         else:
             grouped.setdefault((edge.source, edge.dest), []).append(edge)
     arrows = tuple(
         _Arrow(
             source,
             dest,
-            tuple(_edge_label(edge, lang) for edge in edges),
+            tuple(_edge_label(edge, lang, flow) for edge in edges),
             timed=all(edge.trigger == EXPIRE for edge in edges),
             taken=(source, dest) in taken,
         )
         for (source, dest), edges in grouped.items()
     )
     return _Picture(
+        flow=flow,
         lang=lang,
         boxes={state: tuple(lines) for state, lines in boxes.items()},
         arrows=arrows,
         visited=frozenset(path),
-        current=snapshot.state if snapshot else None,
+        current=flow.state_named(snapshot.state) if snapshot else None,
     )
 
 
@@ -149,7 +152,7 @@ def _mermaid_lines(picture: _Picture) -> Iterator[str]:
     """Mermaid text; the lifetime's arrows meet in a choice mark that leads to their state."""
     timed = _timed(picture)
     yield "---"
-    yield f"title: {_TITLE[picture.lang]}"
+    yield f"title: {picture.flow.title.in_language(picture.lang)}"
     yield "---"
     yield "stateDiagram-v2"
     for state, (label, *refusals) in picture.boxes.items():
@@ -158,7 +161,7 @@ def _mermaid_lines(picture: _Picture) -> Iterator[str]:
             yield f"    {state.value} : {refusal}"
     for dest in timed:
         yield f"    state {dest.value}_due <<choice>>"
-    yield f"    [*] --> {INITIAL.value}"
+    yield f"    [*] --> {picture.flow.initial.value}"
     for arrow in picture.arrows:
         if arrow.timed:
             yield f"    {arrow.source.value} --> {arrow.dest.value}_due" + _mermaid_label(arrow, "")
@@ -170,7 +173,7 @@ def _mermaid_lines(picture: _Picture) -> Iterator[str]:
     for dest, arrows in timed.items():
         way = attrs.evolve(arrows[0], taken=any(arrow.taken for arrow in arrows))
         yield f"    {dest.value}_due --> {dest.value}" + _mermaid_label(way, way.labels[0])
-    for state in TERMINAL:
+    for state in picture.flow.terminal:
         yield f"    {state.value} --> [*]"
     yield from _mermaid_classes(picture)
 
@@ -184,10 +187,11 @@ def _mermaid_classes(picture: _Picture) -> Iterator[str]:
     yield "    classDef terminal fill:#f3f4f6,stroke:#374151,stroke-width:2px"
     yield "    classDef visited fill:#dbeafe,stroke:#1d4ed8,stroke-width:2px"
     yield "    classDef current fill:#fee2e2,stroke:#b91c1c,stroke-width:4px"
-    plain_terminals = [s for s in TERMINAL if s not in picture.visited and s != picture.current]
+    terminal, declared = picture.flow.terminal, picture.flow.states
+    plain_terminals = [s for s in terminal if s not in picture.visited and s != picture.current]
     groups = {
         "terminal": plain_terminals,
-        "visited": [s for s in State if s in picture.visited and s != picture.current],
+        "visited": [s for s in declared if s in picture.visited and s != picture.current],
         "current": [picture.current] if picture.current else [],
     }
     for name, states in groups.items():
@@ -199,9 +203,11 @@ def _quoted(text: str) -> str:
     return text.replace('"', "'")
 
 
-def mermaid(*, lang: Lang = "vi", snapshot: FlowSnapshot | None = None) -> str:
+def mermaid(
+    flow: FlowSpec = BHXH_REGISTRATION, *, lang: Lang = "vi", snapshot: FlowSnapshot | None = None
+) -> str:
     """The flow as Mermaid ``stateDiagram-v2`` text, for Markdown (GitHub, MkDocs)."""
-    return "\n".join(_mermaid_lines(_picture(lang, snapshot))) + "\n"
+    return "\n".join(_mermaid_lines(_picture(flow, lang, snapshot))) + "\n"
 
 
 # --- Graphviz DOT ---------------------------------------------------------------------------
@@ -230,8 +236,8 @@ def _node_style(picture: _Picture, state: State) -> str:
     elif state in picture.visited:
         role = "visited"
     else:
-        role = "terminal" if state in TERMINAL else "plain"
-    return _NODE_STYLES[role] + (" peripheries=2" if state in TERMINAL else "")
+        role = "terminal" if state in picture.flow.terminal else "plain"
+    return _NODE_STYLES[role] + (" peripheries=2" if state in picture.flow.terminal else "")
 
 
 def _edge_style(arrow: _Arrow) -> str:
@@ -265,7 +271,8 @@ def _dot_lines(picture: _Picture) -> Iterator[str]:
     """
     timed = _timed(picture)
     running = {arrow.source for arrows in timed.values() for arrow in arrows}
-    title, running_label = _dot_text(_TITLE[picture.lang]), _dot_text(_RUNNING[picture.lang])
+    title = _dot_text(picture.flow.title.in_language(picture.lang))
+    running_label = _dot_text(_RUNNING[picture.lang])
     yield "digraph regflow {"
     yield f'    graph [label="{title}" {_GRAPH}]'
     yield f"    node [{_NODE}]"
@@ -273,14 +280,14 @@ def _dot_lines(picture: _Picture) -> Iterator[str]:
     yield '    __start__ [shape=circle style=filled fillcolor="#111827" label="" width=0.2]'
     yield "    subgraph cluster_running {"
     yield f'        graph [label="{running_label}" {_CLUSTER}]'
-    for state in State:
+    for state in picture.flow.states:
         if state in running:
             yield _dot_node(picture, state, "        ")
     yield "    }"
-    for state in State:
+    for state in picture.flow.states:
         if state not in running:
             yield _dot_node(picture, state, "    ")
-    yield f"    __start__ -> {INITIAL.value}"
+    yield f"    __start__ -> {picture.flow.initial.value}"
     for arrow in picture.arrows:
         if not arrow.timed or arrow.taken:
             yield _dot_edge(arrow)
@@ -289,24 +296,30 @@ def _dot_lines(picture: _Picture) -> Iterator[str]:
     yield "}"
 
 
-def dot(*, lang: Lang = "vi", snapshot: FlowSnapshot | None = None) -> str:
+def dot(
+    flow: FlowSpec = BHXH_REGISTRATION, *, lang: Lang = "vi", snapshot: FlowSnapshot | None = None
+) -> str:
     """The flow as Graphviz DOT text; `render` lays it out as SVG or PNG."""
-    return "\n".join(_dot_lines(_picture(lang, snapshot))) + "\n"
+    return "\n".join(_dot_lines(_picture(flow, lang, snapshot))) + "\n"
 
 
 # --- rendering ------------------------------------------------------------------------------
 
 
 def render(
-    fmt: Format = "svg", *, lang: Lang = "vi", snapshot: FlowSnapshot | None = None
+    flow: FlowSpec = BHXH_REGISTRATION,
+    fmt: Format = "svg",
+    *,
+    lang: Lang = "vi",
+    snapshot: FlowSnapshot | None = None,
 ) -> bytes:
     """The diagram in `fmt`; SVG and PNG need the `graphviz` package and the `dot` program.
 
     Raises `DiagramToolMissingError`, naming what to install, when either is missing.
     """
     if fmt == "mermaid":
-        return mermaid(lang=lang, snapshot=snapshot).encode()
-    text = dot(lang=lang, snapshot=snapshot)
+        return mermaid(flow, lang=lang, snapshot=snapshot).encode()
+    text = dot(flow, lang=lang, snapshot=snapshot)
     if fmt == "dot":
         return text.encode()
     try:
