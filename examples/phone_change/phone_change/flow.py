@@ -100,9 +100,8 @@ def account(step: Step) -> Account:
 @fact
 def new_phone(step: Step) -> str | None:
     """The new phone in E.164 form: remembered, or as typed (None: it is no mobile)."""
-    if step.context.new_phone is not None:
-        return str(step.context.new_phone)
-    return normalise_phone(step.payload(RequestPhoneChange).new_phone)
+    remembered: str | None = step.context.new_phone
+    return remembered or normalise_phone(step.payload(RequestPhoneChange).new_phone)
 
 
 def phones(step: Step) -> AccountPhones:
