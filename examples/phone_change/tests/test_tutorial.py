@@ -5,6 +5,7 @@ The files are what this package's tests run, so every block of the tutorial runs
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def test_every_block_is_python_that_names_its_file() -> None:
 
 
 @pytest.mark.parametrize(("path", "excerpt"), excerpts(), ids=lambda value: value[:40])
-def test_each_block_is_whole_lines_of_its_file(path: str, excerpt: str) -> None:
+def test_each_block_is_whole_statements_of_its_file(path: str, excerpt: str) -> None:
     text = "\n" + (ROOT / path).read_text(encoding="utf-8")
 
     assert "\n" + excerpt in text, f"docs/tutorial.md shows lines {path} no longer has"
+    ast.parse(excerpt)  # whole statements: no block begins or ends inside one
