@@ -7,8 +7,12 @@ The catalogue is the single place where codes and messages live: the engine repo
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import attrs
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 @attrs.frozen
@@ -302,10 +306,15 @@ ERRORS: dict[str, ErrorSpec] = {spec.code: spec for spec in _CATALOGUE}
 
 
 def flow_error(
-    code: str, *, field: str | None = None, retry_at: datetime | None = None
+    code: str,
+    *,
+    field: str | None = None,
+    retry_at: datetime | None = None,
+    catalogue: Mapping[str, ErrorSpec] = ERRORS,
 ) -> FlowError:
-    """Build the reported error for a catalogued `code` (a KeyError names a typo at once)."""
-    spec = ERRORS[code]
+    """Build the reported error for a catalogued `code` (a KeyError names a typo at once);
+    `catalogue` is regflow's codes, or an engine's with its flows' own."""
+    spec = catalogue[code]
     return FlowError(
         code=code,
         message=spec.message,

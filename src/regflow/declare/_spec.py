@@ -11,7 +11,7 @@ import enum
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -74,6 +74,14 @@ def _nobody(_: object) -> str | None:
     return None
 
 
+def _port_names(names: Iterable[str]) -> frozenset[str]:
+    return frozenset(names)
+
+
+def _error_specs(errors: Iterable[ErrorSpec]) -> tuple[ErrorSpec, ...]:
+    return tuple(errors)
+
+
 def _valid_name(_: object, __: attrs.Attribute[str], name: str) -> None:
     if not _NAME.fullmatch(name):
         raise ValueError(f"a flow's name is lower-case letters, digits and _: {name!r}")
@@ -106,15 +114,16 @@ class FlowSpec:
 
     name: str = attrs.field(validator=_valid_name)
     title: Message
-    states: Mapping[enum.StrEnum, StateInfo]
+    #: Keyed by the members of the flow's own `StrEnum` (`Any`: a Mapping's key is invariant).
+    states: Mapping[Any, StateInfo]
     initial: enum.StrEnum
     events: Mapping[str, EventInfo]
     transitions: Sequence[Mapping[str, Any]]
     context: type = attrs.field(validator=_attrs_class)
     lifetime: Lifetime
     view: ViewFields = _no_view
-    requires: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
-    errors: tuple[ErrorSpec, ...] = attrs.field(default=(), converter=tuple)
+    requires: frozenset[str] = attrs.field(default=frozenset(), converter=_port_names)
+    errors: tuple[ErrorSpec, ...] = attrs.field(default=(), converter=_error_specs)
     #: Whom a flow is about, for the logs (masked there): an ID number, say.
     subject: Callable[[Any], str | None] = _nobody
     version: int = 1

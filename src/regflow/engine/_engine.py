@@ -422,7 +422,8 @@ class Engine:
         loaded: tuple[CompiledFlow, FlowSnapshot] | None = None,
     ) -> FlowView:
         _log_port_failure(flow_id, trigger, failure, cause)
-        errors = (flow_error(failure.code),)
+        # A host's port fails with the code its flow declares (`FlowSpec.errors`).
+        errors = (flow_error(failure.code, catalogue=self._catalogue),)
         if loaded is None:
             return FlowView(flow_id=flow_id, state=None, errors=errors)
         return self._view(*loaded, errors)
