@@ -13,6 +13,7 @@ from regflow import FlowSnapshot, State, bootstrap, open_stores
 from regflow.adapters import postgres, sqlite
 from regflow.adapters.postgres import PostgresFlowStore
 from regflow.adapters.sqlite import SqliteFlowStore
+from regflow.flows.registration import RegistrationContext
 from regflow.testing import FakePorts
 
 from .conftest import POSTGRES_DSN, engine_on
@@ -84,8 +85,10 @@ def put_flows(flows: FlowStore) -> None:
         flows.save(
             FlowSnapshot(
                 flow_id=flow_id,
+                flow="bhxh_registration",
                 version=1,
                 state=State.FILLING_FORM,
+                context=RegistrationContext(),
                 created_at=datetime(2000, 1, 1, tzinfo=UTC),
                 expires_at=expiry or datetime(2100, 1, 1, tzinfo=UTC),
             )
