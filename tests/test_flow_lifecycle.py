@@ -82,7 +82,7 @@ def test_an_unknown_flow_is_reported(engine: Engine) -> None:
 def test_an_event_out_of_place_is_refused(engine: Engine, event: object) -> None:
     flow_id = at_form(engine).flow_id
 
-    view = engine.send(flow_id, event)  # type: ignore[arg-type]
+    view = engine.send(flow_id, event)
 
     assert view.state is State.FILLING_FORM
     assert view.error_codes() == ("event.not_allowed",)
@@ -91,7 +91,7 @@ def test_an_event_out_of_place_is_refused(engine: Engine, event: object) -> None
 def test_something_that_is_not_an_event_is_refused(engine: Engine) -> None:
     flow_id = engine.start("bhxh_registration").flow_id
 
-    view = engine.send(flow_id, {"subject": "citizen"})  # type: ignore[arg-type]
+    view = engine.send(flow_id, {"subject": "citizen"})
 
     assert view.state is State.CHOOSING_METHOD
     assert view.error_codes() == ("event.invalid",)

@@ -13,7 +13,7 @@ from regflow.testing import CITIZEN, FakePorts, form_for
 from .conftest import at_form
 
 
-def submit(engine: Engine, form: SubmitForm) -> tuple[State | None, dict[str, str]]:
+def submit(engine: Engine, form: SubmitForm) -> tuple[str | None, dict[str, str]]:
     view = engine.send(at_form(engine).flow_id, form)
     return view.state, {e.field or "": e.code for e in view.errors}
 

@@ -175,7 +175,7 @@ def _fuzz(state: State, event: object, wait: timedelta = timedelta(0)) -> FlowVi
     with capture_logs():  # thousands of flows: keep their log lines out of the output
         ports, engine, flow_id = _flow_in(state)
         ports.clock.advance(wait)
-        view = engine.send(flow_id, event)  # type: ignore[arg-type]
+        view = engine.send(flow_id, event)
         _check(engine, flow_id, view)
     return view
 

@@ -76,4 +76,4 @@ def test_the_scenario_runner_sees_transitions_when_the_host_drops_info() -> None
         structlog.configure(**saved)
 
     assert visited[-1] is not None
-    assert visited[-1].value == "completed"
+    assert visited[-1] == "completed"

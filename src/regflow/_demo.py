@@ -202,7 +202,7 @@ def _walk(term: Terminal, engine: Engine) -> FlowView:
     term.say(f"=== {term.text('title')} ===")
     term.ask(term.text("home"))
     view = engine.start(BHXH_REGISTRATION.name)
-    screens = {
+    screens: dict[str | None, Callable[[Terminal, Engine, FlowView], FlowView]] = {
         State.CHOOSING_METHOD: _choose_method,
         State.FILLING_FORM: _fill_form,
         State.DATA_MISMATCH: _fill_form,

@@ -57,7 +57,7 @@ def race(requests: list[Callable[[], FlowView]]) -> list[FlowView]:
         return list(pool.map(run, requests))
 
 
-def outcomes(views: list[FlowView]) -> Counter[tuple[State | None, tuple[str, ...]]]:
+def outcomes(views: list[FlowView]) -> Counter[tuple[str | None, tuple[str, ...]]]:
     return Counter((view.state, tuple(error.code for error in view.errors)) for view in views)
 
 

@@ -59,7 +59,7 @@ class Walk:
         self.engine = engine_on(self.ports, users, self.flows)
         self.flow_id = self.engine.start("bhxh_registration").flow_id
 
-    def reloaded(self, event: object | None = None) -> State:
+    def reloaded(self, event: object | None = None) -> str:
         """The state after `event`, once the saved snapshot loaded back equal elsewhere."""
         if event is not None:
             self.engine.send(self.flow_id, event)

@@ -28,7 +28,14 @@ from .conftest import STRONG_PASSWORD, Backend, engine_on
 
 FIXTURE = json.loads((Path(__file__).parent / "schema3" / "flows.json").read_text())
 FLOWS: dict[str, dict[str, Any]] = FIXTURE["flows"]
-SECOND = {"bhxh_number": "0123456780", "full_name": "Trần Thị Bình", "phone": "+84987654321"}
+#: The citizen of the flow stored at its password: another than `CITIZEN`.
+SECOND = attrs.evolve(
+    CITIZEN,
+    bhxh_number="0123456780",
+    full_name="Trần Thị Bình",
+    phone="+84987654321",
+    id_number="079090012346",
+)
 
 
 #: The row the schema-3 code wrote (its columns are today's too).
@@ -71,16 +78,16 @@ def _stored_as_schema_3(backend: Backend) -> None:
                 times = {key: _utc(row[key]) for key in ("expires_at", "updated_at")}
                 connection.execute(sqlite_style(INSERT), {**row, **times})
         return
-    with psycopg.connect(backend.location) as connection:
+    with psycopg.connect(backend.location) as postgres:
         for row in _rows():
-            connection.execute(INSERT.replace("%(snapshot)s", "%(snapshot)s::jsonb"), row)
+            postgres.execute(INSERT.replace("%(snapshot)s", "%(snapshot)s::jsonb"), row)
 
 
 @pytest.fixture
 def upgraded(shared_backend: Backend) -> tuple[Backend, FakePorts]:
     _stored_as_schema_3(shared_backend)
     ports = FakePorts.seeded()
-    ports.bhxh.add(attrs.evolve(CITIZEN, **SECOND, id_number="079090012346"))
+    ports.bhxh.add(SECOND)
     ports.clock.set(datetime.fromisoformat(FIXTURE["clock"]))
     return shared_backend, ports
 
@@ -113,7 +120,7 @@ def test_a_flow_at_its_password_completes(upgraded: tuple[Backend, FakePorts]) -
 
     assert done.state is State.COMPLETED, done.errors
     assert done.account is not None
-    assert done.account.bhxh_number == SECOND["bhxh_number"]
+    assert done.account.bhxh_number == SECOND.bhxh_number
 
 
 def test_a_flow_at_a_mismatch_keeps_its_count_and_goes_on(

@@ -28,6 +28,7 @@ from regflow._view import FlowView
 from regflow.declare._rules import EXPIRE
 from regflow.declare._snapshot import FlowSnapshot
 from regflow.declare._step import (
+    MissingPortError,
     OutgoingSms,
     PortFailureError,
     Services,

@@ -195,7 +195,9 @@ def _account_echoes(document: dict[str, Any]) -> dict[str, Any]:
 def _into_context(document: dict[str, Any]) -> dict[str, Any]:
     """Schema 4 runs any flow: the registration's own fields move into its context, and the
     state the path implied (schema 3 left it out) and the account's echoes are written."""
-    generic = {key: document[key] for key in (*_GENERIC, *_SCHEMA_3_TIMES) if key in document}
+    generic: dict[str, Any] = {
+        key: document[key] for key in (*_GENERIC, *_SCHEMA_3_TIMES) if key in document
+    }
     path = document.get("path") or []
     state = document.get("state") or (path[-1] if path else _SCHEMA_3_INITIAL)
     generic.update(flow=_SCHEMA_3_FLOW, state=state, path=path)

@@ -115,7 +115,9 @@ def login(step: Step) -> str | None:
 
 @fact
 def account_by_login(step: Step) -> Account | None:
-    return call_port("storage", step.users.find_by_login, login(step))
+    typed = login(step)
+    assert typed is not None  # noqa: S101 - login_invalid is checked first
+    return call_port("storage", step.users.find_by_login, typed)
 
 
 @fact

@@ -216,7 +216,8 @@ class OtpKit:
             en="The OTP was sent the most times a flow allows (5 by default).",
         )
         def send_limit_reached(step: Step) -> bool:
-            return step.context.otp_sends >= step.services.policy.otp_max_sends
+            sends: int = step.context.otp_sends
+            return sends >= step.services.policy.otp_max_sends
 
         def too_soon(step: Step) -> Sequence[FlowError]:
             available = resend_available_at(step.context, step.services.policy)
