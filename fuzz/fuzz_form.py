@@ -14,7 +14,7 @@ import sys
 from datetime import date
 
 from regflow import ERRORS, RegistrationForm, SubmitForm
-from regflow._validation import parse_form  # the parser itself: no flow around it
+from regflow.vn._validation import parse_form  # the parser itself: no flow around it
 
 TODAY = date(2026, 1, 1)
 FIELDS = 5

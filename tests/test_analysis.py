@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from regflow import State
-from regflow._cli import main
 from regflow.analysis import (
     PATH_KINDS,
     Declaration,
@@ -23,6 +22,7 @@ from regflow.analysis import (
     terminal_paths,
     transition_paths,
 )
+from regflow.tools._cli import main
 
 from . import broken_machines
 

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from regflow._cli import main
-from regflow._demo import run_demo
+from regflow.tools._cli import main
+from regflow.tools._demo import run_demo
 
 from .test_otp import wrong
 

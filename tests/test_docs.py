@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from regflow import State, diagram, open_stores
-from regflow._cli import main
-from regflow._docs import build
 from regflow._shipped import SHIPPED_FLOWS
 from regflow.engine import codec
 from regflow.engine._compile import catalogue
 from regflow.flows.recovery import PASSWORD_RECOVERY
 from regflow.machine import BHXH_REGISTRATION
 from regflow.testing import FakePorts
+from regflow.tools._cli import main
+from regflow.tools._docs import build
 
 from .broken_machines import BROKEN_HOST_FLOW, HOST_FLOW
 from .test_diagram import STATE_LABELS, needs_dot, recovered, travelled

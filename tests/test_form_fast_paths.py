@@ -1,6 +1,6 @@
 """The form's fast paths give the answers of the slow, general parsers they stand in for.
 
-These are the one place the tests reach into `regflow._validation`: what is checked is an
+These are the one place the tests reach into `regflow.vn._validation`: what is checked is an
 internal equivalence, which no public call can show.
 """
 
@@ -12,7 +12,7 @@ from datetime import date, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regflow import _validation
+from regflow.vn import _validation
 
 SEPARATORS = ("", " ", ".", "-")
 

@@ -30,11 +30,8 @@ from regflow._limits import RateLimit, RateLimits
 from regflow._masking import mask_id, mask_phone
 from regflow._methods import CITIZEN_BY_BHXH, MethodRegistry, RegistrationMethod
 from regflow._policy import Policy
-from regflow._records import RecordValueError, normalise_record
 from regflow._shipped import SHIPPED_FLOWS
 from regflow._sms import SmsMessage, SmsTemplate, load_sms_templates
-from regflow._tone_marks import place_tone_marks
-from regflow._validation import normalise_name, normalise_password
 from regflow._view import FlowView
 from regflow.declare import (
     EXPIRE,
@@ -53,6 +50,9 @@ from regflow.flows.recovery import PASSWORD_RECOVERY, RecoveryState, SubmitLogin
 from regflow.kits.otp import ConfirmOtp, OtpChallenge, OtpContext, OtpKit, ResendOtp
 from regflow.kits.password import SetPassword
 from regflow.machine import BHXH_REGISTRATION, RegistrationDetails, State
+from regflow.vn._records import RecordValueError, normalise_record
+from regflow.vn._tone_marks import place_tone_marks
+from regflow.vn._validation import normalise_name, normalise_password, normalise_phone
 
 __all__ = [
     "BHXH_REGISTRATION",
@@ -108,6 +108,7 @@ __all__ = [
     "mask_phone",
     "normalise_name",
     "normalise_password",
+    "normalise_phone",
     "normalise_record",
     "open_stores",
     "place_tone_marks",

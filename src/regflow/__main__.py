@@ -1,5 +1,5 @@
 import sys
 
-from regflow._cli import main
+from regflow.tools._cli import main
 
 sys.exit(main())

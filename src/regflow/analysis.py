@@ -10,10 +10,11 @@ host app checks and tests its own flows the same way as regflow's::
     assert check(Declaration.from_spec(PASSWORD_RECOVERY)) == []
 """
 
-from regflow._check import CHECKS, Finding, check, reachable_states
-from regflow._coverage import TRANSITION_EVENT, TransitionCoverage
-from regflow._declaration import OTHERWISE, Declaration, Transition
-from regflow._paths import (
+from regflow.machine import BHXH_REGISTRATION
+from regflow.tools._check import CHECKS, Finding, check, reachable_states
+from regflow.tools._coverage import TRANSITION_EVENT, TransitionCoverage
+from regflow.tools._declaration import OTHERWISE, Declaration, Transition
+from regflow.tools._paths import (
     PATH_KINDS,
     Path,
     generated_paths,
@@ -22,7 +23,6 @@ from regflow._paths import (
     terminal_paths,
     transition_paths,
 )
-from regflow.machine import BHXH_REGISTRATION
 
 
 def regflow_declaration() -> Declaration:

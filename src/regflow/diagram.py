@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Final, Literal
 
 import attrs
 
-from regflow._declaration import UNNAMED, guard_name
 from regflow.declare import EXPIRE, FlowSpec
 from regflow.engine._compile import CompiledFlow
 from regflow.machine import BHXH_REGISTRATION
+from regflow.tools._declaration import UNNAMED, guard_name
 
 if TYPE_CHECKING:
     import enum

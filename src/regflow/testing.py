@@ -15,7 +15,13 @@ and the scenario runner, which plays generated paths of any flow on them:
 `RECOVERY_RECIPES`, and the account its citizen needs first); a host's flow passes its own.
 """
 
-from regflow._fakes import (
+from regflow.adapters.memory import (
+    InMemoryBhxhRegistry,
+    InMemoryFlowStore,
+    InMemoryRateLimiter,
+    InMemoryUserStore,
+)
+from regflow.tools._fakes import (
     CITIZEN,
     FakeClock,
     FakePorts,
@@ -26,7 +32,7 @@ from regflow._fakes import (
     SmsInbox,
     form_for,
 )
-from regflow._scenario import (
+from regflow.tools._scenario import (
     KIT_RECIPES,
     PLAYBOOKS,
     RECIPES,
@@ -39,12 +45,6 @@ from regflow._scenario import (
     ScenarioRunner,
     Scene,
     give_account,
-)
-from regflow.adapters.memory import (
-    InMemoryBhxhRegistry,
-    InMemoryFlowStore,
-    InMemoryRateLimiter,
-    InMemoryUserStore,
 )
 
 __all__ = [

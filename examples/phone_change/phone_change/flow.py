@@ -27,10 +27,10 @@ from regflow import (
     fact,
     flow_expired,
     mask_phone,
+    normalise_phone,
     rule,
     state,
 )
-from regflow._validation import normalise_phone  # not public yet (see docs/tutorial.md)
 from regflow.declare import call_port
 from regflow.kits.otp import otp_view
 

@@ -25,7 +25,7 @@ import stamina
 
 from regflow._domain import BhxhRecord
 from regflow._errors import PortUnavailableError
-from regflow._records import record_date
+from regflow.vn._records import record_date
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -23,7 +23,6 @@ import attrs
 from regflow._domain import Account
 from regflow._errors import ErrorSpec, Message
 from regflow._masking import mask_id
-from regflow._provinces import PROVINCE_CODES
 from regflow.declare import (
     EXPIRE,
     FlowSpec,
@@ -38,6 +37,7 @@ from regflow.declare import (
 )
 from regflow.kits.otp import ConfirmOtp, OtpContext, OtpKit, ResendOtp, otp_view
 from regflow.kits.password import SetPassword, password_hash, password_invalid
+from regflow.vn._provinces import PROVINCE_CODES
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

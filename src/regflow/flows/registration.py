@@ -12,12 +12,12 @@ import attrs
 
 from regflow._domain import Account, BhxhRecord, ChooseMethod, RegistrationForm, SubmitForm
 from regflow._masking import mask_id
-from regflow._records import RecordValueError, normalise_record
-from regflow._validation import normalise_name, parse_form, today_in_vietnam
 from regflow.declare._rules import reports_until, rule
 from regflow.declare._step import PortFailureError, Step, call_port, fact
 from regflow.kits.otp import OtpContext, OtpKit
 from regflow.kits.password import password_hash
+from regflow.vn._records import RecordValueError, normalise_record
+from regflow.vn._validation import normalise_name, parse_form, today_in_vietnam
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -1,7 +1,7 @@
 """The password step, as a kit flows compose: the policy, the confirmation, the hashing.
 
 The policy is the seed's (8+ characters with lower, upper, digit and special, the
-confirmation equal: `regflow._validation.password_errors`); the hash is of the password as
+confirmation equal: `regflow.vn._validation.password_errors`); the hash is of the password as
 `normalise_password` gives it, so a login verifies what was typed however the keyboard
 composed it.
 """
@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from regflow._validation import normalise_password, password_errors
 from regflow.declare._rules import rule
 from regflow.declare._step import Step, call_port, fact
+from regflow.vn._validation import normalise_password, password_errors
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

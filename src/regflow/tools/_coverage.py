@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from regflow._declaration import Declaration, Transition
+from regflow.tools._declaration import Declaration, Transition
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

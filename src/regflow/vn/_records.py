@@ -19,8 +19,8 @@ from datetime import date, datetime
 from typing import Final
 
 from regflow._domain import BhxhRecord
-from regflow._provinces import PROVINCE_CODES
-from regflow._validation import is_name, normalise_phone, parse_date, tidy_name
+from regflow.vn._provinces import PROVINCE_CODES
+from regflow.vn._validation import is_name, normalise_phone, parse_date, tidy_name
 
 #: What separates the digits of a number as agencies write it: ``001 090 012 345``,
 #: ``001.090.012.345``, ``001-090-012345``.

@@ -19,13 +19,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from regflow._declaration import Declaration, Transition, label
 from regflow._domain import Account, BhxhRecord, ChooseMethod
-from regflow._fakes import CITIZEN, FakePorts, form_for
 from regflow._limits import RateLimit, RateLimits
 from regflow._methods import CITIZEN_BY_BHXH
 from regflow._policy import Policy
-from regflow._tap import listening
 from regflow._view import FlowView
 from regflow.declare import EXPIRE, FlowSnapshot, FlowSpec
 from regflow.engine import Engine
@@ -33,11 +30,14 @@ from regflow.flows.recovery import PASSWORD_RECOVERY, SubmitLogin
 from regflow.kits.otp import ConfirmOtp, ResendOtp
 from regflow.kits.password import SetPassword
 from regflow.machine import BHXH_REGISTRATION
+from regflow.tools._declaration import Declaration, Transition, label
+from regflow.tools._fakes import CITIZEN, FakePorts, form_for
+from regflow.tools._tap import listening
 
 Event = object
 
 if TYPE_CHECKING:
-    from regflow._paths import Path
+    from regflow.tools._paths import Path
 
 STRONG_PASSWORD: Final = "Mật-khẩu-1A"  # noqa: S105 - a test password, public on purpose
 #: The window of every limit across flows in a scenario: longer than any scenario, so no

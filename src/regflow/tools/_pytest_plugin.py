@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
-from regflow._coverage import TransitionCoverage
-from regflow._declaration import Declaration
-from regflow._paths import generated_paths
 from regflow._shipped import SHIPPED_FLOWS
-from regflow._tap import listening
 from regflow.declare import FlowSpec
 from regflow.testing import FakePorts, ScenarioRunner
+from regflow.tools._coverage import TransitionCoverage
+from regflow.tools._declaration import Declaration
+from regflow.tools._paths import generated_paths
+from regflow.tools._tap import listening
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping

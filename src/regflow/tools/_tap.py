@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from regflow._coverage import TRANSITION_EVENT
 from regflow.engine import _engine
+from regflow.tools._coverage import TRANSITION_EVENT
 
 Listener = Callable[[Mapping[str, Any]], None]
 

@@ -15,7 +15,7 @@ import phonenumbers
 
 from regflow._domain import RegistrationForm
 from regflow._errors import FlowError, flow_error
-from regflow._tone_marks import words_with_tone_marks_placed
+from regflow.vn._tone_marks import words_with_tone_marks_placed
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -18,7 +18,6 @@ import attrs
 from regflow._domain import BhxhRecord, SubmitForm
 from regflow._shipped import SHIPPED_FLOWS
 from regflow._sms import SmsMessage
-from regflow._validation import normalise_phone
 from regflow.adapters.memory import (
     InMemoryBhxhRegistry,
     InMemoryFlowStore,
@@ -26,6 +25,7 @@ from regflow.adapters.memory import (
     InMemoryUserStore,
 )
 from regflow.engine import Engine
+from regflow.vn._validation import normalise_phone
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from regflow._declaration import Declaration, Transition
+from regflow.tools._declaration import Declaration, Transition
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

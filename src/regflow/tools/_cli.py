@@ -88,7 +88,7 @@ def _list_flows(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from regflow._demo import list_citizens, run_demo  # noqa: PLC0415 - only this command needs it
+    from regflow.tools._demo import list_citizens, run_demo  # noqa: PLC0415 - only this command needs it
 
     if args.list:
         list_citizens(sys.stdout)
@@ -204,7 +204,7 @@ def _diagram(args: argparse.Namespace) -> int:
 
 
 def _docs_build(args: argparse.Namespace) -> int:
-    from regflow._docs import build  # noqa: PLC0415 - only this command needs it
+    from regflow.tools._docs import build  # noqa: PLC0415 - only this command needs it
 
     flows = _loaded_flows(args, "docs build")
     if flows is None:

@@ -12,7 +12,7 @@ from typing import Final
 
 import attrs
 
-from regflow._declaration import Declaration, Transition, guard_name
+from regflow.tools._declaration import Declaration, Transition, guard_name
 
 
 @attrs.frozen

@@ -10,19 +10,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from regflow import diagram
-from regflow._declaration import UNNAMED, guard_name, label
 from regflow._policy import Policy
 from regflow._shipped import SHIPPED_FLOWS
-from regflow._tone_marks import place_tone_marks
-from regflow._validation import (
+from regflow.declare import EXPIRE, Rule
+from regflow.engine._compile import catalogue
+from regflow.machine import BHXH_REGISTRATION
+from regflow.tools._declaration import UNNAMED, guard_name, label
+from regflow.vn._tone_marks import place_tone_marks
+from regflow.vn._validation import (
     CONVERTED_CODES,
     EARLIEST_BIRTH,
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
 )
-from regflow.declare import EXPIRE, Rule
-from regflow.engine._compile import catalogue
-from regflow.machine import BHXH_REGISTRATION
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping, Sequence
