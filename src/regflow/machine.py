@@ -157,6 +157,9 @@ def _phone_hint(context: RegistrationContext) -> str | None:
     return mask_phone(phone) if phone else None
 
 
+_NO_DETAILS: Final = RegistrationDetails()
+
+
 def registration_view(snapshot: FlowSnapshot, services: Services) -> Mapping[str, Any]:
     """The `FlowView` fields of each screen of the registration."""
     current, context, policy = snapshot.state, snapshot.context, services.policy
@@ -165,11 +168,15 @@ def registration_view(snapshot: FlowSnapshot, services: Services) -> Mapping[str
         fields.update(otp_view(context, policy, _phone_hint(context)))
     if current is S.COMPLETED:
         fields["account"] = context.account
-    fields["details"] = RegistrationDetails(
-        methods=services.methods.methods if current is INITIAL else (),
-        mismatches_left=policy.max_mismatches - context.mismatches if current in _FORM else None,
-        remedies=REMEDIES if current is S.ACCOUNT_EXISTS else (),
-    )
+    if current is INITIAL:
+        fields["details"] = RegistrationDetails(methods=services.methods.methods)
+    elif current in _FORM:
+        mismatches_left = policy.max_mismatches - context.mismatches
+        fields["details"] = RegistrationDetails(mismatches_left=mismatches_left)
+    elif current is S.ACCOUNT_EXISTS:
+        fields["details"] = RegistrationDetails(remedies=REMEDIES)
+    else:
+        fields["details"] = _NO_DETAILS
     return fields
 
 
