@@ -500,7 +500,7 @@ def test_submit_login(login: object) -> None:
         ports = FakePorts.seeded()
         engine = ports.engine()
         flow_id = engine.start(PASSWORD_RECOVERY.name).flow_id
-        view = engine.send(flow_id, SubmitLogin(login))
+        view = engine.send(flow_id, SubmitLogin(login))  # type: ignore[arg-type]
     codes = view.error_codes()
     assert view.state in (RecoveryState.ENTERING_LOGIN, RecoveryState.OTP_PENDING)
     assert all(code in {"login.required", "login.invalid"} for code in codes)
