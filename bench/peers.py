@@ -1,44 +1,47 @@
 """The other ways to run the same flow, for `run.py` to compare regflow with.
 
 Every peer does the same business work as regflow's engine — it loads the snapshot from the
-same in-memory store, evaluates the same rules and actions of `regflow.machine.TRANSITIONS`
-on the same `Step`, saves the new snapshot — and differs only in how it dispatches the event.
-Peers build no `FlowView` and log nothing, so the comparison favours them.
+same in-memory store, evaluates the same rules and actions of the flow's `FlowSpec` on the
+same `Step`, saves the new snapshot (state, path, context) — and differs only in how it
+dispatches the event. Peers build no `FlowView` and log nothing, so the comparison favours
+them. Each peer kind is a `Dispatch`, built from the declaration before any request is timed.
 (They reach into regflow's private modules on purpose: only a benchmark may.)
 """
 
 from __future__ import annotations
 
+import enum
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from regflow._rules import Services, Step
 from statemachine import State as ChartState
 from statemachine import StateMachine
 from transitions import Machine
 
-from regflow import FlowSnapshot, MethodRegistry, Policy, State
-from regflow.machine import EVENTS, EXPIRE, INITIAL, TERMINAL, TRANSITIONS
+from regflow import EXPIRE, FlowSnapshot, MethodRegistry, Policy
+from regflow.declare._step import Services, Step
 
 if TYPE_CHECKING:
-    from regflow import Event
+    from regflow import FlowSpec
     from regflow.testing import FakePorts
 
 #: Fires the trigger on a loaded flow's step and returns the state the flow is in after it.
-Fire = Callable[[State, str, Step], State]
-
-_TRIGGERS = {event: trigger for trigger, event in EVENTS.items()}
-_STATES = [{"name": state, "final": state in TERMINAL} for state in State]
+Fire = Callable[[enum.StrEnum, str, Step], enum.StrEnum]
+#: Builds a peer's `Fire` for one declaration.
+Dispatch = Callable[["FlowSpec"], Fire]
 
 
 class Peer:
     """One request = load, dispatch with `fire`, save: regflow's contract minus the view."""
 
-    def __init__(self, ports: FakePorts, fire: Fire) -> None:
+    def __init__(self, ports: FakePorts, spec: FlowSpec, dispatch: Dispatch) -> None:
         self._ports = ports
-        self._fire = fire
+        self._spec = spec
+        self._fire = dispatch(spec)
+        self._triggers = {info.payload: trigger for trigger, info in spec.events.items()}
+        self._terminal = spec.terminal
         self._services = Services(
             bhxh=ports.bhxh,
             sms=ports.sms,
@@ -51,64 +54,84 @@ class Peer:
         )
 
     def start(self) -> str:
-        now = self._ports.clock.now()
+        spec, now = self._spec, self._ports.clock.now()
         snapshot = FlowSnapshot(
             flow_id=secrets.token_urlsafe(16),
+            flow=spec.name,
             version=1,
-            state=INITIAL,
+            state=spec.initial,
             created_at=now,
-            expires_at=now + self._services.policy.flow_ttl,
+            expires_at=now + spec.lifetime_under(self._services.policy),
+            updated_at=now,
+            context=spec.context(),
         )
         self._ports.flows.save(snapshot)
         return snapshot.flow_id
 
-    def send(self, flow_id: str, event: Event) -> State:
+    def send(self, flow_id: str, event: object) -> enum.StrEnum:
         snapshot = self._ports.flows.load(flow_id)
         assert snapshot is not None  # noqa: S101 - the benchmark only sends to its own flows
-        step = Step(self._services, snapshot, event, self._ports.clock.now())
-        state = self._fire(snapshot.state, _TRIGGERS[type(event)], step)
-        if state is not snapshot.state:
-            step.changes["state"] = state
+        now = self._ports.clock.now()
+        step = Step(self._services, snapshot, event, now)
+        before: enum.StrEnum = snapshot.state  # type: ignore[assignment]  # typed by its store
+        state = self._fire(before, self._triggers[type(event)], step)
+        fields: dict[str, Any] = {}
+        if state is not before:
+            fields.update(state=state, path=(*snapshot.path, state))
+            fields["finished"] = state in self._terminal
         if step.changes:
+            fields["context"] = attrs.evolve(snapshot.context, **step.changes)
+        if fields:
             version = snapshot.version + 1
-            self._ports.flows.save(attrs.evolve(snapshot, version=version, **step.changes))
+            saved = attrs.evolve(snapshot, version=version, updated_at=now, **fields)
+            self._ports.flows.save(saved)
         if step.outbox is not None:  # the code's text goes out once the step is saved
             self._ports.sms.send(step.outbox.phone, step.outbox.message)
         return state
 
 
-def _sources(transition: dict[str, Any]) -> list[State]:
+def _sources(transition: Mapping[str, Any]) -> list[enum.StrEnum]:
     source = transition["source"]
     return source if isinstance(source, list) else [source]
 
 
+def _check(guard: Callable[[Step], bool]) -> Callable[[Step], bool]:
+    """A `Rule`'s own predicate (as the engine calls it), or a plain callable as it is."""
+    check: Callable[[Step], bool] = getattr(guard, "check", guard)
+    return check
+
+
 # --- the floor: a hand-written dict dispatch ----------------------------------------------------
 
-_Edge = tuple[tuple[Callable[[Step], bool], ...], State | None, tuple[Callable[[Step], None], ...]]
+_Guards = tuple[Callable[[Step], bool], ...]
+_Edge = tuple[_Guards, enum.StrEnum | None, tuple[Callable[[Step], None], ...]]
 
 
-def _floor_table() -> dict[tuple[State, str], list[_Edge]]:
-    table: dict[tuple[State, str], list[_Edge]] = {}
-    for transition in TRANSITIONS:
+def _floor_table(spec: FlowSpec) -> dict[tuple[enum.StrEnum, str], list[_Edge]]:
+    table: dict[tuple[enum.StrEnum, str], list[_Edge]] = {}
+    for transition in spec.transitions:
         actions = (*transition.get("before", ()), *transition.get("after", ()))
-        edge = (tuple(transition.get("conditions", ())), transition["dest"], actions)
+        guards = tuple(_check(guard) for guard in transition.get("conditions", ()))
         for source in _sources(transition):
-            table.setdefault((source, transition["trigger"]), []).append(edge)
+            key = (source, transition["trigger"])
+            table.setdefault(key, []).append((guards, transition["dest"], actions))
     return table
 
 
-_FLOOR = _floor_table()
-
-
-def floor(state: State, trigger: str, step: Step) -> State:
+def floor(spec: FlowSpec) -> Fire:
     """The least any dispatch can do: the first edge whose guards pass, expiry first."""
-    for key in ((state, EXPIRE), (state, trigger)):
-        for guards, dest, actions in _FLOOR.get(key, ()):
-            if all(guard(step) for guard in guards):
-                for action in actions:
-                    action(step)
-                return dest or state
-    return state
+    table = _floor_table(spec)
+
+    def fire(state: enum.StrEnum, trigger: str, step: Step) -> enum.StrEnum:
+        for key in ((state, EXPIRE), (state, trigger)):
+            for guards, dest, actions in table.get(key, ()):
+                if all(guard(step) for guard in guards):
+                    for action in actions:
+                        action(step)
+                    return dest or state
+        return state
+
+    return fire
 
 
 # --- transitions, used naively ------------------------------------------------------------------
@@ -117,42 +140,61 @@ def floor(state: State, trigger: str, step: Step) -> State:
 class _Model:
     """What `transitions` attaches triggers and the `state` attribute to."""
 
-    state: State
+    state: enum.StrEnum
 
 
-def _run_transitions(model: Any, trigger: str, step: Step) -> State:  # noqa: ANN401 - untyped
+def _states(spec: FlowSpec) -> list[dict[str, Any]]:
+    return [{"name": state, "final": info.terminal} for state, info in spec.states.items()]
+
+
+def _transitions(spec: FlowSpec) -> list[dict[str, Any]]:
+    return [dict(transition) for transition in spec.transitions]
+
+
+def _run_transitions(model: Any, trigger: str, step: Step) -> enum.StrEnum:  # noqa: ANN401 - untyped
     if not model.trigger(EXPIRE, step):
         model.trigger(trigger, step)
-    state: State = model.state
+    state: enum.StrEnum = model.state
     return state
 
 
-def transitions_machine_per_flow(state: State, trigger: str, step: Step) -> State:
+def transitions_machine_per_flow(spec: FlowSpec) -> Fire:
     """A new `Machine` for the flow each time it is loaded (the flow lives in a store)."""
-    model = _Model()
-    Machine(
-        model=model,
-        states=_STATES,
-        transitions=TRANSITIONS,
-        initial=state,
+    states, transitions = _states(spec), _transitions(spec)
+
+    def fire(state: enum.StrEnum, trigger: str, step: Step) -> enum.StrEnum:
+        model = _Model()
+        Machine(
+            model=model,
+            states=states,
+            transitions=transitions,
+            initial=state,
+            auto_transitions=False,
+        )
+        return _run_transitions(model, trigger, step)
+
+    return fire
+
+
+def transitions_add_remove_model(spec: FlowSpec) -> Fire:
+    """One shared `Machine`; the request's flow is `add_model`-ed and `remove_model`-ed."""
+    shared = Machine(
+        model=None,
+        states=_states(spec),
+        transitions=_transitions(spec),
+        initial=spec.initial,
         auto_transitions=False,
     )
-    return _run_transitions(model, trigger, step)
 
+    def fire(state: enum.StrEnum, trigger: str, step: Step) -> enum.StrEnum:
+        model = _Model()
+        shared.add_model(model, initial=state)
+        try:
+            return _run_transitions(model, trigger, step)
+        finally:
+            shared.remove_model(model)
 
-_SHARED = Machine(
-    model=None, states=_STATES, transitions=TRANSITIONS, initial=INITIAL, auto_transitions=False
-)
-
-
-def transitions_add_remove_model(state: State, trigger: str, step: Step) -> State:
-    """One shared `Machine`; the request's flow is `add_model`-ed and `remove_model`-ed."""
-    model = _Model()
-    _SHARED.add_model(model, initial=state)
-    try:
-        return _run_transitions(model, trigger, step)
-    finally:
-        _SHARED.remove_model(model)
+    return fire
 
 
 # --- python-statemachine ------------------------------------------------------------------------
@@ -160,15 +202,18 @@ def transitions_add_remove_model(state: State, trigger: str, step: Step) -> Stat
 
 def _plain(function: Callable[[Step], Any]) -> Callable[[Step], Any]:
     """A fresh function object: python-statemachine writes attributes onto its callbacks."""
+    check = _check(function)
 
     def call(step: Step) -> Any:  # noqa: ANN401 - a guard's bool or an action's None
-        return function(step)
+        return check(step)
 
     return call
 
 
-def _chart_events(states: dict[State, ChartState]) -> Iterator[tuple[str, Any]]:
-    for transition in TRANSITIONS:
+def _chart_events(
+    spec: FlowSpec, states: dict[enum.StrEnum, ChartState]
+) -> Iterator[tuple[str, Any]]:
+    for transition in spec.transitions:
         callbacks = {
             "cond": [_plain(f) for f in transition.get("conditions", ())],
             "before": [_plain(f) for f in transition.get("before", ())],
@@ -185,16 +230,16 @@ def _chart_events(states: dict[State, ChartState]) -> Iterator[tuple[str, Any]]:
             yield transition["trigger"], edge
 
 
-def _chart_class() -> type[StateMachine]:
+def _chart_class(spec: FlowSpec) -> type[StateMachine]:
     """The declaration as a python-statemachine class, built once like a hand-written one."""
     states = {
         state: ChartState(
-            state.value, value=state.value, initial=state is INITIAL, final=state in TERMINAL
+            state.value, value=state.value, initial=state is spec.initial, final=info.terminal
         )
-        for state in State
+        for state, info in spec.states.items()
     }
     events: dict[str, Any] = {}
-    for trigger, edge in _chart_events(states):
+    for trigger, edge in _chart_events(spec, states):
         events[trigger] = events[trigger] | edge if trigger in events else edge
     namespace = {state.value: chart_state for state, chart_state in states.items()}
     return type(
@@ -204,13 +249,15 @@ def _chart_class() -> type[StateMachine]:
     )
 
 
-_CHART = _chart_class()
-
-
-def statemachine_instance_per_request(state: State, trigger: str, step: Step) -> State:
+def statemachine_instance_per_request(spec: FlowSpec) -> Fire:
     """A python-statemachine instance started in the loaded flow's state."""
-    chart = _CHART(start_value=state.value)
-    chart.send(EXPIRE, step=step)
-    if chart.current_state_value != State.EXPIRED:
-        chart.send(trigger, step=step)
-    return State(chart.current_state_value)
+    chart_class, named = _chart_class(spec), spec.state_named
+
+    def fire(state: enum.StrEnum, trigger: str, step: Step) -> enum.StrEnum:
+        chart = chart_class(start_value=state.value)
+        chart.send(EXPIRE, step=step)
+        if chart.current_state_value == state.value:  # not expired: every expiry moves
+            chart.send(trigger, step=step)
+        return named(chart.current_state_value)
+
+    return fire

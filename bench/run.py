@@ -6,7 +6,8 @@
 
 Every variant runs the same registrations (choose method → BHXH form → OTP → password) over
 in-memory stores and the fast test hasher, interleaved in rounds so machine noise hits all
-alike; each request is timed on its own. Peers are in `peers.py`.
+alike; each request is timed on its own. The password recoveries (login → OTP → password)
+are run the same way by regflow and the floor. Peers are in `peers.py`.
 """
 
 from __future__ import annotations
@@ -26,11 +27,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import attrs
-import regflow._engine
 import structlog
 
 import peers
-from regflow import BhxhRecord, ChooseMethod, ConfirmOtp, Engine, Event, SetPassword, State
+import regflow.engine._engine
+from regflow import (
+    BHXH_REGISTRATION,
+    PASSWORD_RECOVERY,
+    Account,
+    BhxhRecord,
+    ChooseMethod,
+    ConfirmOtp,
+    Engine,
+    FlowSpec,
+    SetPassword,
+    State,
+    SubmitLogin,
+)
 from regflow.adapters.argon2 import Argon2Hasher
 from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteUserStore
 from regflow.adapters.system import SystemClock
@@ -42,10 +55,10 @@ if TYPE_CHECKING:
     from regflow.ports import FlowStore, UserStore
 
 PASSWORD = "Mật-khẩu-2026"  # noqa: S105 - the benchmark citizens' password
-TIMED = ("choose_method", "submit_form", "confirm_otp", "set_password")
+OLD_PASSWORD = "Cũ-rồi-2025"  # noqa: S105 - the password a recovery replaces
 
 Start = Callable[[], str]
-Send = Callable[[str, Event], object]
+Send = Callable[[str, object], object]
 Timings = dict[str, list[int]]
 
 
@@ -66,7 +79,7 @@ def configure_logging(level: int) -> None:
     )
     # The engine's module-level proxy caches its logger on first use, as production wants;
     # a fresh one lets one run measure two configurations.
-    regflow._engine._log = structlog.get_logger("regflow")  # noqa: SLF001 - benchmark only
+    regflow.engine._engine._log = structlog.get_logger("regflow")  # noqa: SLF001 - benchmark only
 
 
 # --- the flow -----------------------------------------------------------------------------------
@@ -85,12 +98,77 @@ def citizens(count: int, first: int = 1) -> list[BhxhRecord]:
     ]
 
 
-def events(record: BhxhRecord, ports: FakePorts) -> Iterator[tuple[str, Event]]:
+def give_account(ports: FakePorts, record: BhxhRecord) -> None:
+    """The citizen of `record` has an account (its password `OLD_PASSWORD`) to recover."""
+    account = Account.for_citizen(
+        record,
+        account_id=f"account-{record.bhxh_number}",
+        email=None,
+        created_at=ports.clock.now(),
+        flow_id="registered-before",
+    )
+    ports.users.add(account, ports.hasher.hash(OLD_PASSWORD))
+
+
+def registration_events(record: BhxhRecord, ports: FakePorts) -> Iterator[tuple[str, object]]:
     """The citizen's events; each is built before its request, outside the timing."""
     yield "choose_method", ChooseMethod("citizen", "bhxh")
     yield "submit_form", form_for(record)
-    yield "confirm_otp", ConfirmOtp(ports.sms.last_code())
+    yield "confirm_otp", ConfirmOtp(ports.sms.last_code(record.phone))
     yield "set_password", SetPassword(PASSWORD, PASSWORD)
+
+
+def registered(record: BhxhRecord, ports: FakePorts) -> bool:
+    return ports.users.find(record.id_number, record.bhxh_number) is not None
+
+
+def recovery_events(record: BhxhRecord, ports: FakePorts) -> Iterator[tuple[str, object]]:
+    yield "submit_login", SubmitLogin(record.id_number)
+    yield "confirm_otp", ConfirmOtp(ports.sms.last_code(record.phone))
+    yield "set_password", SetPassword(PASSWORD, PASSWORD)
+
+
+def recovered(record: BhxhRecord, ports: FakePorts) -> bool:
+    stored = ports.users.password_hash(f"account-{record.bhxh_number}")
+    return stored is not None and ports.hasher.verify(stored, PASSWORD)
+
+
+@attrs.frozen
+class Scenario:
+    """One flow as every variant runs it: the citizens' events and how to tell it is done."""
+
+    spec: FlowSpec
+    timed: tuple[str, ...]
+    events: Callable[[BhxhRecord, FakePorts], Iterator[tuple[str, object]]]
+    done: Callable[[BhxhRecord, FakePorts], bool]
+    #: What the fakes hold for a citizen before the flow begins, beyond the BHXH record.
+    seed: Callable[[FakePorts, BhxhRecord], None] | None = None
+
+    def ports(self, records: list[BhxhRecord]) -> FakePorts:
+        """Fakes seeded with every citizen of `records`."""
+        ports, seed = FakePorts.seeded(*records), self.seed
+        if seed is not None:
+            for record in records:
+                seed(ports, record)
+        return ports
+
+    def empty(self) -> Timings:
+        return {trigger: [] for trigger in self.timed}
+
+
+REGISTRATION = Scenario(
+    BHXH_REGISTRATION,
+    ("choose_method", "submit_form", "confirm_otp", "set_password"),
+    registration_events,
+    registered,
+)
+RECOVERY = Scenario(
+    PASSWORD_RECOVERY,
+    ("submit_login", "confirm_otp", "set_password"),
+    recovery_events,
+    recovered,
+    give_account,
+)
 
 
 def _clock_cost() -> int:
@@ -105,63 +183,72 @@ CLOCK = time.process_time_ns
 CLOCK_COST = _clock_cost()
 
 
-def drive(start: Start, send: Send, ports: FakePorts, records: list[BhxhRecord]) -> Timings:
-    """Register every citizen in `records`, timing each request."""
-    timings: Timings = {trigger: [] for trigger in TIMED}
+def drive(
+    scenario: Scenario, start: Start, send: Send, ports: FakePorts, records: list[BhxhRecord]
+) -> Timings:
+    """Take every citizen in `records` through the scenario's flow, timing each request."""
+    timings = scenario.empty()
     clock, cost = CLOCK, CLOCK_COST
     for record in records:
         flow_id = start()
-        for trigger, event in events(record, ports):
+        for trigger, event in scenario.events(record, ports):
             began = clock()
             send(flow_id, event)
             timings[trigger].append(clock() - began - cost)
-    missing = [r for r in records if ports.users.find(r.id_number, r.bhxh_number) is None]
+    missing = [r for r in records if not scenario.done(r, ports)]
     if missing:
-        raise RuntimeError(f"{len(missing)} of {len(records)} registrations did not complete")
+        raise RuntimeError(f"{len(missing)} of {len(records)} {scenario.spec.name} flows failed")
     return timings
 
 
 @attrs.define
 class Variant:
-    """One way to run the flow, with its own fakes seeded with every citizen of the run."""
+    """One way to run a flow, with its own fakes seeded with every citizen of the run."""
 
     name: str
-    make: Callable[[FakePorts], tuple[Start, Send]]
+    make: Callable[[FakePorts, FlowSpec], tuple[Start, Send]]
     log_level: int = logging.WARNING
-    timings: Timings = attrs.Factory(lambda: {trigger: [] for trigger in TIMED})
+    timings: Timings = attrs.Factory(dict)
 
-    def run(self, ports: FakePorts, records: list[BhxhRecord]) -> None:
+    def run(self, scenario: Scenario, records: list[BhxhRecord]) -> None:
         configure_logging(self.log_level)
-        start, send = self.make(ports)
+        ports = scenario.ports(records)
+        start, send = self.make(ports, scenario.spec)
         gc.collect()
-        for trigger, times in drive(start, send, ports, records).items():
-            self.timings[trigger].extend(times)
+        for trigger, times in drive(scenario, start, send, ports, records).items():
+            self.timings.setdefault(trigger, []).extend(times)
 
     def steps(self) -> list[int]:
         return [t for times in self.timings.values() for t in times]
 
 
 def regflow_variant(name: str, level: int) -> Variant:
-    def make(ports: FakePorts) -> tuple[Start, Send]:
+    def make(ports: FakePorts, spec: FlowSpec) -> tuple[Start, Send]:
         engine = ports.engine()
-        return (lambda: engine.start("bhxh_registration").flow_id), engine.send
+        return (lambda: engine.start(spec.name).flow_id), engine.send
 
     return Variant(name, make, level)
 
 
-def peer_variant(name: str, fire: peers.Fire) -> Variant:
-    def make(ports: FakePorts) -> tuple[Start, Send]:
-        peer = peers.Peer(ports, fire)
+def peer_variant(name: str, dispatch: peers.Dispatch) -> Variant:
+    def make(ports: FakePorts, spec: FlowSpec) -> tuple[Start, Send]:
+        peer = peers.Peer(ports, spec, dispatch)
         return peer.start, peer.send
 
     return Variant(name, make)
 
 
-def variants() -> list[Variant]:
-    return [
+def variants(*, with_peers: bool) -> list[Variant]:
+    """regflow at two log levels and the floor; the library peers when `with_peers`."""
+    ours = [
         regflow_variant("regflow — logs filtered at WARNING", logging.WARNING),
         regflow_variant("regflow — INFO logs rendered as JSON", logging.INFO),
         peer_variant("floor: hand-written dict dispatch", peers.floor),
+    ]
+    if not with_peers:
+        return ours
+    return [
+        *ours,
         peer_variant("transitions: new Machine per flow load", peers.transitions_machine_per_flow),
         peer_variant("transitions: add_model/remove_model", peers.transitions_add_remove_model),
         peer_variant(
@@ -170,18 +257,20 @@ def variants() -> list[Variant]:
     ]
 
 
-def measure_steps(flows: int, rounds: int) -> list[Variant]:
-    """Run every variant over `flows` registrations, interleaved in `rounds`."""
-    measured = variants()
+def measure_steps(
+    scenario: Scenario, flows: int, rounds: int, *, with_peers: bool = True
+) -> list[Variant]:
+    """Run every variant over `flows` flows of the scenario, interleaved in `rounds`."""
+    measured = variants(with_peers=with_peers)
     per_round = max(1, flows // rounds)
     records = citizens(per_round * rounds + 1)
     for variant in measured:  # warm-up: imports, caches, the first-use logger binding
-        variant.run(FakePorts.seeded(*records[-1:]), records[-1:])
-        variant.timings = {trigger: [] for trigger in TIMED}
+        variant.run(scenario, records[-1:])
+        variant.timings = {}
     for round_ in range(rounds):
         batch = records[round_ * per_round : (round_ + 1) * per_round]
         for variant in measured:
-            variant.run(FakePorts.seeded(*batch), batch)
+            variant.run(scenario, batch)
     return measured
 
 
@@ -229,11 +318,12 @@ def steps_table(measured: list[Variant]) -> str:
 
 
 def triggers_table(measured: list[Variant]) -> str:
+    timed = list(measured[0].timings)
     rows = [
-        [variant.name, *(f"{micros(statistics.median(variant.timings[t])):.1f}" for t in TIMED)]
+        [variant.name, *(f"{micros(statistics.median(variant.timings[t])):.1f}" for t in timed)]
         for variant in measured
     ]
-    return markdown(["median µs per request", *TIMED], rows)
+    return markdown(["median µs per request", *timed], rows)
 
 
 def log_line_cost() -> float:
@@ -346,7 +436,8 @@ def _registrations_against_hashes(
     flows_time = hash_time = 0.0
     for record in records:  # interleaved, so machine noise hits both alike
         began = time.perf_counter()
-        drive(lambda: engine.start("bhxh_registration").flow_id, engine.send, ports, [record])
+        start = lambda: engine.start("bhxh_registration").flow_id  # noqa: E731
+        drive(REGISTRATION, start, engine.send, ports, [record])
         flows_time += time.perf_counter() - began
         began = time.perf_counter()
         hasher.hash(PASSWORD)
@@ -367,7 +458,13 @@ def profile(flows: int) -> None:
     ports = FakePorts.seeded(*records)
     engine = ports.engine()
     with Profiler(interval=0.0001) as profiler:
-        drive(lambda: engine.start("bhxh_registration").flow_id, engine.send, ports, records)
+        drive(
+            REGISTRATION,
+            lambda: engine.start("bhxh_registration").flow_id,
+            engine.send,
+            ports,
+            records,
+        )
     print(profiler.output_text(unicode=True, color=False, show_all=False))
 
 
@@ -375,7 +472,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: a few iterations")
     parser.add_argument("--profile", action="store_true", help="profile regflow's steps")
-    parser.add_argument("--flows", type=int, default=1000, help="registrations per variant")
+    parser.add_argument("--flows", type=int, default=1000, help="flows per variant and scenario")
     parser.add_argument("--memory-flows", type=int, default=100_000, help="flows kept in memory")
     parser.add_argument("--e2e", type=int, default=20, help="registrations with argon2id")
     args = parser.parse_args(argv)
@@ -388,11 +485,12 @@ def main(argv: list[str] | None = None) -> None:
     load = ", ".join(f"{avg:.1f}" for avg in os.getloadavg())
     print(
         f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"load average {load}: {flows} registrations per variant, in {rounds} rounds"
+        f"load average {load}: {flows} flows per variant, in {rounds} rounds"
     )
-    measured = measure_steps(flows, rounds)
-    print("\n" + steps_table(measured))
-    print("\n" + triggers_table(measured))
+    for scenario, with_peers in ((REGISTRATION, True), (RECOVERY, False)):
+        measured = measure_steps(scenario, flows, rounds, with_peers=with_peers)
+        print(f"\n{scenario.spec.name}, per request:\n\n" + steps_table(measured))
+        print("\n" + triggers_table(measured))
     print(f"\none INFO log line rendered as JSON by itself: {log_line_cost():.1f} µs")
     sizes = [[name, str(size)] for name, size in snapshot_sizes().items()]
     print("\n" + markdown(["snapshot JSON", "bytes"], sizes))

@@ -35,15 +35,18 @@ from structlog.testing import capture_logs
 from regflow import (
     CITIZEN_BY_BHXH,
     ERRORS,
+    PASSWORD_RECOVERY,
     ChooseMethod,
     ConfirmOtp,
     Engine,
     FlowView,
     Policy,
+    RecoveryState,
     ResendOtp,
     SetPassword,
     State,
     SubmitForm,
+    SubmitLogin,
     open_stores,
 )
 from regflow.testing import CITIZEN, STRONG_PASSWORD, FakePorts, form_for
@@ -484,3 +487,31 @@ def test_the_log_check_sees_an_input_and_text_the_stream_cannot_write(
     assert not_the_engines == "flow.transition: '\\ud800' is not the engine's"
     assert logged == "flow.transition: the input is logged: '203.0.113.9'"
     assert unwritable.startswith("the stream cannot write")
+
+
+# --- the password recovery's own string and the flow's name --------------------------------
+
+
+@FUZZ
+@given(st.one_of(anything, digits, st.from_regex(r"[0-9 ]{9,14}", fullmatch=True)))
+def test_submit_login(login: object) -> None:
+    """Any login gets a catalogued answer: the OTP screen or a refusal on its field."""
+    with capture_logs():
+        ports = FakePorts.seeded()
+        engine = ports.engine()
+        flow_id = engine.start(PASSWORD_RECOVERY.name).flow_id
+        view = engine.send(flow_id, SubmitLogin(login))  # type: ignore[arg-type]
+    codes = view.error_codes()
+    assert view.state in (RecoveryState.ENTERING_LOGIN, RecoveryState.OTP_PENDING)
+    assert all(code in {"login.required", "login.invalid"} for code in codes)
+    assert (view.state is RecoveryState.ENTERING_LOGIN) == bool(codes)
+
+
+@FUZZ
+@given(anything)
+def test_start_with_any_flow_name(name: object) -> None:
+    """A name the engine runs no flow of is `flow.unknown`, never an exception."""
+    with capture_logs():
+        view = FakePorts.seeded().engine().start(name)  # type: ignore[arg-type]
+    assert view.error_codes() == ("flow.unknown",)
+    assert view.state is None

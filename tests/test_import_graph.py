@@ -58,3 +58,39 @@ def test_the_scan_sees_a_circle_where_there_is_one() -> None:
     except graphlib.CycleError:
         return
     raise AssertionError("graphlib did not report a circle")
+
+
+def _reaches(name: str) -> set[str]:
+    """Every regflow module `name` imports when it runs, directly or through others."""
+    seen: set[str] = set()
+    frontier = [name]
+    while frontier:
+        for imported in _runtime_imports(MODULES[frontier.pop()]) - seen:
+            seen.add(imported)
+            frontier.append(imported)
+    return seen
+
+
+def _layer(prefix: str) -> list[str]:
+    return [name for name in MODULES if name == prefix or name.startswith(prefix + ".")]
+
+
+FLOWS = ("regflow.machine", "regflow.flows", "regflow._shipped")
+
+
+def _in(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
+
+
+def test_the_engine_the_declaration_language_and_the_kits_import_no_flow_adapter_or_tool() -> None:
+    for name in [*_layer("regflow.engine"), *_layer("regflow.declare"), *_layer("regflow.kits")]:
+        reached = _reaches(name)
+        assert not {m for m in reached if _in(m, (*FLOWS, "regflow.adapters", "regflow.tools"))}, (
+            name
+        )
+
+
+def test_the_adapters_know_no_flow_and_no_kit() -> None:
+    for name in _layer("regflow.adapters"):
+        reached = _reaches(name)
+        assert not {m for m in reached if _in(m, (*FLOWS, "regflow.kits"))}, name

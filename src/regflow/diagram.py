@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Final, Literal
 import attrs
 
 from regflow.declare import EXPIRE, FlowSpec
+from regflow.declare._rules import UNNAMED, guard_name
 from regflow.engine._compile import CompiledFlow
 from regflow.machine import BHXH_REGISTRATION
-from regflow.tools._declaration import UNNAMED, guard_name
 
 if TYPE_CHECKING:
     import enum

@@ -19,7 +19,15 @@ from regflow._domain import REMEDIES, ChooseMethod, Remedy, SubmitForm
 from regflow._errors import Message
 from regflow._masking import mask_phone
 from regflow._methods import RegistrationMethod
-from regflow.declare import EXPIRE, FlowSpec, event, flow_expired, state
+from regflow.declare import (
+    EXPIRE,
+    FLOW_EXPIRED,
+    FLOW_LOCKED,
+    FlowSpec,
+    event,
+    flow_expired,
+    state,
+)
 from regflow.flows.registration import (
     RegistrationContext,
     account_exists,
@@ -37,7 +45,7 @@ from regflow.flows.registration import (
     record_method,
     remember_citizen,
 )
-from regflow.kits.otp import ConfirmOtp, ResendOtp, otp_view
+from regflow.kits.otp import OTP_EVENTS, OTP_EXPIRED_STATE, OTP_PENDING_STATE, otp_view
 from regflow.kits.password import SetPassword, password_invalid
 
 if TYPE_CHECKING:
@@ -70,23 +78,22 @@ STATES: Final = {
     S.CHOOSING_METHOD: state("Chọn phương thức đăng ký", "Choosing the method"),
     S.FILLING_FORM: state("Nhập thông tin BHXH", "Filling in the BHXH form"),
     S.DATA_MISMATCH: state("Không khớp dữ liệu BHXH", "Data does not match BHXH"),
-    S.OTP_PENDING: state("Chờ nhập OTP", "Waiting for the OTP"),
-    S.OTP_EXPIRED: state("OTP hết hạn", "OTP expired"),
+    S.OTP_PENDING: OTP_PENDING_STATE,
+    S.OTP_EXPIRED: OTP_EXPIRED_STATE,
     S.SETTING_PASSWORD: state("Đặt mật khẩu", "Setting the password"),
     S.COMPLETED: state("Đăng ký thành công", "Registered", terminal="flow.finished"),
     S.ACCOUNT_EXISTS: state(
         "Tài khoản đã tồn tại", "Account already exists", terminal="flow.finished"
     ),
-    S.LOCKED: state("Phiên bị khóa", "Flow locked", terminal="flow.locked"),
-    S.EXPIRED: state("Phiên hết hạn", "Flow expired", terminal="flow.expired"),
+    S.LOCKED: FLOW_LOCKED,
+    S.EXPIRED: FLOW_EXPIRED,
 }
 
 #: The citizen's events, each the payload of one trigger and the button it comes from.
 EVENTS: Final = {
     "choose_method": event(ChooseMethod, "Chọn phương thức", "Choose method"),
     "submit_form": event(SubmitForm, "Đăng ký (gửi thông tin)", "Register (submit the form)"),
-    "confirm_otp": event(ConfirmOtp, "Xác nhận OTP", "Confirm OTP"),
-    "resend_otp": event(ResendOtp, "Gửi lại OTP", "Resend OTP"),
+    **OTP_EVENTS,
     "set_password": event(SetPassword, "Đăng ký (đặt mật khẩu)", "Register (set the password)"),
 }
 
@@ -157,6 +164,9 @@ def _phone_hint(context: RegistrationContext) -> str | None:
     return mask_phone(phone) if phone else None
 
 
+_NO_DETAILS: Final = RegistrationDetails()
+
+
 def registration_view(snapshot: FlowSnapshot, services: Services) -> Mapping[str, Any]:
     """The `FlowView` fields of each screen of the registration."""
     current, context, policy = snapshot.state, snapshot.context, services.policy
@@ -165,11 +175,15 @@ def registration_view(snapshot: FlowSnapshot, services: Services) -> Mapping[str
         fields.update(otp_view(context, policy, _phone_hint(context)))
     if current is S.COMPLETED:
         fields["account"] = context.account
-    fields["details"] = RegistrationDetails(
-        methods=services.methods.methods if current is INITIAL else (),
-        mismatches_left=policy.max_mismatches - context.mismatches if current in _FORM else None,
-        remedies=REMEDIES if current is S.ACCOUNT_EXISTS else (),
-    )
+    if current is INITIAL:
+        fields["details"] = RegistrationDetails(methods=services.methods.methods)
+    elif current in _FORM:
+        mismatches_left = policy.max_mismatches - context.mismatches
+        fields["details"] = RegistrationDetails(mismatches_left=mismatches_left)
+    elif current is S.ACCOUNT_EXISTS:
+        fields["details"] = RegistrationDetails(remedies=REMEDIES)
+    else:
+        fields["details"] = _NO_DETAILS
     return fields
 
 

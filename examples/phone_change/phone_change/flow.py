@@ -15,13 +15,11 @@ import attrs
 from regflow import (
     EXPIRE,
     Account,
-    ConfirmOtp,
     ErrorSpec,
     FlowSpec,
     Message,
     OtpContext,
     OtpKit,
-    ResendOtp,
     Step,
     event,
     fact,
@@ -31,8 +29,8 @@ from regflow import (
     rule,
     state,
 )
-from regflow.declare import call_port
-from regflow.kits.otp import otp_view
+from regflow.declare import FLOW_EXPIRED, FLOW_LOCKED, call_port
+from regflow.kits.otp import OTP_EVENTS, OTP_EXPIRED_STATE, OTP_PENDING_STATE, otp_view
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -180,17 +178,16 @@ S = PhoneChangeState
 
 STATES: Final = {
     S.ENTERING_REQUEST: state("Nhập yêu cầu", "Entering the request"),
-    S.OTP_PENDING: state("Chờ nhập OTP", "Waiting for the OTP"),
-    S.OTP_EXPIRED: state("OTP hết hạn", "OTP expired"),
+    S.OTP_PENDING: OTP_PENDING_STATE,
+    S.OTP_EXPIRED: OTP_EXPIRED_STATE,
     S.COMPLETED: state("Đã đổi số", "Phone changed", terminal="flow.finished"),
-    S.LOCKED: state("Phiên bị khóa", "Flow locked", terminal="flow.locked"),
-    S.EXPIRED: state("Phiên hết hạn", "Flow expired", terminal="flow.expired"),
+    S.LOCKED: FLOW_LOCKED,
+    S.EXPIRED: FLOW_EXPIRED,
 }
 
 EVENTS: Final = {
     "request_phone_change": event(RequestPhoneChange, "Tiếp tục", "Continue"),
-    "confirm_otp": event(ConfirmOtp, "Xác nhận OTP", "Confirm OTP"),
-    "resend_otp": event(ResendOtp, "Gửi lại OTP", "Resend OTP"),
+    **OTP_EVENTS,
 }
 
 ACTIVE: Final = [s for s, info in STATES.items() if not info.terminal]

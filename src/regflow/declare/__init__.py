@@ -11,7 +11,15 @@
 
 from regflow.declare._rules import EXPIRE, Rule, flow_expired, reports_until, rule
 from regflow.declare._snapshot import SCHEMA, FlowSnapshot
-from regflow.declare._spec import EventInfo, FlowSpec, StateInfo, event, state
+from regflow.declare._spec import (
+    FLOW_EXPIRED,
+    FLOW_LOCKED,
+    EventInfo,
+    FlowSpec,
+    StateInfo,
+    event,
+    state,
+)
 from regflow.declare._step import (
     MissingPortError,
     OutgoingSms,
@@ -26,6 +34,8 @@ from regflow.declare._step import (
 
 __all__ = [
     "EXPIRE",
+    "FLOW_EXPIRED",
+    "FLOW_LOCKED",
     "SCHEMA",
     "EventInfo",
     "FlowSnapshot",

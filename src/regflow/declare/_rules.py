@@ -9,6 +9,17 @@ import attrs
 from regflow._errors import FlowError, Message
 from regflow.declare._step import Step
 
+#: The name shown for a guard without a rule name (the static check reports it).
+UNNAMED = "<unnamed>"
+
+
+def guard_name(guard: object) -> str | None:
+    """The rule name a guard shows on the diagram and in the log, or None when it has none."""
+    if isinstance(guard, str):
+        return guard
+    name = getattr(guard, "name", None)
+    return name if isinstance(name, str) and name and name != "<lambda>" else None
+
 
 @attrs.frozen(repr=False)
 class Rule:

@@ -49,6 +49,11 @@ def state(vi: str, en: str, *, terminal: str | None = None) -> StateInfo:
     return StateInfo(Message(vi, en), terminal)
 
 
+#: The two ends every flow has besides its own: locked (by a rule) and past its lifetime.
+FLOW_LOCKED: Final = state("Phiên bị khóa", "Flow locked", terminal="flow.locked")
+FLOW_EXPIRED: Final = state("Phiên hết hạn", "Flow expired", terminal="flow.expired")
+
+
 @attrs.frozen
 class EventInfo:
     """A trigger's payload type (a frozen attrs class) and the button's label."""

@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from regflow._errors import ERRORS, ErrorSpec
-from regflow.declare._rules import EXPIRE, Rule
+from regflow.declare._rules import EXPIRE, UNNAMED, Rule, guard_name
 from regflow.declare._spec import FlowSpec
-from regflow.tools._declaration import UNNAMED, guard_name
 
 if TYPE_CHECKING:
     from regflow._errors import FlowError

@@ -64,6 +64,8 @@ _MIN_SECRET_BYTES: Final = 32
 MAX_ATTEMPTS: Final = 3
 
 _log = structlog.get_logger("regflow")
+#: The engine's own logger, as imported: its wrapper class is the configuration's.
+_CONFIGURED_LOG: Final = _log
 
 
 class Engine:
@@ -478,7 +480,15 @@ def _keeps(level: int) -> bool:
     """Whether the host's logging keeps events of `level`, so that a dropped one costs no
     arguments. Only structlog's filtering loggers are asked: any other logger (a stdlib one,
     whose processors may still want the event, or a wrapper that proxies every name) is
-    given every event, as `_log.info` always did."""
+    given every event, as `_log.info` always did.
+
+    The engine's own lazy logger is answered from the configured wrapper class, without
+    binding a logger (which costs a logger factory call on every request)."""
+    if _log is _CONFIGURED_LOG:
+        wrapper = structlog.get_config()["wrapper_class"]
+        if wrapper not in _FILTERING_LOGGERS:
+            return True
+        return bool(wrapper.is_enabled_for(None, level))
     is_enabled_for = getattr(_log, "is_enabled_for", None)
     if type(getattr(is_enabled_for, "__self__", None)) not in _FILTERING_LOGGERS:
         return True

@@ -25,6 +25,8 @@ from regflow._errors import ErrorSpec, Message
 from regflow._masking import mask_id
 from regflow.declare import (
     EXPIRE,
+    FLOW_EXPIRED,
+    FLOW_LOCKED,
     FlowSpec,
     Step,
     call_port,
@@ -35,7 +37,14 @@ from regflow.declare import (
     rule,
     state,
 )
-from regflow.kits.otp import ConfirmOtp, OtpContext, OtpKit, ResendOtp, otp_view
+from regflow.kits.otp import (
+    OTP_EVENTS,
+    OTP_EXPIRED_STATE,
+    OTP_PENDING_STATE,
+    OtpContext,
+    OtpKit,
+    otp_view,
+)
 from regflow.kits.password import SetPassword, password_hash, password_invalid
 from regflow.vn._provinces import PROVINCE_CODES
 
@@ -193,18 +202,17 @@ R = RecoveryState
 
 STATES: Final = {
     R.ENTERING_LOGIN: state("Nhập tên đăng nhập", "Entering the login"),
-    R.OTP_PENDING: state("Chờ nhập OTP", "Waiting for the OTP"),
-    R.OTP_EXPIRED: state("OTP hết hạn", "OTP expired"),
+    R.OTP_PENDING: OTP_PENDING_STATE,
+    R.OTP_EXPIRED: OTP_EXPIRED_STATE,
     R.SETTING_PASSWORD: state("Đặt mật khẩu mới", "Setting a new password"),
     R.COMPLETED: state("Đã đổi mật khẩu", "Password changed", terminal="flow.finished"),
-    R.LOCKED: state("Phiên bị khóa", "Flow locked", terminal="flow.locked"),
-    R.EXPIRED: state("Phiên hết hạn", "Flow expired", terminal="flow.expired"),
+    R.LOCKED: FLOW_LOCKED,
+    R.EXPIRED: FLOW_EXPIRED,
 }
 
 EVENTS: Final = {
     "submit_login": event(SubmitLogin, "Tiếp tục (gửi tên đăng nhập)", "Continue (the login)"),
-    "confirm_otp": event(ConfirmOtp, "Xác nhận OTP", "Confirm OTP"),
-    "resend_otp": event(ResendOtp, "Gửi lại OTP", "Resend OTP"),
+    **OTP_EVENTS,
     "set_password": event(SetPassword, "Đổi mật khẩu", "Change the password"),
 }
 

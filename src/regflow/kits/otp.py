@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
 from regflow import _otp
 from regflow._masking import mask_id
 from regflow.declare._rules import Rule, reports_until, rule
+from regflow.declare._spec import event, state
 from regflow.declare._step import OutgoingSms, Step, fact
 
 if TYPE_CHECKING:
@@ -77,6 +78,15 @@ class OtpContext:
     probed: bool = False
     decoy: bool = False
     decoy_phone: str | None = attrs.field(default=None, repr=_masked)
+
+
+#: The labels of the OTP screen's two states and buttons, the same in every flow.
+OTP_PENDING_STATE: Final = state("Chờ nhập OTP", "Waiting for the OTP")
+OTP_EXPIRED_STATE: Final = state("OTP hết hạn", "OTP expired")
+OTP_EVENTS: Final = {
+    "confirm_otp": event(ConfirmOtp, "Xác nhận OTP", "Confirm OTP"),
+    "resend_otp": event(ResendOtp, "Gửi lại OTP", "Resend OTP"),
+}
 
 
 def resend_available_at(context: OtpContext, policy: Policy) -> datetime | None:

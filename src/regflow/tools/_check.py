@@ -12,7 +12,8 @@ from typing import Final
 
 import attrs
 
-from regflow.tools._declaration import Declaration, Transition, guard_name
+from regflow.declare._rules import guard_name
+from regflow.tools._declaration import Declaration, Transition
 
 
 @attrs.frozen

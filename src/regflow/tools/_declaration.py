@@ -15,14 +15,13 @@ import attrs
 
 from regflow._errors import ERRORS
 from regflow.declare import EXPIRE, FlowSpec
+from regflow.declare._rules import UNNAMED, guard_name
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping, Sequence
 
 #: The outcome name of an edge without guards: taken when no guarded edge before it fires.
 OTHERWISE = "otherwise"
-#: The outcome name shown for a guard without a rule name (the static check reports it).
-UNNAMED = "<unnamed>"
 
 
 def label(state: object) -> str:
@@ -30,14 +29,6 @@ def label(state: object) -> str:
     if isinstance(state, enum.Enum):
         return str(state.value)
     return str(state)
-
-
-def guard_name(guard: object) -> str | None:
-    """The rule name a guard shows on the diagram, or None when it has none."""
-    if isinstance(guard, str):
-        return guard
-    name = getattr(guard, "name", None)
-    return name if isinstance(name, str) and name and name != "<lambda>" else None
 
 
 @attrs.frozen

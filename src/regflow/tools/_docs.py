@@ -13,9 +13,10 @@ from regflow import diagram
 from regflow._policy import Policy
 from regflow._shipped import SHIPPED_FLOWS
 from regflow.declare import EXPIRE, Rule
+from regflow.declare._rules import UNNAMED, guard_name
 from regflow.engine._compile import catalogue
 from regflow.machine import BHXH_REGISTRATION
-from regflow.tools._declaration import UNNAMED, guard_name, label
+from regflow.tools._declaration import label
 from regflow.vn._tone_marks import place_tone_marks
 from regflow.vn._validation import (
     CONVERTED_CODES,
