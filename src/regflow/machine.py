@@ -169,22 +169,21 @@ _NO_DETAILS: Final = RegistrationDetails()
 
 def registration_view(snapshot: FlowSnapshot, services: Services) -> Mapping[str, Any]:
     """The `FlowView` fields of each screen of the registration."""
-    current, context, policy = snapshot.state, snapshot.context, services.policy
-    fields: dict[str, Any] = {}
-    if current in (S.OTP_PENDING, S.OTP_EXPIRED):
-        fields.update(otp_view(context, policy, _phone_hint(context)))
-    if current is S.COMPLETED:
-        fields["account"] = context.account
-    if current is INITIAL:
-        fields["details"] = RegistrationDetails(methods=services.methods.methods)
-    elif current in _FORM:
-        mismatches_left = policy.max_mismatches - context.mismatches
-        fields["details"] = RegistrationDetails(mismatches_left=mismatches_left)
-    elif current is S.ACCOUNT_EXISTS:
-        fields["details"] = RegistrationDetails(remedies=REMEDIES)
-    else:
+    current, context = snapshot.state, snapshot.context
+    if current is S.OTP_PENDING or current is S.OTP_EXPIRED:
+        fields = otp_view(context, services.policy, _phone_hint(context))
         fields["details"] = _NO_DETAILS
-    return fields
+        return fields
+    if current is INITIAL:
+        return {"details": RegistrationDetails(methods=services.methods.methods)}
+    if current is S.FILLING_FORM or current is S.DATA_MISMATCH:
+        left = services.policy.max_mismatches - context.mismatches
+        return {"details": RegistrationDetails(mismatches_left=left)}
+    if current is S.ACCOUNT_EXISTS:
+        return {"details": RegistrationDetails(remedies=REMEDIES)}
+    if current is S.COMPLETED:
+        return {"account": context.account, "details": _NO_DETAILS}
+    return {"details": _NO_DETAILS}
 
 
 def _citizen_id(context: RegistrationContext) -> str | None:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 Action = Callable[["Step"], None]
 Predicate = Callable[["Step"], bool]
+Report = Callable[["Step"], "Sequence[FlowError]"]
 
 
 def _predicate(guard: Predicate) -> Predicate:
@@ -40,6 +41,8 @@ class Edge:
     #: The guards' predicates, to call without `Rule.__call__` on every request.
     _checks: tuple[Predicate, ...] = attrs.field(init=False, repr=False, eq=False)
     _negated_checks: tuple[Predicate, ...] = attrs.field(init=False, repr=False, eq=False)
+    #: What the guards that are `Rule`s report (a host's plain callable reports nothing).
+    _reports: tuple[Report, ...] = attrs.field(init=False, repr=False, eq=False)
 
     @_checks.default
     def _guard_checks(self) -> tuple[Predicate, ...]:
@@ -48,6 +51,11 @@ class Edge:
     @_negated_checks.default
     def _negated_guard_checks(self) -> tuple[Predicate, ...]:
         return tuple(_predicate(guard) for guard in self.negated)
+
+    @_reports.default
+    def _guard_reports(self) -> tuple[Report, ...]:
+        reports = (getattr(guard, "report", None) for guard in self.guards)
+        return tuple(report for report in reports if report is not None)
 
     def passes(self, step: Step) -> bool:
         # Plain loops: every request runs this, and the generator frames of
@@ -64,10 +72,8 @@ class Edge:
         """What the guards tell the citizen: a `Rule` its codes, a plain callable of a
         host's declaration nothing (the static check asks for a rule)."""
         errors: list[FlowError] = []
-        for guard in self.guards:
-            report = getattr(guard, "report", None)
-            if report is not None:
-                errors.extend(report(step))
+        for report in self._reports:
+            errors.extend(report(step))
         return errors
 
     @property
