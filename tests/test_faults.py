@@ -28,6 +28,7 @@ from regflow import (
     State,
 )
 from regflow.analysis import Declaration, generated_paths
+from regflow.flows.registration import account_of
 from regflow.testing import FakePorts, Fault, FaultPlan, ScenarioRunner, Scene
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def _check_no_half_account(run: Run) -> None:
     assert set(users.accounts) == set(users.password_hashes)
     snapshot = run.stored()
     if snapshot is not None and snapshot.state is State.COMPLETED:
-        account = snapshot.context.account
+        account = account_of(snapshot)
         assert account is not None
         assert users.accounts[account.account_id] == account
 

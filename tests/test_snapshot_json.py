@@ -20,7 +20,7 @@ from regflow import (
     State,
 )
 from regflow.engine import codec
-from regflow.flows.registration import RegistrationContext
+from regflow.flows.registration import RegistrationContext, account_of
 from regflow.testing import CITIZEN, FakePorts
 
 from .conftest import STRONG_PASSWORD, at_password
@@ -69,7 +69,9 @@ def test_a_citizen_s_former_id_numbers_read_back() -> None:
     ports = FakePorts.seeded(attrs.evolve(CITIZEN, former_id_numbers=("013 579 246",)))
     snapshot = completed(ports.engine(), ports)
 
-    assert snapshot.context.account.former_id_numbers == ("013579246",)
+    account = account_of(snapshot)
+    assert account is not None
+    assert account.former_id_numbers == ("013579246",)
     assert reread(snapshot) == snapshot
 
 

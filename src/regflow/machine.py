@@ -31,6 +31,7 @@ from regflow.declare import (
 from regflow.flows.registration import (
     RegistrationContext,
     account_exists,
+    account_of,
     answer_probed,
     bhxh_number_probed,
     client_mismatch_rate_limited,
@@ -182,7 +183,7 @@ def registration_view(snapshot: FlowSnapshot, services: Services) -> Mapping[str
     if current is S.ACCOUNT_EXISTS:
         return {"details": RegistrationDetails(remedies=REMEDIES)}
     if current is S.COMPLETED:
-        return {"account": context.account, "details": _NO_DETAILS}
+        return {"account": account_of(snapshot), "details": _NO_DETAILS}
     return {"details": _NO_DETAILS}
 
 

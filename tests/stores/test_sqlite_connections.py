@@ -136,7 +136,7 @@ def test_the_save_that_completes_a_flow_is_synced_and_the_others_are_not(
         version=2,
         state=State.COMPLETED,
         finished=True,
-        context=RegistrationContext(account=ACCOUNT),
+        context=RegistrationContext(account_id=ACCOUNT.account_id, account_created_at=NOW),
     )
 
     in_progress = traced(database, lambda: flows.save(started))

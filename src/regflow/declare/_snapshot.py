@@ -22,7 +22,8 @@ class FlowSnapshot:
     support desk can see (and `regflow.diagram` draw) the way a flow went. `context` is the
     flow's own frozen attrs value (`FlowSpec.context`): what its rules remember.
     `finished` is set on the save that brings the flow to a terminal state, so a store can
-    make that save durable without knowing the flow.
+    make that save durable without knowing the flow (a document leaves it out: the state
+    says it, and `codec.typed` reads it back from the declaration).
 
     A store may give `context` back as the JSON-ready mapping it stored: the engine
     structures it with the flow's declaration.

@@ -78,8 +78,6 @@ def to_document(snapshot: FlowSnapshot) -> dict[str, Any]:
         document["path"] = [str(state) for state in snapshot.path]
     if not snapshot.path or snapshot.path[-1] != snapshot.state:
         document["state"] = str(snapshot.state)  # else the path says it: its last state
-    if snapshot.finished:
-        document["finished"] = True
     context = snapshot.context
     document["context"] = context if isinstance(context, dict) else _converter.unstructure(context)
     return document
@@ -114,14 +112,13 @@ def from_document(document: dict[str, Any]) -> FlowSnapshot:
         updated_at=None if updated_at is None else _time_from_json(updated_at, datetime),
         path=tuple(document.get("path", ())),
         context=document["context"],
-        finished=document.get("finished", False),
     )
 
 
 def typed(snapshot: FlowSnapshot, spec: FlowSpec) -> FlowSnapshot:
     """`snapshot` with its state and path as `spec`'s states and its context structured
     as `spec.context`."""
-    context = snapshot.context
+    context, state = snapshot.context, spec.state_named(snapshot.state)
     if not isinstance(context, spec.context):
         context = _converter.structure(context, spec.context)
     return FlowSnapshot(
@@ -129,13 +126,13 @@ def typed(snapshot: FlowSnapshot, spec: FlowSpec) -> FlowSnapshot:
         flow=snapshot.flow,
         flow_version=snapshot.flow_version,
         version=snapshot.version,
-        state=spec.state_named(snapshot.state),
+        state=state,
         created_at=snapshot.created_at,
         expires_at=snapshot.expires_at,
         updated_at=snapshot.updated_at,
         path=tuple(spec.state_named(state) for state in snapshot.path),
         context=context,
-        finished=snapshot.finished,
+        finished=state in spec.terminal,
     )
 
 
@@ -164,52 +161,28 @@ def _hash_in_base64url(document: dict[str, Any]) -> dict[str, Any]:
 _SCHEMA_3_FLOW: Final = "bhxh_registration"
 _SCHEMA_3_INITIAL: Final = "choosing_method"
 _SCHEMA_3_TIMES: Final = ("updated_at",)
-_SCHEMA_3_TERMINAL: Final = frozenset({"completed", "account_exists", "locked", "expired"})
-_CITIZEN_ECHOES: Final = (
-    "id_number",
-    "bhxh_number",
-    "full_name",
-    "date_of_birth",
-    "phone",
-    "former_id_numbers",
-)
-_ABSENT: Final = object()
-#: The verification level an account made by a method has (`Account.for_citizen`).
-_LEVEL_BY_METHOD: Final = {"bhxh": 2}
-
-
-def _account_echoes(document: dict[str, Any]) -> dict[str, Any]:
-    """The account fields schema 3 left out because the document held them elsewhere."""
-    citizen = document.get("citizen") or {}
-    echoes = {key: citizen.get(key, _ABSENT) for key in _CITIZEN_ECHOES}
-    echoes.update(
-        flow_id=document["flow_id"],
-        email=document.get("email"),
-        created_at=document.get("updated_at", _ABSENT),  # made in the flow's last step
-        source=document.get("method", _ABSENT),  # by the method the flow was registering with
-        verification_level=_LEVEL_BY_METHOD.get(document.get("method", ""), _ABSENT),
-    )
-    return {key: value for key, value in echoes.items() if value is not _ABSENT}
 
 
 def _into_context(document: dict[str, Any]) -> dict[str, Any]:
     """Schema 4 runs any flow: the registration's own fields move into its context, and the
-    state the path implied (schema 3 left it out) and the account's echoes are written."""
+    state the path implied (schema 3 left it out) is written, and the account the flow made
+    is kept as its id and creation time."""
     generic: dict[str, Any] = {
         key: document[key] for key in (*_GENERIC, *_SCHEMA_3_TIMES) if key in document
     }
     path = document.get("path") or []
     state = document.get("state") or (path[-1] if path else _SCHEMA_3_INITIAL)
     generic.update(flow=_SCHEMA_3_FLOW, state=state, path=path)
-    if state in _SCHEMA_3_TERMINAL:
-        generic["finished"] = True
     context = {
         key: value
         for key, value in document.items()
         if key not in generic and key not in {"schema", "path", "state"}
     }
-    if context.get("account") is not None:
-        context["account"] = {**_account_echoes(document), **context["account"]}
+    account = context.pop("account", None)
+    if account is not None:  # schema 3 left out its creation time when it was the last save's
+        context["account_id"] = account["account_id"]
+        if "created_at" in account:
+            context["account_created_at"] = account["created_at"]
     if context.get("decoy_phone") is not None:
         context["decoy"] = True
     return {**generic, "schema": 4, "context": context}

@@ -6,6 +6,7 @@ them to the seed's steps, is `regflow.machine`; the OTP and password steps are k
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import attrs
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from regflow._errors import FlowError
+    from regflow.declare import FlowSnapshot
     from regflow.ports import BhxhRegistry
 
 
@@ -33,14 +35,32 @@ def _masked(number: object) -> str:
 @attrs.frozen(kw_only=True)
 class RegistrationContext(OtpContext):
     """What a registration remembers: the method chosen, the BHXH record matched (the
-    `citizen`), the email typed, the failed matches, and the account it made."""
+    `citizen`), the email typed, the failed matches, and the account it made: its id and
+    when, the rest being the citizen's (`account_of`), so a completed flow is stored short."""
 
     subject: str | None = None
     method: str | None = None
     citizen: BhxhRecord | None = None
     email: str | None = None
     mismatches: int = 0
-    account: Account | None = None
+    account_id: str | None = None
+    #: None when the account was made by the step that completed the flow (its last save).
+    account_created_at: datetime | None = None
+
+
+def account_of(snapshot: FlowSnapshot) -> Account | None:
+    """The level-2 account a completed registration made, as `create_account` made it."""
+    context: RegistrationContext = snapshot.context
+    made = context.account_created_at or snapshot.updated_at
+    if context.account_id is None or context.citizen is None or made is None:
+        return None
+    return Account.for_citizen(
+        context.citizen,
+        account_id=context.account_id,
+        email=context.email,
+        created_at=made,
+        flow_id=snapshot.flow_id,
+    )
 
 
 class RecordInvalidError(PortFailureError):
@@ -298,4 +318,7 @@ def create_account(step: Step) -> None:
         call_port("storage", users.add, account, hashed)
     else:
         call_port("storage", users.replace_password_hash, account, hashed)
-    step.changes["account"] = account
+    made_now = account.created_at == step.now  # the completing save's own time: unsaid
+    step.changes.update(
+        account_id=account.account_id, account_created_at=None if made_now else account.created_at
+    )

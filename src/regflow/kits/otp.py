@@ -314,8 +314,9 @@ class OtpKit:
 
     @staticmethod
     def spend_otp(step: Step) -> None:
-        """A code works once: forget it when it is accepted or when the flow locks."""
-        step.changes["otp"] = None
+        """A code works once: forget it when it is accepted or when the flow locks (and when
+        it was sent, which only a waiting code's resend needs)."""
+        step.changes.update(otp=None, otp_last_sent_at=None)
 
     # --- transitions ------------------------------------------------------------------------
 
