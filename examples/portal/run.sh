@@ -7,5 +7,6 @@ REGFLOW_EXTRAS=portal bash scripts/setup.sh
 export REGFLOW_PORTAL_DEV=1
 # Accounts and flows survive a restart here (*.sqlite3 is git-ignored; delete it to start over).
 export REGFLOW_PORTAL_DATABASE="${REGFLOW_PORTAL_DATABASE:-examples/portal/portal.sqlite3}"
-export PYTHONPATH="examples/portal${PYTHONPATH:+:$PYTHONPATH}"
+# The portal's package, and the tutorial's flow it runs besides regflow's own (phone_change).
+export PYTHONPATH="examples/portal:examples/phone_change${PYTHONPATH:+:$PYTHONPATH}"
 exec .venv/bin/python -m regflow_portal "$@"

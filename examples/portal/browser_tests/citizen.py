@@ -104,3 +104,10 @@ def set_password(page: Page, password: str, confirmation: str | None = None) -> 
     page.locator("#password").fill(password)
     page.locator("#confirmation").fill(password if confirmation is None else confirmation)
     page.locator("#finish").click()
+
+
+def register(page: Page, portal: Portal) -> None:
+    """Register `NEW_CITIZEN` with `GOOD_PASSWORD`, through every screen."""
+    reach_password(page, portal)
+    set_password(page, GOOD_PASSWORD)
+    expect(page.get_by_role("heading", name="Đăng ký tài khoản thành công")).to_be_visible()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import regflow
+from phone_change import InMemoryAccountPhones
 from regflow.adapters.demo import demo_citizens
 from regflow.adapters.memory import InMemoryBhxhRegistry, InMemoryFlowStore, InMemoryUserStore
 from regflow_portal import (
@@ -88,7 +89,9 @@ def test_a_storage_outage_is_reported_and_the_flow_goes_on_after_it() -> None:
         flows=flows,
         clock=clock,
     )
-    services = Services(engine=engine, clock=clock, users=InMemoryUserStore())
+    services = Services(
+        engine=engine, clock=clock, users=InMemoryUserStore(), phones=InMemoryAccountPhones()
+    )
     client = create_app(settings(), services).test_client()
     post(client, "/register")
     flows.down = True

@@ -24,7 +24,7 @@ from .citizen import (
     choose_bhxh,
     enter_otp,
     last_otp,
-    reach_password,
+    register,
     set_password,
     shoot,
     start,
@@ -66,12 +66,6 @@ def portal(screenshots: Path, tmp_path: Path) -> Iterator[Portal]:
     yield Portal(f"http://127.0.0.1:{server.port}", services, screenshots)
     server.shutdown()
     thread.join()
-
-
-def register(page: Page, portal: Portal) -> None:
-    reach_password(page, portal)
-    set_password(page, GOOD_PASSWORD)
-    expect(page.get_by_role("heading", name="Đăng ký tài khoản thành công")).to_be_visible()
 
 
 def reach_account_exists(page: Page) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import attrs
 import pytest
 
+import phone_change
 import regflow
 import regflow_portal
 
@@ -35,7 +36,8 @@ START_TIMEOUT = 60
 def portal_env(**changes: str | None) -> dict[str, str]:
     """The environment of a production portal (a gateway that is never reached: no form is
     submitted), with `changes` applied (None removes a variable)."""
-    paths = [Path(regflow_portal.__file__).parents[1], Path(regflow.__file__).parents[1]]
+    packages = (regflow_portal, phone_change, regflow)
+    paths = [Path(package.__file__ or "").parents[1] for package in packages]
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGFLOW_PORTAL_")}
     env |= {
         "PYTHONPATH": os.pathsep.join(map(str, paths)),

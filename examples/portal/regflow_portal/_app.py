@@ -30,6 +30,7 @@ from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wsgi import LimitedStream
 
+from phone_change import PHONE_CHANGE, PhoneChangeState, RequestPhoneChange
 from regflow import (
     BHXH_REGISTRATION,
     ERRORS,
@@ -54,10 +55,10 @@ if TYPE_CHECKING:
     from werkzeug.exceptions import HTTPException
     from werkzeug.wrappers import Response
 
-REGISTRATION, RECOVERY = BHXH_REGISTRATION.name, PASSWORD_RECOVERY.name
-R = RecoveryState
-#: The screen (URL and template) that shows each state of each flow: the OTP and password
-#: screens serve both flows, each flow has its own outcome page.
+REGISTRATION, RECOVERY, PHONE = BHXH_REGISTRATION.name, PASSWORD_RECOVERY.name, PHONE_CHANGE.name
+R, P = RecoveryState, PhoneChangeState
+#: The screen (URL and template) that shows each state of each flow: the OTP screen serves
+#: every flow, the password screen both of regflow's, each flow has its own outcome page.
 SCREENS: dict[tuple[str, str], str] = {
     (REGISTRATION, State.CHOOSING_METHOD): "method",
     (REGISTRATION, State.FILLING_FORM): "details",
@@ -76,13 +77,23 @@ SCREENS: dict[tuple[str, str], str] = {
     (RECOVERY, R.COMPLETED): "recovered",
     (RECOVERY, R.LOCKED): "recovered",
     (RECOVERY, R.EXPIRED): "recovered",
+    (PHONE, P.ENTERING_REQUEST): "request",
+    (PHONE, P.OTP_PENDING): "otp",
+    (PHONE, P.OTP_EXPIRED): "otp",
+    (PHONE, P.COMPLETED): "done",
+    (PHONE, P.LOCKED): "done",
+    (PHONE, P.EXPIRED): "done",
 }
-#: Where each flow's screens live (`/register/otp`, `/recover/otp`), the page of its outcome
-#: (what a flow past its lifetime shows) and the endpoint that starts it again.
-PATHS = {REGISTRATION: "register", RECOVERY: "recover"}
-OUTCOME_SCREENS = {REGISTRATION: "result", RECOVERY: "recovered"}
-STARTS = {REGISTRATION: "pages.start", RECOVERY: "pages.recover"}
-OTP_EXPIRED = frozenset({(REGISTRATION, State.OTP_EXPIRED), (RECOVERY, R.OTP_EXPIRED)})
+#: Where each flow's screens live (`/register/otp`, `/recover/otp`, `/phone/otp`), the page of
+#: its outcome (what a flow past its lifetime shows), the endpoint that starts it again, and
+#: the texts of the flow's own words (`tries_left_recovery`, `start_again_phone`, …).
+PATHS = {REGISTRATION: "register", RECOVERY: "recover", PHONE: "phone"}
+OUTCOME_SCREENS = {REGISTRATION: "result", RECOVERY: "recovered", PHONE: "done"}
+STARTS = {REGISTRATION: "pages.start", RECOVERY: "pages.recover", PHONE: "pages.change_phone"}
+TEXT_SUFFIXES = {REGISTRATION: "", RECOVERY: "_recovery", PHONE: "_phone"}
+OTP_EXPIRED = frozenset(
+    {(REGISTRATION, State.OTP_EXPIRED), (RECOVERY, R.OTP_EXPIRED), (PHONE, P.OTP_EXPIRED)}
+)
 FORM_FIELDS = ("bhxh_number", "full_name", "date_of_birth", "phone", "email")
 REQUIRED_FIELDS = frozenset(FORM_FIELDS) - {"email"}
 #: Errors that only say the page was older than the flow: the current screen says enough.
@@ -273,7 +284,7 @@ def home() -> str:
     return render_template(
         "home.html",
         resume_url=screen_url(view) if view is not None and resumable else None,
-        resume_text="continue_recovery" if view and view.flow == RECOVERY else "continue",
+        resume_text="continue" + (TEXT_SUFFIXES.get(view.flow or "", "") if view else ""),
         notice=session.pop("notice", None),
     )
 
@@ -290,6 +301,12 @@ def recover() -> Response | str:
     return begin(RECOVERY)
 
 
+@pages.post("/phone")
+def change_phone() -> Response | str:
+    """The citizen pressed "Đổi số điện thoại" on the home page: the tutorial's own flow."""
+    return begin(PHONE)
+
+
 def begin(flow: str) -> Response | str:
     """Start a flow of `flow` for this session, in place of the one it had."""
     view = services().engine.start(flow, client=client_key(request.remote_addr))
@@ -303,7 +320,7 @@ def begin(flow: str) -> Response | str:
     return to_screen(view)
 
 
-@pages.get("/<any(register, recover):prefix>/<screen>")
+@pages.get("/<any(register, recover, phone):prefix>/<screen>")
 def show(prefix: str, screen: str) -> Response | str | tuple[str, int]:
     view = current_view()
     if view is None:
@@ -325,6 +342,7 @@ def show(prefix: str, screen: str) -> Response | str | tuple[str, int]:
         view=view,
         prefix=prefix,
         start_endpoint=STARTS[view.flow],
+        texts_of=TEXT_SUFFIXES[view.flow],
         flow_minutes=_lifetime_minutes(view.flow),
         outcome="expired" if past_lifetime(view) else view.state,
         errors=[] if outcome_page else errors,
@@ -383,12 +401,25 @@ def submit_login() -> Response | tuple[str, int]:
     return step("recover", SubmitLogin(request.form.get("login", "")))
 
 
-@pages.post("/<any(register, recover):prefix>/otp")
+@pages.post("/phone/request")
+def request_phone_change() -> Response | tuple[str, int]:
+    form = request.form
+    return step(
+        "phone",
+        RequestPhoneChange(
+            login=form.get("login", ""),
+            password=form.get("password", ""),
+            new_phone=form.get("new_phone", "").strip(),
+        ),
+    )
+
+
+@pages.post("/<any(register, recover, phone):prefix>/otp")
 def confirm_otp(prefix: str) -> Response | tuple[str, int]:
     return step(prefix, ConfirmOtp(request.form.get("code", "").strip()))
 
 
-@pages.post("/<any(register, recover):prefix>/otp/resend")
+@pages.post("/<any(register, recover, phone):prefix>/otp/resend")
 def resend_otp(prefix: str) -> Response | tuple[str, int]:
     return step(prefix, ResendOtp(), notice="resent")
 

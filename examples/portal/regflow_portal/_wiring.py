@@ -2,7 +2,9 @@
 
 `build_services` is the one function that decides which adapter serves which port; a portal
 team copying this example replaces the demo BHXH registry here, and gives its SMS provider in
-`Settings.sms` (or `REGFLOW_PORTAL_SMS_URL` for regflow's HTTP gateway).
+`Settings.sms` (or `REGFLOW_PORTAL_SMS_URL` for regflow's HTTP gateway). Besides the two flows
+regflow ships, the engine runs the tutorial's `PHONE_CHANGE` (examples/phone_change), a host's
+own flow with a host port (`AccountPhones`), as a portal team would add theirs.
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from typing import TYPE_CHECKING
 import attrs
 
 import regflow
-from regflow import DuplicateAccountError
+from phone_change import (
+    PHONE_CHANGE,
+    AccountPhones,
+    InMemoryAccountPhones,
+    SqliteAccountPhones,
+)
+from regflow import SHIPPED_FLOWS, DuplicateAccountError
 from regflow.adapters.console import ConsoleSmsGateway
 from regflow.adapters.demo import DEMO_PASSWORD_HASH, demo_accounts, demo_citizens
 from regflow.adapters.http import HttpSettings, HttpSmsGateway
@@ -34,6 +42,8 @@ MIN_SECRET_BYTES = 32
 MIN_DISTINCT_BYTES = 16
 #: How often the portal deletes expired flows by default (`REGFLOW_PORTAL_PURGE_MINUTES`).
 PURGE_EVERY = timedelta(minutes=5)
+#: A `REGFLOW_PORTAL_DATABASE` that names a PostgreSQL server rather than a SQLite file.
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 class UnsafeSettingsError(ValueError):
@@ -120,11 +130,13 @@ def _http_sms(url: str | None, token: str | None) -> SmsGateway | None:
 
 @attrs.frozen(kw_only=True)
 class Services:
-    """What the web layer uses: the engine, the typed forms, in development the inbox and clock."""
+    """What the web layer uses: the engine, the typed forms, in development the inbox and clock;
+    `users` and `phones` are the stores behind the engine's ports."""
 
     engine: regflow.Engine
     clock: Clock
     users: UserStore
+    phones: AccountPhones
     drafts: FormDrafts = attrs.field(factory=FormDrafts)
     inbox: DevSmsInbox | None = None
     dev_clock: AdjustableClock | None = None
@@ -132,12 +144,14 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     """Wire regflow for the portal: demo BHXH data, stores, SMS and clock by mode."""
-    users, flows = _stores(settings.database)
+    users, flows, phones = _stores(settings.database)
     _seed_demo_accounts(users)
     dev_clock = AdjustableClock() if settings.dev_mode else None
     clock: Clock = dev_clock or SystemClock()
     inbox = DevSmsInbox(dev_clock) if dev_clock else None
     engine = regflow.bootstrap(
+        *SHIPPED_FLOWS,
+        PHONE_CHANGE,
         bhxh=InMemoryBhxhRegistry(demo_citizens()),
         sms=_sms(inbox, settings.sms),
         otp_secret=settings.otp_secret,
@@ -146,8 +160,11 @@ def build_services(settings: Settings) -> Services:
         hasher=settings.hasher,
         clock=clock,
         policy=settings.policy,
+        ports={"phones": phones},
     )
-    return Services(engine=engine, clock=clock, users=users, inbox=inbox, dev_clock=dev_clock)
+    return Services(
+        engine=engine, clock=clock, users=users, phones=phones, inbox=inbox, dev_clock=dev_clock
+    )
 
 
 def _sms(inbox: DevSmsInbox | None, configured: SmsGateway | None) -> SmsGateway:
@@ -158,12 +175,19 @@ def _sms(inbox: DevSmsInbox | None, configured: SmsGateway | None) -> SmsGateway
     return gateway
 
 
-def _stores(database: str | None) -> tuple[UserStore, FlowStore]:
-    """Where accounts and flows live: a SQLite file or a ``postgresql://`` URL, memory if unset."""
+def _stores(database: str | None) -> tuple[UserStore, FlowStore, AccountPhones]:
+    """Where accounts, flows and changed phones live: a SQLite file (the phones in the portal's
+    own table of it), memory if unset. The phones have no PostgreSQL adapter: a portal on
+    PostgreSQL writes one (`AccountPhones`, two methods) and returns it here."""
     if database is None:
-        return InMemoryUserStore(), InMemoryFlowStore()
+        return InMemoryUserStore(), InMemoryFlowStore(), InMemoryAccountPhones()
+    if database.startswith(POSTGRES_SCHEMES):
+        raise UnsafeSettingsError(
+            "the portal keeps changed phones in SQLite only: give _stores() an AccountPhones "
+            "adapter for PostgreSQL, or REGFLOW_PORTAL_DATABASE a SQLite file"
+        )
     stores = regflow.open_stores(database)
-    return stores.users, stores.flows
+    return stores.users, stores.flows, SqliteAccountPhones(database)
 
 
 def _seed_demo_accounts(users: UserStore) -> None:
