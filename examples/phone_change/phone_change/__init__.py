@@ -6,7 +6,12 @@ from phone_change.flow import (
     PhoneChangeState,
     RequestPhoneChange,
 )
-from phone_change.phones import AccountPhones, InMemoryAccountPhones, SqliteAccountPhones
+from phone_change.phones import (
+    AccountPhones,
+    InMemoryAccountPhones,
+    PostgresAccountPhones,
+    SqliteAccountPhones,
+)
 
 __all__ = [
     "PHONE_CHANGE",
@@ -14,6 +19,7 @@ __all__ = [
     "InMemoryAccountPhones",
     "PhoneChangeContext",
     "PhoneChangeState",
+    "PostgresAccountPhones",
     "RequestPhoneChange",
     "SqliteAccountPhones",
 ]

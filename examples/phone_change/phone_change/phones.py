@@ -1,4 +1,5 @@
-"""The host's port for the phones of its accounts, and two adapters of it."""
+"""The host's port for the phones of its accounts, and its adapters: memory, SQLite and
+PostgreSQL (the portal's own table, beside regflow's)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 if TYPE_CHECKING:
     import os
+
+    from psycopg_pool import ConnectionPool
 
 
 class AccountPhones(Protocol):
@@ -67,3 +70,27 @@ class SqliteAccountPhones:
     def change_phone(self, account_id: str, phone: str) -> None:
         with self._connect() as connection:
             connection.execute(_CHANGE, (account_id, phone))
+
+
+_POSTGRES_SCHEMA: Final = _SCHEMA.replace("TEXT", "text")
+_POSTGRES_PHONE: Final = _PHONE.replace("?", "%s")
+_POSTGRES_CHANGE: Final = _CHANGE.replace("?", "%s")
+
+
+class PostgresAccountPhones:
+    """`AccountPhones` in the portal's own table of a PostgreSQL database, over the pool
+    regflow's PostgreSQL stores use (`regflow.adapters.postgres.open_pool`)."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+        with pool.connection() as connection:
+            connection.execute(_POSTGRES_SCHEMA)
+
+    def phone(self, account_id: str) -> str | None:
+        with self._pool.connection() as connection:
+            row = connection.execute(_POSTGRES_PHONE, (account_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def change_phone(self, account_id: str, phone: str) -> None:
+        with self._pool.connection() as connection:
+            connection.execute(_POSTGRES_CHANGE, (account_id, phone))

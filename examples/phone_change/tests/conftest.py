@@ -12,6 +12,7 @@ from phone_change import (
     PHONE_CHANGE,
     AccountPhones,
     InMemoryAccountPhones,
+    PostgresAccountPhones,
     SqliteAccountPhones,
 )
 from regflow import Account, Engine
@@ -85,7 +86,7 @@ def _sqlite(folder: Path) -> Iterator[Portal]:
 
 
 def _postgres() -> Iterator[Portal]:
-    """regflow's PostgreSQL stores; the portal's phones in memory."""
+    """regflow's PostgreSQL stores and the portal's table, over one pool."""
     dsn = os.environ.get("REGFLOW_TEST_POSTGRES_DSN")
     if not dsn:
         if os.environ.get("CI") == "true":
@@ -102,7 +103,10 @@ def _postgres() -> Iterator[Portal]:
     create_schema(pool)
     with pool.connection() as connection:
         connection.execute("TRUNCATE regflow_flows, regflow_id_numbers, regflow_accounts")
-    yield _engine(PostgresUserStore(pool), PostgresFlowStore(pool), InMemoryAccountPhones())
+    phones = PostgresAccountPhones(pool)
+    with pool.connection() as connection:
+        connection.execute("TRUNCATE portal_account_phones")
+    yield _engine(PostgresUserStore(pool), PostgresFlowStore(pool), phones)
     pool.close()
 
 

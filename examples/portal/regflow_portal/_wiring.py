@@ -21,6 +21,7 @@ from phone_change import (
     PHONE_CHANGE,
     AccountPhones,
     InMemoryAccountPhones,
+    PostgresAccountPhones,
     SqliteAccountPhones,
 )
 from regflow import SHIPPED_FLOWS, DuplicateAccountError
@@ -176,17 +177,15 @@ def _sms(inbox: DevSmsInbox | None, configured: SmsGateway | None) -> SmsGateway
 
 
 def _stores(database: str | None) -> tuple[UserStore, FlowStore, AccountPhones]:
-    """Where accounts, flows and changed phones live: a SQLite file (the phones in the portal's
-    own table of it), memory if unset. The phones have no PostgreSQL adapter: a portal on
-    PostgreSQL writes one (`AccountPhones`, two methods) and returns it here."""
+    """Where accounts, flows and changed phones live: a SQLite file or a PostgreSQL database
+    (the phones in the portal's own table of it), memory if unset."""
     if database is None:
         return InMemoryUserStore(), InMemoryFlowStore(), InMemoryAccountPhones()
-    if database.startswith(POSTGRES_SCHEMES):
-        raise UnsafeSettingsError(
-            "the portal keeps changed phones in SQLite only: give _stores() an AccountPhones "
-            "adapter for PostgreSQL, or REGFLOW_PORTAL_DATABASE a SQLite file"
-        )
     stores = regflow.open_stores(database)
+    if database.startswith(POSTGRES_SCHEMES):
+        from regflow.adapters.postgres import open_pool  # noqa: PLC0415 - an optional extra
+
+        return stores.users, stores.flows, PostgresAccountPhones(open_pool(database))
     return stores.users, stores.flows, SqliteAccountPhones(database)
 
 
