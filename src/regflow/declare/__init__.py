@@ -9,7 +9,14 @@
   past its lifetime.
 """
 
-from regflow.declare._rules import EXPIRE, Rule, flow_expired, reports_until, rule
+from regflow.declare._rules import (
+    EXPIRE,
+    Rule,
+    client_limit,
+    flow_expired,
+    reports_until,
+    rule,
+)
 from regflow.declare._snapshot import SCHEMA, FlowSnapshot
 from regflow.declare._spec import (
     FLOW_EXPIRED,
@@ -48,6 +55,7 @@ __all__ = [
     "StateInfo",
     "Step",
     "call_port",
+    "client_limit",
     "event",
     "fact",
     "flow_expired",

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
 from regflow._errors import FlowError, Message
 from regflow.declare._step import Step
+
+if TYPE_CHECKING:
+    from regflow._limits import RateLimit, RateLimits
 
 #: The name shown for a guard without a rule name (the static check reports it).
 UNNAMED = "<unnamed>"
@@ -71,6 +75,29 @@ def reports_until(code: str, counter: str) -> Callable[[Step], Sequence[FlowErro
         return [step.error(code, retry_at=step.retry_time(counter))]
 
     return report
+
+
+def client_limit(  # noqa: PLR0913 - the rule's name, code, counter, limits and texts
+    name: str,
+    code: str,
+    counter: str,
+    limits: Callable[[RateLimits], Sequence[RateLimit]],
+    *,
+    vi: str,
+    en: str,
+    count: bool = True,
+) -> Rule:
+    """A rule that the host's client key (IP, device) used up one of its limits across
+    flows (`limits` picks it from `Policy.rate_limits`): it reports `code` with when the
+    `counter` has room again. It counts this request unless `count` is False (a peek, for
+    a counter another action counts)."""
+
+    def check(step: Step) -> bool:
+        chosen = limits(step.services.policy.rate_limits)
+        return step.over_limit(counter, step.client, chosen, count=count)
+
+    check.__name__ = name
+    return rule(code, vi=vi, en=en, report=reports_until(code, counter))(check)
 
 
 #: Fired by the engine before every event: a flow past its lifetime ends where the

@@ -30,10 +30,10 @@ from regflow.declare import (
     FlowSpec,
     Step,
     call_port,
+    client_limit,
     event,
     fact,
     flow_expired,
-    reports_until,
     rule,
     state,
 )
@@ -163,15 +163,14 @@ def login_invalid(step: Step) -> bool:
     return login(step) is None
 
 
-@rule(
+recovery_rate_limited = client_limit(
+    "recovery_rate_limited",
     "recovery.rate_limited",
+    "recovery_client",
+    lambda limits: limits.recoveries_per_client,
     vi="Thiết bị/địa chỉ này đã yêu cầu lấy lại mật khẩu quá nhiều lần (mọi phiên).",
     en="The client key asked for too many password recoveries, across flows.",
-    report=reports_until("recovery.rate_limited", "recovery_client"),
 )
-def recovery_rate_limited(step: Step) -> bool:
-    limits = step.services.policy.rate_limits.recoveries_per_client
-    return step.over_limit("recovery_client", step.client, limits)
 
 
 def answer_login(step: Step) -> None:

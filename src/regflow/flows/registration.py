@@ -13,7 +13,7 @@ import attrs
 
 from regflow._domain import Account, BhxhRecord, ChooseMethod, RegistrationForm, SubmitForm
 from regflow._masking import mask_id
-from regflow.declare._rules import reports_until, rule
+from regflow.declare._rules import client_limit, rule
 from regflow.declare._step import PortFailureError, Step, call_port, fact
 from regflow.kits.otp import OtpContext, OtpKit
 from regflow.kits.password import password_hash
@@ -224,26 +224,24 @@ def account_exists(step: Step) -> bool:
     return account is not None and account.flow_id != step.snapshot.flow_id
 
 
-@rule(
+client_rate_limited = client_limit(
+    "client_rate_limited",
     "client.rate_limited",
+    "client",
+    lambda limits: limits.attempts_per_client,
     vi="Thiết bị/địa chỉ (khóa client do ứng dụng cấp) đã gửi quá nhiều biểu mẫu.",
     en="The client key the host passes (IP, device) sent too many forms.",
-    report=reports_until("client.rate_limited", "client"),
 )
-def client_rate_limited(step: Step) -> bool:
-    limits = step.services.policy.rate_limits.attempts_per_client
-    return step.over_limit("client", step.client, limits)
-
-
-@rule(
+#: Only peeks: a failed match is counted against the client when it is answered.
+client_mismatch_rate_limited = client_limit(
+    "client_mismatch_rate_limited",
     "client.mismatch_rate_limited",
+    "client_mismatch",
+    lambda limits: limits.mismatches_per_client,
     vi="Thiết bị/địa chỉ này đã gửi quá nhiều biểu mẫu không khớp hồ sơ BHXH (mọi phiên).",
     en="The client key sent too many forms that did not match BHXH, across flows.",
-    report=reports_until("client.mismatch_rate_limited", "client_mismatch"),
+    count=False,
 )
-def client_mismatch_rate_limited(step: Step) -> bool:
-    limits = step.services.policy.rate_limits.mismatches_per_client
-    return step.over_limit("client_mismatch", step.client, limits, count=False)
 
 
 @rule(
