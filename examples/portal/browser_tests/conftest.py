@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -56,23 +56,32 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture
-def portal(screenshots: Path) -> Iterator[Portal]:
-    settings = Settings(
-        secret_key=os.urandom(32),
-        otp_secret=os.urandom(32),
-        dev_mode=True,
-        secure_cookies=False,
-        hasher=FastHasher(),
-        purge_every=None,
+def serve(screenshots: Path, **settings: Any) -> Iterator[Portal]:  # noqa: ANN401 - Settings'
+    """The portal in dev mode on a free loopback port, for as long as the caller iterates;
+    `settings` add to or replace the test defaults (in-memory stores, the fast hasher)."""
+    chosen = Settings(
+        **{
+            "secret_key": os.urandom(32),
+            "otp_secret": os.urandom(32),
+            "dev_mode": True,
+            "secure_cookies": False,
+            "hasher": FastHasher(),
+            "purge_every": None,
+            **settings,
+        }
     )
-    services = build_services(settings)
-    server = portal_server(create_app(settings, services), "127.0.0.1", 0)
+    services = build_services(chosen)
+    server = portal_server(create_app(chosen, services), "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield Portal(f"http://127.0.0.1:{server.port}", services, screenshots)
     server.shutdown()
     thread.join()
+
+
+@pytest.fixture
+def portal(screenshots: Path) -> Iterator[Portal]:
+    yield from serve(screenshots)
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ and every answer on the way that must not tell whether an account has the login.
 
 from __future__ import annotations
 
-import os
-import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -14,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from regflow import ERRORS, PASSWORD_RECOVERY
 from regflow.testing import FastHasher
-from regflow_portal import Settings, build_services, create_app, portal_server
+from regflow_portal import build_services, create_app
 
 from .citizen import (
     GOOD_PASSWORD,
@@ -35,6 +33,7 @@ from .citizen import (
 from .client import last_otp as texted_otp
 from .client import post, reach_otp
 from .client import settings as client_settings
+from .conftest import serve
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -50,22 +49,7 @@ OTP_LEAD = "Nếu có tài khoản với số này, mã OTP đã được gửi 
 @pytest.fixture
 def portal(screenshots: Path, tmp_path: Path) -> Iterator[Portal]:
     """The portal of conftest's, its stores in a SQLite file (the `page` fixture uses it)."""
-    settings = Settings(
-        secret_key=os.urandom(32),
-        otp_secret=os.urandom(32),
-        dev_mode=True,
-        secure_cookies=False,
-        database=str(tmp_path / "portal.sqlite3"),
-        hasher=HASHER,
-        purge_every=None,
-    )
-    services = build_services(settings)
-    server = portal_server(create_app(settings, services), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Portal(f"http://127.0.0.1:{server.port}", services, screenshots)
-    server.shutdown()
-    thread.join()
+    yield from serve(screenshots, database=str(tmp_path / "portal.sqlite3"), hasher=HASHER)
 
 
 def reach_account_exists(page: Page) -> None:

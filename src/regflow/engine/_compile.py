@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -137,12 +137,9 @@ def _table(spec: FlowSpec) -> Table:
     return {key: tuple(edges) for key, edges in table.items()}
 
 
-BASE_CATALOGUE: Final = ERRORS
-
-
 def catalogue(specs: Sequence[FlowSpec]) -> dict[str, ErrorSpec]:
     """regflow's codes and every flow's own; one code may not mean two things."""
-    codes = dict(BASE_CATALOGUE)
+    codes = dict(ERRORS)
     for spec in specs:
         for error in spec.errors:
             known = codes.setdefault(error.code, error)
