@@ -288,7 +288,7 @@ def citizen_cancelled(step: Step) -> bool:
 
 
 @rule(
-    "identity.unavailable",
+    "vneid.platform_error",
     vi="VNeID trả về một lỗi khác (server_error…): lỗi của nền tảng, không của công dân.",
     en="The platform answered another error (server_error…): its failure, not the citizen's.",
 )
@@ -590,16 +590,19 @@ ERRORS: Final = (
         "You cancelled the sign-in with VNeID.",
     ),
     _error(
+        "vneid.platform_error",
+        "Hệ thống VNeID không hoàn tất được việc đăng nhập. Vui lòng đăng nhập lại sau.",
+        "The VNeID platform could not complete the sign-in. Please sign in again later.",
+    ),
+    _error(
         "vneid.code_rejected",
         "Phiên đăng nhập VNeID đã hết hạn hoặc đã được sử dụng. Vui lòng đăng nhập lại.",
         "The VNeID sign-in has expired or was used already. Please sign in again.",
-        retryable=True,
     ),
     _error(
         "vneid.token_invalid",
         "Không xác minh được thông tin từ VNeID. Vui lòng đăng nhập lại.",
         "The answer from VNeID could not be verified. Please sign in again.",
-        retryable=True,
     ),
     _error(
         "vneid.identity_invalid",
