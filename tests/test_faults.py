@@ -28,8 +28,8 @@ from regflow import (
     State,
 )
 from regflow.analysis import Declaration, generated_paths
-from regflow.flows.vneid import BeginVneid, VneidCallback
 from regflow.flows.registration import account_of
+from regflow.flows.vneid import BeginVneid, VneidCallback
 from regflow.testing import FakePorts, Fault, FaultPlan, ScenarioRunner, Scene
 
 if TYPE_CHECKING:
