@@ -150,7 +150,9 @@ def test_a_token_signed_by_another_key_of_the_same_id_is_refused(
     adapter: OidcIdentityProvider, provider: LoopbackProvider
 ) -> None:
     code = a_code(adapter)
-    provider.sign_with = RSAKey.generate_key(2048, parameters={"kid": provider.key.kid})
+    kid = provider.key.kid
+    assert kid is not None
+    provider.sign_with = RSAKey.generate_key(2048, parameters={"kid": kid})
     assert redeem(adapter, code) == IdentityRefused(Refusal.TOKEN_INVALID, "signature")
 
 

@@ -45,7 +45,8 @@ class InMemoryUserStore:
 
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
-        self.password_hashes: dict[str, str | None] = {}
+        #: The accounts' password hashes; an account without a password has none here.
+        self.password_hashes: dict[str, str] = {}
         self._by_number: dict[str, str] = {}  # "id:…" / "bhxh:…" → account_id
         self._lock = threading.Lock()
 
@@ -66,7 +67,8 @@ class InMemoryUserStore:
             if any(key in self._by_number for key in keys):
                 raise DuplicateAccountError(account.account_id)
             self.accounts[account.account_id] = account
-            self.password_hashes[account.account_id] = password_hash
+            if password_hash is not None:
+                self.password_hashes[account.account_id] = password_hash
             for key in keys:
                 self._by_number[key] = account.account_id
 

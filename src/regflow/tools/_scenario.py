@@ -438,7 +438,7 @@ def _linked_account_id(scene: Scene) -> str:
 
 
 def _no_password_link(scene: Scene) -> Event:
-    scene.ports.users.password_hashes[_linked_account_id(scene)] = None
+    scene.ports.users.password_hashes.pop(_linked_account_id(scene), None)
     return LinkByPassword(STRONG_PASSWORD)
 
 
