@@ -151,7 +151,8 @@ class VneidDetails:
     citizen (`authorization_url`, while the flow awaits the callback), the name the
     platform verified, and whether the password screen may be skipped."""
 
-    authorization_url: str | None = None
+    #: It carries the request's `state` and `nonce`, as it must: never shown in a repr.
+    authorization_url: str | None = attrs.field(default=None, repr=_hidden)
     full_name: str | None = None
     password: VneidPassword | None = None
 
