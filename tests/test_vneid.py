@@ -4,7 +4,7 @@ odd callbacks that must not raise."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pytest
@@ -144,7 +144,7 @@ def test_a_code_works_once(ports: FakePorts) -> None:
     ],
 )
 def test_an_identity_the_portal_cannot_take_is_refused(
-    ports: FakePorts, changes: dict[str, object], code: str
+    ports: FakePorts, changes: dict[str, Any], code: str
 ) -> None:
     engine = engine_of(ports)
     flow_id = awaiting(engine)
