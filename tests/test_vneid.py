@@ -9,8 +9,11 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pytest
 import structlog
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from regflow import (
+    ERRORS,
     VNEID_REGISTRATION,
     Account,
     BeginVneid,
@@ -332,3 +335,19 @@ def test_the_view_of_each_screen(ports: FakePorts) -> None:
     assert view.details.full_name == CITIZEN.full_name
     assert view.details.password is VneidPassword.OPTIONAL
     assert view.details.authorization_url is None
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    field=st.sampled_from(["code", "state", "error"]),
+    value=st.one_of(st.none(), st.text(), st.binary(), st.integers(), st.text(min_size=3000)),
+)
+def test_any_value_in_the_callback_gets_a_catalogued_answer(field: str, value: object) -> None:
+    ports = FakePorts.seeded()
+    engine = engine_of(ports)
+    flow_id = awaiting(engine)
+
+    view = engine.send(flow_id, attrs.evolve(ports.identity.approve(), **{field: value}))
+
+    assert set(view.error_codes()) <= set(ERRORS) | {e.code for e in VNEID_REGISTRATION.errors}
+    assert engine.view(flow_id).state is view.state

@@ -198,6 +198,7 @@ def test_an_existing_account_is_linked_by_an_otp(
         ({"nonce": "of-another-sign-in"}, "vneid.token_invalid"),
         ({"exp": 1_000_000_000}, "vneid.token_invalid"),
         ({"iss": "http://127.0.0.1:1"}, "vneid.token_invalid"),
+        ({"phone_number": "02438123456"}, "vneid.identity_invalid"),
     ],
 )
 def test_a_token_the_portal_must_refuse_sends_the_citizen_back(
