@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from regflow import (
     ERRORS,
+    SHIPPED_FLOWS,
     VNEID_REGISTRATION,
     Account,
     BeginVneid,
@@ -27,11 +28,14 @@ from regflow import (
     VneidCallback,
     VneidPassword,
     VneidState,
+    bootstrap,
 )
 from regflow.ports.identity import Refusal
 from regflow.testing import CITIZEN, STRONG_PASSWORD, VNEID_CITIZEN, FakePorts
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from regflow import Engine
 
 V = VneidState
@@ -352,3 +356,17 @@ def test_any_value_in_the_callback_gets_a_catalogued_answer(field: str, value: o
 
     assert set(view.error_codes()) <= set(ERRORS) | {e.code for e in VNEID_REGISTRATION.errors}
     assert engine.view(flow_id).state is view.state
+
+
+def test_bootstrap_runs_the_vneid_registration_when_given_a_platform(tmp_path: Path) -> None:
+    ports = FakePorts.seeded()
+    wiring = {"bhxh": ports.bhxh, "sms": ports.sms, "otp_secret": ports.otp_secret}
+    without = bootstrap(**wiring, database=tmp_path / "a.sqlite3")  # type: ignore[arg-type]
+    given = bootstrap(
+        **wiring,  # type: ignore[arg-type]
+        database=tmp_path / "b.sqlite3",
+        ports={"identity": ports.identity},
+    )
+
+    assert [spec.name for spec in without.flows] == ["bhxh_registration", "password_recovery"]
+    assert [spec.name for spec in given.flows] == [spec.name for spec in SHIPPED_FLOWS]
