@@ -71,6 +71,7 @@ def test_the_docs_template_and_gateway_send_the_otp_as_the_provider_takes_it(
         clock=ports.clock,
         otp_secret=ports.otp_secret,
         policy=namespace["policy"],
+        ports={"identity": ports.identity},
     )
     flow_id = engine.start("bhxh_registration").flow_id
     engine.send(flow_id, ChooseMethod(CITIZEN_BY_BHXH.subject, CITIZEN_BY_BHXH.method))

@@ -80,6 +80,7 @@ def test_regflow_check_checks_the_flow_named_or_all(capsys: pytest.CaptureFixtur
     assert main(["check", "--flow", "all"]) == 0
     assert capsys.readouterr().out == (
         "0 finding(s) in bhxh_registration\n0 finding(s) in password_recovery\n"
+        "0 finding(s) in vneid_registration\n"
     )
 
 

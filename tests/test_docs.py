@@ -219,7 +219,12 @@ def test_the_api_builds_pages_for_the_flows_it_is_given(tmp_path: Path) -> None:
         "errors.md",
     ]
     assert build(tmp_path, flows=[PASSWORD_RECOVERY], check=True) == []
-    assert build(tmp_path, check=True) == ["flow.md", "flows/bhxh_registration.md", "errors.md"]
+    assert build(tmp_path, check=True) == [
+        "flow.md",
+        "flows/bhxh_registration.md",
+        "flows/vneid_registration.md",
+        "errors.md",
+    ]
 
 
 def test_docs_build_reports_flows_it_cannot_load(capsys: pytest.CaptureFixture[str]) -> None:
@@ -238,7 +243,7 @@ def test_flows_lists_the_shipped_flows(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["flows"]) == 0
 
     rows = listed(capsys.readouterr().out)
-    assert list(rows) == ["bhxh_registration", "password_recovery"]
+    assert list(rows) == ["bhxh_registration", "password_recovery", "vneid_registration"]
     assert rows["password_recovery"] == [
         f"v{PASSWORD_RECOVERY.version}",
         f"{len(PASSWORD_RECOVERY.states)} states",
@@ -251,6 +256,7 @@ def test_flows_adds_a_hosts_flows_or_lists_only_them(capsys: pytest.CaptureFixtu
     assert list(listed(capsys.readouterr().out)) == [
         "bhxh_registration",
         "password_recovery",
+        "vneid_registration",
         "host_recovery",
         "broken_host_recovery",
     ]

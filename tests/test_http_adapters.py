@@ -339,6 +339,7 @@ def _engine(bhxh: HttpBhxhRegistry, sms: HttpSmsGateway) -> tuple[Engine, str]:
         hasher=ports.hasher,
         clock=ports.clock,
         otp_secret=ports.otp_secret,
+        ports={"identity": ports.identity},
     )
     flow = engine.start("bhxh_registration")
     engine.send(flow.flow_id, ChooseMethod(CITIZEN_BY_BHXH.subject, CITIZEN_BY_BHXH.method))

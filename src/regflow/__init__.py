@@ -4,7 +4,8 @@ A flow is a `FlowSpec` (`regflow.declare`); an `Engine` runs the flows it is giv
 ports (`regflow.ports`) that host apps fill with adapters (`regflow.adapters`, fakes in
 `regflow.testing`). regflow ships the National Public Service Portal's registration by BHXH
 number (`BHXH_REGISTRATION`, declared in `regflow.machine`) and its password recovery
-(`PASSWORD_RECOVERY`), built from reusable kits (`regflow.kits`).
+(`PASSWORD_RECOVERY`), and the registration by the national identity platform over OpenID
+Connect (`VNEID_REGISTRATION`), built from reusable kits (`regflow.kits`).
 """
 
 from regflow._bootstrap import Stores, bootstrap, open_stores
@@ -16,6 +17,7 @@ from regflow._domain import (
     RegistrationForm,
     Remedy,
     SubmitForm,
+    VerifiedIdentity,
 )
 from regflow._errors import (
     ERRORS,
@@ -29,7 +31,7 @@ from regflow._errors import (
 from regflow._limits import RateLimit, RateLimits
 from regflow._masking import mask_id, mask_phone
 from regflow._methods import CITIZEN_BY_BHXH, MethodRegistry, RegistrationMethod
-from regflow._policy import Policy
+from regflow._policy import Policy, VneidPassword
 from regflow._shipped import SHIPPED_FLOWS
 from regflow._sms import SmsMessage, SmsTemplate, load_sms_templates
 from regflow._view import FlowView
@@ -47,6 +49,17 @@ from regflow.declare import (
 )
 from regflow.engine import Engine
 from regflow.flows.recovery import PASSWORD_RECOVERY, RecoveryState, SubmitLogin
+from regflow.flows.vneid import (
+    VNEID_REGISTRATION,
+    BeginVneid,
+    LinkByOtp,
+    LinkByPassword,
+    SkipPassword,
+    VneidCallback,
+    VneidContext,
+    VneidDetails,
+    VneidState,
+)
 from regflow.kits.otp import ConfirmOtp, OtpChallenge, OtpContext, OtpKit, ResendOtp
 from regflow.kits.password import SetPassword
 from regflow.machine import BHXH_REGISTRATION, RegistrationDetails, State
@@ -62,7 +75,9 @@ __all__ = [
     "PASSWORD_RECOVERY",
     "REMEDIES",
     "SHIPPED_FLOWS",
+    "VNEID_REGISTRATION",
     "Account",
+    "BeginVneid",
     "BhxhRecord",
     "ChooseMethod",
     "ConfirmOtp",
@@ -73,6 +88,8 @@ __all__ = [
     "FlowSnapshot",
     "FlowSpec",
     "FlowView",
+    "LinkByOtp",
+    "LinkByPassword",
     "Message",
     "MethodRegistry",
     "OtpChallenge",
@@ -91,6 +108,7 @@ __all__ = [
     "ResendOtp",
     "Rule",
     "SetPassword",
+    "SkipPassword",
     "SmsMessage",
     "SmsTemplate",
     "StaleFlowError",
@@ -99,6 +117,12 @@ __all__ = [
     "Stores",
     "SubmitForm",
     "SubmitLogin",
+    "VerifiedIdentity",
+    "VneidCallback",
+    "VneidContext",
+    "VneidDetails",
+    "VneidPassword",
+    "VneidState",
     "bootstrap",
     "event",
     "fact",

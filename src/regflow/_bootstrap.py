@@ -13,6 +13,7 @@ from regflow.adapters.argon2 import Argon2Hasher
 from regflow.adapters.memory import InMemoryRateLimiter
 from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteUserStore
 from regflow.adapters.system import SystemClock
+from regflow.declare import Services
 from regflow.engine import Engine
 from regflow.ports import FlowStore, UserStore
 
@@ -77,6 +78,13 @@ def open_stores(database: str | os.PathLike[str] | None = None) -> Stores:
     return Stores(SqliteUserStore(sqlite), SqliteFlowStore(sqlite), sqlite.close)
 
 
+def shipped_for(ports: Mapping[str, object]) -> tuple[FlowSpec, ...]:
+    """The flows regflow ships that need no host port but those in `ports`: a portal that
+    has no identity platform yet runs the BHXH registration and the recovery."""
+    built_in = set(Services.BUILT_IN)
+    return tuple(spec for spec in SHIPPED_FLOWS if spec.requires - built_in <= ports.keys())
+
+
 def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     *specs: FlowSpec,
     sms: SmsGateway,
@@ -92,7 +100,8 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     database: str | os.PathLike[str] | None = None,
     ports: Mapping[str, object] | None = None,
 ) -> Engine:
-    """Build an engine running `specs` (by default the flows regflow ships), with
+    """Build an engine running `specs` (by default the flows regflow ships whose own
+    ports the caller gives: the VNeID registration runs with an ``identity`` port), with
     production defaults for every port the caller leaves out.
 
     BHXH and SMS are the portal's own services and have no default (a host that runs no
@@ -109,7 +118,7 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
         flows = flows if flows is not None else stores.flows
     clock = clock or SystemClock()
     return Engine(
-        *(specs or SHIPPED_FLOWS),
+        *(specs or shipped_for(ports or {})),
         bhxh=bhxh,
         sms=sms,
         users=users,

@@ -57,6 +57,21 @@ class BhxhRecord:
 
 
 @attrs.frozen(kw_only=True)
+class VerifiedIdentity:
+    """A citizen as the national identity platform (VNeID) asserts them in a verified ID
+    token: the personal ID number (CCCD) and the ones it replaced, the name, the date of
+    birth, the phone, and the assurance level of the account (2: verified by the police,
+    Decree 69/2024/NĐ-CP). The VNeID flow normalises the name and the phone."""
+
+    id_number: str = attrs.field(repr=_masked)
+    full_name: str
+    date_of_birth: date
+    phone: str = attrs.field(repr=_masked)
+    level: int
+    former_id_numbers: tuple[str, ...] = attrs.field(default=(), converter=_in_order, repr=_masked)
+
+
+@attrs.frozen(kw_only=True)
 class RegistrationForm:
     """The BHXH form after validation: every field parsed and normalised."""
 
@@ -87,11 +102,36 @@ class Account:
     created_at: datetime
     flow_id: str
     former_id_numbers: tuple[str, ...] = attrs.field(default=(), converter=_in_order, repr=_masked)
+    #: When the national identity platform (VNeID) last verified the account's owner.
+    vneid_verified_at: datetime | None = None
 
     @property
     def id_numbers(self) -> tuple[str, ...]:
         """Every CMT/CCCD number the account is known by, the current one first."""
         return (self.id_number, *self.former_id_numbers)
+
+    @classmethod
+    def for_identity(
+        cls, identity: VerifiedIdentity, *, account_id: str, created_at: datetime, flow_id: str
+    ) -> Account:
+        """The account a VNeID sign-up earns: the platform's identity, at the level it
+        asserted. Its BHXH number is the ID number: the Law on Social Insurance 2024 makes
+        the personal identification number the social-insurance code."""
+        return cls(
+            account_id=account_id,
+            id_number=identity.id_number,
+            bhxh_number=identity.id_number,
+            full_name=identity.full_name,
+            date_of_birth=identity.date_of_birth,
+            phone=identity.phone,
+            email=None,
+            verification_level=identity.level,
+            source="vneid",
+            created_at=created_at,
+            flow_id=flow_id,
+            former_id_numbers=identity.former_id_numbers,
+            vneid_verified_at=created_at,
+        )
 
     @classmethod
     def for_citizen(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import timedelta
 
 import attrs
@@ -27,6 +28,18 @@ def _otp_template(policy: Policy, _: attrs.Attribute[SmsTemplate], template: Sms
         raise ValueError(f"the OTP template cannot carry this policy's values: {exc}") from exc
 
 
+class VneidPassword(enum.StrEnum):
+    """Whether a new account made by VNeID gets a password besides signing in by VNeID."""
+
+    REQUIRED = "required"
+    OPTIONAL = "optional"
+    NONE = "none"
+
+
+#: The assurance levels of a VNeID account (Decree 69/2024/NĐ-CP): 1 (basic), 2 (verified).
+_VNEID_LEVEL = attrs.validators.in_((1, 2))
+
+
 @attrs.frozen(kw_only=True)
 class Policy:
     """Limits and lifetimes of a flow; the defaults follow the issue that specified them.
@@ -34,7 +47,10 @@ class Policy:
     `max_mismatches` stops the form from being used to probe the BHXH database;
     `otp_max_attempts` bounds guessing a 6-digit code to 5 in a million per flow;
     `rate_limits` bound the same across flows (they need a `RateLimiter`);
-    `otp_sms` is the approved brandname template the code is sent with.
+    `otp_sms` is the approved brandname template the code is sent with;
+    `vneid_min_level` is the lowest VNeID assurance level a sign-up by VNeID takes (2: the
+    identity verified by the police), `vneid_password` whether its new account gets a
+    password.
     """
 
     flow_ttl: timedelta = attrs.field(default=timedelta(minutes=30), validator=_POSITIVE_TIME)
@@ -47,6 +63,10 @@ class Policy:
     max_mismatches: int = attrs.field(default=5, validator=_POSITIVE_COUNT)
     rate_limits: RateLimits = attrs.Factory(RateLimits)
     otp_sms: SmsTemplate = attrs.field(default=OTP_SMS, validator=_otp_template)
+    vneid_min_level: int = attrs.field(default=2, validator=_VNEID_LEVEL)
+    vneid_password: VneidPassword = attrs.field(
+        default=VneidPassword.OPTIONAL, converter=VneidPassword
+    )
 
     def otp_message(self, code: str) -> SmsMessage:
         """The text that carries `code`, with the minutes it stays valid if the template says."""

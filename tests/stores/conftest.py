@@ -174,6 +174,7 @@ def engine_on(
         otp_secret=ports.otp_secret,
         policy=policy,
         limiter=limiter,
+        ports={"identity": ports.identity},
     )
 
 

@@ -23,6 +23,7 @@ from .conftest import at_password, engine_on
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from datetime import datetime
 
     from regflow import Account
     from regflow.ports import FlowStore, UserStore
@@ -45,7 +46,7 @@ class DiesAfterAdd:
     ) -> Account | None:
         return self.users.find(id_number, bhxh_number, former_id_numbers)
 
-    def add(self, account: Account, password_hash: str) -> None:
+    def add(self, account: Account, password_hash: str | None) -> None:
         self.users.add(account, password_hash)
         self.die(account)
 
@@ -60,6 +61,9 @@ class DiesAfterAdd:
 
     def set_password_hash(self, account_id: str, password_hash: str) -> None:
         self.users.set_password_hash(account_id, password_hash)
+
+    def verify_identity(self, account_id: str, level: int, verified_at: datetime) -> None:
+        self.users.verify_identity(account_id, level, verified_at)
 
 
 def _exit(_: Account) -> None:

@@ -35,15 +35,22 @@ from regflow import (
     BHXH_REGISTRATION,
     ERRORS,
     PASSWORD_RECOVERY,
+    VNEID_REGISTRATION,
+    BeginVneid,
     ChooseMethod,
     ConfirmOtp,
     FlowView,
+    LinkByOtp,
+    LinkByPassword,
     RecoveryState,
     ResendOtp,
     SetPassword,
+    SkipPassword,
     State,
     SubmitForm,
     SubmitLogin,
+    VneidCallback,
+    VneidState,
 )
 from regflow_portal._purge import Purger
 from regflow_portal._texts import TEXTS
@@ -56,7 +63,8 @@ if TYPE_CHECKING:
     from werkzeug.wrappers import Response
 
 REGISTRATION, RECOVERY, PHONE = BHXH_REGISTRATION.name, PASSWORD_RECOVERY.name, PHONE_CHANGE.name
-R, P = RecoveryState, PhoneChangeState
+VNEID = VNEID_REGISTRATION.name
+R, P, V = RecoveryState, PhoneChangeState, VneidState
 #: The screen (URL and template) that shows each state of each flow: the OTP screen serves
 #: every flow, the password screen both of regflow's, each flow has its own outcome page.
 SCREENS: dict[tuple[str, str], str] = {
@@ -83,16 +91,35 @@ SCREENS: dict[tuple[str, str], str] = {
     (PHONE, P.COMPLETED): "done",
     (PHONE, P.LOCKED): "done",
     (PHONE, P.EXPIRED): "done",
+    (VNEID, V.READY): "start",
+    (VNEID, V.AWAITING_CALLBACK): "go",
+    (VNEID, V.LINKING): "link",
+    (VNEID, V.OTP_PENDING): "otp",
+    (VNEID, V.OTP_EXPIRED): "otp",
+    (VNEID, V.SETTING_PASSWORD): "finish",
+    (VNEID, V.COMPLETED): "outcome",
+    (VNEID, V.LOCKED): "outcome",
+    (VNEID, V.EXPIRED): "outcome",
 }
 #: Where each flow's screens live (`/register/otp`, `/recover/otp`, `/phone/otp`), the page of
 #: its outcome (what a flow past its lifetime shows), the endpoint that starts it again, and
 #: the texts of the flow's own words (`tries_left_recovery`, `start_again_phone`, …).
-PATHS = {REGISTRATION: "register", RECOVERY: "recover", PHONE: "phone"}
-OUTCOME_SCREENS = {REGISTRATION: "result", RECOVERY: "recovered", PHONE: "done"}
-STARTS = {REGISTRATION: "pages.start", RECOVERY: "pages.recover", PHONE: "pages.change_phone"}
-TEXT_SUFFIXES = {REGISTRATION: "", RECOVERY: "_recovery", PHONE: "_phone"}
+PATHS = {REGISTRATION: "register", RECOVERY: "recover", PHONE: "phone", VNEID: "vneid"}
+OUTCOME_SCREENS = {REGISTRATION: "result", RECOVERY: "recovered", PHONE: "done", VNEID: "outcome"}
+STARTS = {
+    REGISTRATION: "pages.start",
+    RECOVERY: "pages.recover",
+    PHONE: "pages.change_phone",
+    VNEID: "pages.start_vneid",
+}
+TEXT_SUFFIXES = {REGISTRATION: "", RECOVERY: "_recovery", PHONE: "_phone", VNEID: "_vneid"}
 OTP_EXPIRED = frozenset(
-    {(REGISTRATION, State.OTP_EXPIRED), (RECOVERY, R.OTP_EXPIRED), (PHONE, P.OTP_EXPIRED)}
+    {
+        (REGISTRATION, State.OTP_EXPIRED),
+        (RECOVERY, R.OTP_EXPIRED),
+        (PHONE, P.OTP_EXPIRED),
+        (VNEID, V.OTP_EXPIRED),
+    }
 )
 FORM_FIELDS = ("bhxh_number", "full_name", "date_of_birth", "phone", "email")
 REQUIRED_FIELDS = frozenset(FORM_FIELDS) - {"email"}
@@ -226,6 +253,7 @@ def _template_helpers() -> dict[str, Any]:
         "lang": language(),
         "csrf_token": csrf_token,
         "dev_mode": services().inbox is not None,
+        "vneid_offered": any(spec.name == VNEID for spec in services().engine.flows),
     }
 
 
@@ -320,7 +348,7 @@ def begin(flow: str) -> Response | str:
     return to_screen(view)
 
 
-@pages.get("/<any(register, recover, phone):prefix>/<screen>")
+@pages.get("/<any(register, recover, phone, vneid):prefix>/<screen>")
 def show(prefix: str, screen: str) -> Response | str | tuple[str, int]:
     view = current_view()
     if view is None:
@@ -337,8 +365,9 @@ def show(prefix: str, screen: str) -> Response | str | tuple[str, int]:
     if view.state not in (State.FILLING_FORM, State.DATA_MISMATCH):
         drafts.drop(view.flow_id)
     outcome_page = screen == OUTCOME_SCREENS[view.flow]  # says what happened; errors: reasons
+    template = screen if prefix != "vneid" or screen == "otp" else f"vneid_{screen}"
     return render_template(
-        f"{screen}.html",
+        f"{template}.html",
         view=view,
         prefix=prefix,
         start_endpoint=STARTS[view.flow],
@@ -414,12 +443,12 @@ def request_phone_change() -> Response | tuple[str, int]:
     )
 
 
-@pages.post("/<any(register, recover, phone):prefix>/otp")
+@pages.post("/<any(register, recover, phone, vneid):prefix>/otp")
 def confirm_otp(prefix: str) -> Response | tuple[str, int]:
     return step(prefix, ConfirmOtp(request.form.get("code", "").strip()))
 
 
-@pages.post("/<any(register, recover, phone):prefix>/otp/resend")
+@pages.post("/<any(register, recover, phone, vneid):prefix>/otp/resend")
 def resend_otp(prefix: str) -> Response | tuple[str, int]:
     return step(prefix, ResendOtp(), notice="resent")
 
@@ -428,6 +457,46 @@ def resend_otp(prefix: str) -> Response | tuple[str, int]:
 def set_password(prefix: str) -> Response | tuple[str, int]:
     form = request.form
     return step(prefix, SetPassword(form.get("password", ""), form.get("confirmation", "")))
+
+
+@pages.post("/vneid")
+def start_vneid() -> Response | str | tuple[str, int]:
+    """The method screen's "Tài khoản định danh điện tử VNeID" (or "start again"): a sign-up
+    by VNeID replaces the session's flow, and its authorization request is made at once."""
+    started = begin(VNEID)
+    return started if isinstance(started, str) else step("vneid", BeginVneid())
+
+
+@pages.get("/vneid/callback")
+def vneid_callback() -> Response | tuple[str, int]:
+    """The redirect URI registered with the platform: its query, as text, is the event.
+    No CSRF token (the platform's redirect cannot carry one): the flow's `state` is it."""
+    args = request.args
+    return step(
+        "vneid",
+        VneidCallback(code=args.get("code"), state=args.get("state"), error=args.get("error")),
+    )
+
+
+@pages.post("/vneid/link/password")
+def link_by_password() -> Response | tuple[str, int]:
+    return step("vneid", LinkByPassword(request.form.get("password", "")))
+
+
+@pages.post("/vneid/link/otp")
+def link_by_otp() -> Response | tuple[str, int]:
+    return step("vneid", LinkByOtp())
+
+
+@pages.post("/vneid/password")
+def vneid_password() -> Response | tuple[str, int]:
+    form = request.form
+    return step("vneid", SetPassword(form.get("password", ""), form.get("confirmation", "")))
+
+
+@pages.post("/vneid/skip")
+def skip_password() -> Response | tuple[str, int]:
+    return step("vneid", SkipPassword())
 
 
 def step(prefix: str, event: object, notice: str | None = None) -> Response | tuple[str, int]:

@@ -2,9 +2,11 @@
 
 `build_services` is the one function that decides which adapter serves which port; a portal
 team copying this example replaces the demo BHXH registry here, and gives its SMS provider in
-`Settings.sms` (or `REGFLOW_PORTAL_SMS_URL` for regflow's HTTP gateway). Besides the two flows
-regflow ships, the engine runs the tutorial's `PHONE_CHANGE` (examples/phone_change), a host's
-own flow with a host port (`AccountPhones`), as a portal team would add theirs.
+`Settings.sms` (or `REGFLOW_PORTAL_SMS_URL` for regflow's HTTP gateway); with an identity
+platform (`Settings.identity`, or `REGFLOW_PORTAL_VNEID_ISSUER` and its client's settings) it
+runs the registration by VNeID too. Besides the flows regflow ships, the engine runs the
+tutorial's `PHONE_CHANGE` (examples/phone_change), a host's own flow with a host port
+(`AccountPhones`), as a portal team would add theirs.
 """
 
 from __future__ import annotations
@@ -24,13 +26,13 @@ from phone_change import (
     PostgresAccountPhones,
     SqliteAccountPhones,
 )
-from regflow import SHIPPED_FLOWS, DuplicateAccountError
+from regflow import SHIPPED_FLOWS, VNEID_REGISTRATION, DuplicateAccountError
 from regflow.adapters.console import ConsoleSmsGateway
 from regflow.adapters.demo import DEMO_PASSWORD_HASH, demo_accounts, demo_citizens
 from regflow.adapters.http import HttpSettings, HttpSmsGateway
 from regflow.adapters.memory import InMemoryBhxhRegistry, InMemoryFlowStore, InMemoryUserStore
 from regflow.adapters.system import SystemClock
-from regflow.ports import Clock, PasswordHasher, SmsGateway, UserStore
+from regflow.ports import Clock, IdentityProvider, PasswordHasher, SmsGateway, UserStore
 from regflow_portal._dev import AdjustableClock, DevSmsInbox
 from regflow_portal._drafts import FormDrafts
 
@@ -61,7 +63,9 @@ class Settings:
     `sms` sends the OTPs in production (development mode uses its inbox); `proxy_hops` is the
     number of reverse proxies in front of the portal whose `X-Forwarded-For` is trusted (0:
     the client is the connection's address); `purge_every` is how often expired flows are
-    deleted (None: an operator's cron does it). Outside development mode the constructor
+    deleted (None: an operator's cron does it); `identity` is the national identity platform
+    the registration by VNeID signs in at (None: the portal offers BHXH only). Outside
+    development mode the constructor
     refuses weak secrets and a missing or console SMS gateway (`UnsafeSettingsError`).
     """
 
@@ -75,6 +79,7 @@ class Settings:
     sms: SmsGateway | None = None
     proxy_hops: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     purge_every: timedelta | None = PURGE_EVERY
+    identity: IdentityProvider | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.dev_mode:
@@ -102,6 +107,7 @@ class Settings:
             sms=_http_sms(env.get("REGFLOW_PORTAL_SMS_URL"), env.get("REGFLOW_PORTAL_SMS_TOKEN")),
             proxy_hops=int(env.get("REGFLOW_PORTAL_PROXY_HOPS", "0")),
             purge_every=timedelta(minutes=purge_minutes) if purge_minutes > 0 else None,
+            identity=_vneid(env),
         )
 
 
@@ -122,6 +128,25 @@ def _check_secret(name: str, value: bytes) -> None:
         raise UnsafeSettingsError(
             f"{name} needs {MIN_SECRET_BYTES}+ random bytes outside development mode"
         )
+
+
+def _vneid(env: os._Environ[str]) -> IdentityProvider | None:
+    """The OpenID Connect adapter for the platform at `REGFLOW_PORTAL_VNEID_ISSUER`, with the
+    client the platform registered for the portal (`_CLIENT_ID`, `_CLIENT_SECRET`, and the
+    callback `_REDIRECT_URI`, which ends in ``/vneid/callback``), if one is configured."""
+    issuer = env.get("REGFLOW_PORTAL_VNEID_ISSUER")
+    if not issuer:
+        return None
+    from regflow.adapters.oidc import OidcIdentityProvider, OidcSettings  # noqa: PLC0415
+
+    return OidcIdentityProvider(
+        OidcSettings(
+            issuer=issuer,
+            client_id=env.get("REGFLOW_PORTAL_VNEID_CLIENT_ID", ""),
+            client_secret=env.get("REGFLOW_PORTAL_VNEID_CLIENT_SECRET", ""),
+            redirect_uri=env.get("REGFLOW_PORTAL_VNEID_REDIRECT_URI", ""),
+        )
+    )
 
 
 def _http_sms(url: str | None, token: str | None) -> SmsGateway | None:
@@ -150,8 +175,9 @@ def build_services(settings: Settings) -> Services:
     dev_clock = AdjustableClock() if settings.dev_mode else None
     clock: Clock = dev_clock or SystemClock()
     inbox = DevSmsInbox(dev_clock) if dev_clock else None
+    identity = settings.identity
     engine = regflow.bootstrap(
-        *SHIPPED_FLOWS,
+        *(spec for spec in SHIPPED_FLOWS if identity or spec is not VNEID_REGISTRATION),
         PHONE_CHANGE,
         bhxh=InMemoryBhxhRegistry(demo_citizens()),
         sms=_sms(inbox, settings.sms),
@@ -161,7 +187,7 @@ def build_services(settings: Settings) -> Services:
         hasher=settings.hasher,
         clock=clock,
         policy=settings.policy,
-        ports={"phones": phones},
+        ports={"phones": phones, **({"identity": identity} if identity else {})},
     )
     return Services(
         engine=engine, clock=clock, users=users, phones=phones, inbox=inbox, dev_clock=dev_clock

@@ -57,6 +57,30 @@ SET_PASSWORD_HASH: Final = (
 #: The new password hash of an account only if that flow created it (a registration's retry).
 REPLACE_PASSWORD_HASH: Final = f"{SET_PASSWORD_HASH} AND flow_id = %(flow_id)s"
 
+#: The stored hash of an account without a password (a VNeID sign-up's): the column stays
+#: NOT NULL, so a database made before such accounts opens unchanged.
+NO_PASSWORD: Final = ""
+#: The account verified by VNeID: its time, and its level raised, never lowered.
+VERIFY_IDENTITY: Final = (
+    "UPDATE regflow_accounts SET vneid_verified_at = %(verified_at)s, verification_level = "
+    "CASE WHEN verification_level < %(level)s THEN %(level)s ELSE verification_level END "
+    "WHERE account_id = %(account_id)s"
+)
+#: The column `Account.vneid_verified_at` added to a table made before it (every store adds
+#: it when it is missing: see its schema).
+VNEID_COLUMN: Final = "vneid_verified_at"
+
+
+def stored_hash(password_hash: str | None) -> str:
+    """What the password column holds for `password_hash` (`NO_PASSWORD` for none)."""
+    return NO_PASSWORD if password_hash is None else password_hash
+
+
+def read_hash(stored: object) -> str | None:
+    """A password column's value as `UserStore.password_hash` gives it back."""
+    return None if stored is None or stored == NO_PASSWORD else str(stored)
+
+
 #: Every CMT/CCCD number an account is known by, each held by one account at most; and the
 #: accounts of a database made before the table existed, each known by its `id_number`
 #: (what the backfill finds done, it leaves: every statement may run again harmlessly).

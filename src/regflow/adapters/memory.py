@@ -11,6 +11,8 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING, Final
 
+import attrs
+
 from regflow._errors import DuplicateAccountError, StaleFlowError
 from regflow.adapters.system import SystemClock
 
@@ -43,6 +45,7 @@ class InMemoryUserStore:
 
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
+        #: The accounts' password hashes; an account without a password has none here.
         self.password_hashes: dict[str, str] = {}
         self._by_number: dict[str, str] = {}  # "id:…" / "bhxh:…" → account_id
         self._lock = threading.Lock()
@@ -57,14 +60,15 @@ class InMemoryUserStore:
                 return self.accounts[account_id]
         return None
 
-    def add(self, account: Account, password_hash: str) -> None:
+    def add(self, account: Account, password_hash: str | None) -> None:
         keys = [f"id:{number}" for number in account.id_numbers]
         keys.append(f"bhxh:{account.bhxh_number}")
         with self._lock:
             if any(key in self._by_number for key in keys):
                 raise DuplicateAccountError(account.account_id)
             self.accounts[account.account_id] = account
-            self.password_hashes[account.account_id] = password_hash
+            if password_hash is not None:
+                self.password_hashes[account.account_id] = password_hash
             for key in keys:
                 self._by_number[key] = account.account_id
 
@@ -87,6 +91,17 @@ class InMemoryUserStore:
             if account_id not in self.accounts:
                 raise LookupError(account_id)
             self.password_hashes[account_id] = password_hash
+
+    def verify_identity(self, account_id: str, level: int, verified_at: datetime) -> None:
+        with self._lock:
+            stored = self.accounts.get(account_id)
+            if stored is None:
+                raise LookupError(account_id)
+            self.accounts[account_id] = attrs.evolve(
+                stored,
+                verification_level=max(stored.verification_level, level),
+                vneid_verified_at=verified_at,
+            )
 
 
 class InMemoryFlowStore:

@@ -52,8 +52,9 @@ CREATE TABLE IF NOT EXISTS regflow_accounts (
     source              text NOT NULL,
     created_at          timestamptz NOT NULL,
     flow_id             text NOT NULL,
-    password_hash       text NOT NULL
+    password_hash       text NOT NULL  -- '' for an account without a password
 );
+ALTER TABLE regflow_accounts ADD COLUMN IF NOT EXISTS vneid_verified_at timestamptz;
 """
     + _sql.ID_NUMBERS_SCHEMA
 )
@@ -111,9 +112,9 @@ class PostgresUserStore:
             former = connection.execute(_sql.FORMER_ID_NUMBERS, row).fetchall()
         return Account(**row, former_id_numbers=tuple(number for (number,) in former))
 
-    def add(self, account: Account, password_hash: str) -> None:
+    def add(self, account: Account, password_hash: str | None) -> None:
         """Insert the account and its ID numbers in one transaction."""
-        values = {**attrs.asdict(account), "password_hash": password_hash}
+        values = {**attrs.asdict(account), "password_hash": _sql.stored_hash(password_hash)}
         try:
             with self._pool.connection() as connection, connection.transaction():
                 connection.execute(_sql.INSERT_ACCOUNT, values)
@@ -131,13 +132,20 @@ class PostgresUserStore:
     def password_hash(self, account_id: str) -> str | None:
         with self._pool.connection() as connection:
             row = connection.execute(_sql.PASSWORD_HASH, {"account_id": account_id}).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else _sql.read_hash(row[0])
 
     def set_password_hash(self, account_id: str, password_hash: str) -> None:
         values = {"account_id": account_id, "password_hash": password_hash}
         with self._pool.connection() as connection:
             replaced = connection.execute(_sql.SET_PASSWORD_HASH, values).rowcount
         if replaced != 1:
+            raise LookupError(account_id)
+
+    def verify_identity(self, account_id: str, level: int, verified_at: datetime) -> None:
+        values = {"account_id": account_id, "level": level, "verified_at": verified_at}
+        with self._pool.connection() as connection:
+            verified = connection.execute(_sql.VERIFY_IDENTITY, values).rowcount
+        if verified != 1:
             raise LookupError(account_id)
 
 

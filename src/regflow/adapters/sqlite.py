@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS regflow_accounts (
     source              TEXT NOT NULL,
     created_at          TEXT NOT NULL,
     flow_id             TEXT NOT NULL,
-    password_hash       TEXT NOT NULL
+    password_hash       TEXT NOT NULL,  -- '' for an account without a password
+    vneid_verified_at   TEXT            -- added by `_add_missing_columns` to older files
 );
 """
     + _sql.ID_NUMBERS_SCHEMA
@@ -73,6 +74,7 @@ _REPLACE_PASSWORD_HASH: Final = _sql.sqlite_style(_sql.REPLACE_PASSWORD_HASH)
 _FIND_BY_LOGIN: Final = _sql.sqlite_style(_sql.FIND_BY_LOGIN)
 _PASSWORD_HASH: Final = _sql.sqlite_style(_sql.PASSWORD_HASH)
 _SET_PASSWORD_HASH: Final = _sql.sqlite_style(_sql.SET_PASSWORD_HASH)
+_VERIFY_IDENTITY: Final = _sql.sqlite_style(_sql.VERIFY_IDENTITY)
 #: `find_account`'s statements, one per count of ID numbers, in SQLite's style.
 _sqlite_style: Final = functools.cache(_sql.sqlite_style)
 _LOAD_FLOW: Final = _sql.sqlite_style(_sql.LOAD_FLOW)
@@ -123,6 +125,15 @@ def _make_private(path: Path) -> None:
         return  # no folder, no right to write in it: SQLite says so as it always did
 
 
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    """Give a file made by an older regflow the account columns it lacks (SQLite has no
+    ``ADD COLUMN IF NOT EXISTS``); a column added with no default leaves old rows NULL."""
+    found = {row["name"] for row in connection.execute("PRAGMA table_info(regflow_accounts)")}
+    if _sql.VNEID_COLUMN not in found:
+        with suppress(sqlite3.OperationalError):  # another process added it meanwhile
+            connection.execute(f"ALTER TABLE regflow_accounts ADD COLUMN {_sql.VNEID_COLUMN} TEXT")
+
+
 class _Held:
     """A thread's connection: closed when the thread (and so its `threading.local`) is gone."""
 
@@ -164,6 +175,7 @@ class SqliteDatabase:
         with closing(self._open()) as connection:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.executescript(SCHEMA)
+            _add_missing_columns(connection)
 
     def _open(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
@@ -242,9 +254,12 @@ class SqliteUserStore:
             former = connection.execute(_FORMER_ID_NUMBERS, dict(row)).fetchall()
         return attrs.evolve(account, former_id_numbers=tuple(number for (number,) in former))
 
-    def add(self, account: Account, password_hash: str) -> None:
+    def add(self, account: Account, password_hash: str | None) -> None:
         """Insert the account and its ID numbers in one transaction, synced to disk."""
-        values = {**_converter.unstructure(account), "password_hash": password_hash}
+        values = {
+            **_converter.unstructure(account),
+            "password_hash": _sql.stored_hash(password_hash),
+        }
         try:
             with self._db.durable() as connection:
                 connection.execute("BEGIN IMMEDIATE")
@@ -270,7 +285,7 @@ class SqliteUserStore:
     def password_hash(self, account_id: str) -> str | None:
         with self._db.connect() as connection:
             row = connection.execute(_PASSWORD_HASH, {"account_id": account_id}).fetchone()
-        return None if row is None else str(row["password_hash"])
+        return None if row is None else _sql.read_hash(row["password_hash"])
 
     def set_password_hash(self, account_id: str, password_hash: str) -> None:
         """Replace the hash, synced to disk: the recovery is reported only once it is."""
@@ -278,6 +293,13 @@ class SqliteUserStore:
         with self._db.durable() as connection:
             replaced = connection.execute(_SET_PASSWORD_HASH, values).rowcount
         if replaced != 1:
+            raise LookupError(account_id)
+
+    def verify_identity(self, account_id: str, level: int, verified_at: datetime) -> None:
+        values = {"account_id": account_id, "level": level, "verified_at": _utc_text(verified_at)}
+        with self._db.durable() as connection:
+            verified = connection.execute(_VERIFY_IDENTITY, values).rowcount
+        if verified != 1:
             raise LookupError(account_id)
 
 

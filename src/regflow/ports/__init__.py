@@ -8,6 +8,7 @@ from regflow.ports.bhxh import BhxhRegistry
 from regflow.ports.clock import Clock
 from regflow.ports.flows import FlowStore
 from regflow.ports.hasher import PasswordHasher
+from regflow.ports.identity import IdentityProvider
 from regflow.ports.limiter import RateLimiter
 from regflow.ports.sms import SmsGateway
 from regflow.ports.users import UserStore
@@ -16,6 +17,7 @@ __all__ = [
     "BhxhRegistry",
     "Clock",
     "FlowStore",
+    "IdentityProvider",
     "PasswordHasher",
     "RateLimiter",
     "SmsGateway",

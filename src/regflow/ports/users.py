@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime
 
     from regflow._domain import Account
 
@@ -26,8 +27,20 @@ class UserStore(Protocol):
         number, if any."""
         ...
 
-    def add(self, account: Account, password_hash: str) -> None:
-        """Store a new account; raise `DuplicateAccountError` if any of its numbers is taken."""
+    def add(self, account: Account, password_hash: str | None) -> None:
+        """Store a new account; raise `DuplicateAccountError` if any of its numbers is taken.
+
+        A `password_hash` of None makes an account without a password, whose citizen signs
+        in by VNeID only: `password_hash` then gives None back."""
+        ...
+
+    def verify_identity(self, account_id: str, level: int, verified_at: datetime) -> None:
+        """Mark the account as verified by the national identity platform (VNeID) at
+        `verified_at`, and raise its `verification_level` to `level` if it is lower (never
+        lower it). Doing it again changes only the time, so a retried step is harmless.
+
+        Raise `LookupError` if there is no such account (the engine reports a storage
+        outage)."""
         ...
 
     def replace_password_hash(self, account: Account, password_hash: str) -> None:
@@ -47,7 +60,8 @@ class UserStore(Protocol):
         ...
 
     def password_hash(self, account_id: str) -> str | None:
-        """Return the stored password hash of the account, None if there is no such account.
+        """Return the stored password hash of the account, None if there is no such account
+        or it has no password.
 
         A host's login page verifies a typed password against it with
         `PasswordHasher.verify`; the engine itself never reads a hash back."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
-from regflow._domain import BhxhRecord, SubmitForm
+from regflow._domain import BhxhRecord, SubmitForm, VerifiedIdentity
 from regflow._shipped import SHIPPED_FLOWS
 from regflow._sms import SmsMessage
 from regflow.adapters.memory import (
@@ -25,6 +25,8 @@ from regflow.adapters.memory import (
     InMemoryUserStore,
 )
 from regflow.engine import Engine
+from regflow.flows.vneid import CANCELLED, IDENTITY_PORT, VneidCallback
+from regflow.ports.identity import IdentityRefused, Refusal, code_challenge
 from regflow.vn._validation import normalise_phone
 
 if TYPE_CHECKING:
@@ -45,6 +47,82 @@ CITIZEN = BhxhRecord(
     phone="+84912345678",
     id_number="001090012345",
 )
+
+
+#: `CITIZEN` as the national identity platform knows them: verified at level 2.
+VNEID_CITIZEN = VerifiedIdentity(
+    id_number=CITIZEN.id_number,
+    full_name=CITIZEN.full_name,
+    date_of_birth=CITIZEN.date_of_birth,
+    phone=CITIZEN.phone,
+    level=2,
+)
+
+
+@attrs.frozen
+class _Grant:
+    """An authorization code the fake platform issued, and what redeeming it needs."""
+
+    challenge: str
+    nonce: str
+    identity: VerifiedIdentity
+
+
+class FakeIdentityPlatform:
+    """An `IdentityProvider` in memory: the citizen who signs in next is `citizen`.
+
+    `approve` and `cancel` are the citizen at the platform's screen: each answers the last
+    authorization request with the callback a browser would bring back. Codes work once and
+    only with the request's PKCE verifier; `refuse_next` makes the next redemption refused
+    (a token that fails its checks, say). For a real provider on loopback, see
+    `LoopbackProvider`.
+    """
+
+    issuer = "https://vneid.example"
+
+    def __init__(self, citizen: VerifiedIdentity = VNEID_CITIZEN) -> None:
+        self.citizen = citizen
+        self.requests: dict[str, tuple[str, str]] = {}  # state → (nonce, challenge)
+        self.last_state: str | None = None
+        self._codes: dict[str, _Grant] = {}
+        self._refusals: list[IdentityRefused] = []
+
+    def authorization_url(self, *, state: str, nonce: str, code_challenge: str) -> str:
+        self.requests[state] = (nonce, code_challenge)
+        self.last_state = state
+        return f"{self.issuer}/authorize?client_id=portal&state={state}"
+
+    def approve(self, identity: VerifiedIdentity | None = None) -> VneidCallback:
+        """The citizen consents: a new code for the last request, back with its state; its
+        token asserts `identity` (by default, `citizen`)."""
+        state = self._last()
+        nonce, challenge = self.requests[state]
+        code = secrets.token_urlsafe(16)
+        self._codes[code] = _Grant(challenge, nonce, identity or self.citizen)
+        return VneidCallback(code=code, state=state)
+
+    def cancel(self) -> VneidCallback:
+        return VneidCallback(state=self._last(), error=CANCELLED)
+
+    def refuse_next(self, refusal: Refusal, detail: str = "test") -> None:
+        self._refusals.append(IdentityRefused(refusal, detail))
+
+    def _last(self) -> str:
+        if self.last_state is None:
+            raise LookupError("no authorization request was made")
+        return self.last_state
+
+    def exchange(
+        self, *, code: str, code_verifier: str, nonce: str
+    ) -> VerifiedIdentity | IdentityRefused:
+        grant = self._codes.pop(code, None)
+        if grant is None or code_challenge(code_verifier) != grant.challenge:
+            return IdentityRefused(Refusal.CODE_REJECTED, "unknown_code_or_verifier")
+        if self._refusals:
+            return self._refusals.pop(0)
+        if nonce != grant.nonce:
+            return IdentityRefused(Refusal.TOKEN_INVALID, "nonce")
+        return grant.identity
 
 
 class FakeClock:
@@ -141,6 +219,7 @@ class FakePorts:
     flows: InMemoryFlowStore = attrs.Factory(InMemoryFlowStore)
     hasher: FastHasher = attrs.Factory(FastHasher)
     clock: FakeClock = attrs.Factory(FakeClock)
+    identity: FakeIdentityPlatform = attrs.Factory(FakeIdentityPlatform)
     #: Counts across flows on the fake clock; an engine uses it when given ``limiter=``.
     limiter: InMemoryRateLimiter = attrs.Factory(
         lambda self: InMemoryRateLimiter(self.clock), takes_self=True
@@ -175,7 +254,7 @@ class FakePorts:
             policy=policy,
             methods=methods,
             limiter=limiter,
-            ports=ports,
+            ports={IDENTITY_PORT: self.identity, **(ports or {})},
         )
 
 
@@ -233,6 +312,7 @@ class FaultPlan:
             otp_secret=ports.otp_secret,
             limiter=None if limiter is None else self.wrap("limiter", limiter),
             policy=policy,
+            ports={IDENTITY_PORT: self.wrap(IDENTITY_PORT, ports.identity)},
         )
 
     def call(self, name: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - any port method

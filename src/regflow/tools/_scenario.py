@@ -22,14 +22,22 @@ import attrs
 from regflow._domain import Account, BhxhRecord, ChooseMethod
 from regflow._limits import RateLimit, RateLimits
 from regflow._methods import CITIZEN_BY_BHXH
-from regflow._policy import Policy
+from regflow._policy import Policy, VneidPassword
 from regflow._view import FlowView
 from regflow.declare import EXPIRE, FlowSnapshot, FlowSpec
 from regflow.engine import Engine
 from regflow.flows.recovery import PASSWORD_RECOVERY, SubmitLogin
+from regflow.flows.vneid import (
+    VNEID_REGISTRATION,
+    BeginVneid,
+    LinkByOtp,
+    LinkByPassword,
+    SkipPassword,
+)
 from regflow.kits.otp import ConfirmOtp, ResendOtp
 from regflow.kits.password import SetPassword
 from regflow.machine import BHXH_REGISTRATION
+from regflow.ports.identity import Refusal
 from regflow.tools._declaration import Declaration, Transition, label
 from regflow.tools._fakes import CITIZEN, FakePorts, form_for
 from regflow.tools._tap import listening
@@ -369,6 +377,118 @@ def give_account(scene: Scene) -> None:
     ports.users.add(account, ports.hasher.hash(STRONG_PASSWORD))
 
 
+def _has_account(scene: Scene) -> Account | None:
+    return scene.ports.users.find_by_login(scene.citizen.id_number)
+
+
+def ensure_account(scene: Scene) -> None:
+    """The citizen has an account (`give_account`) unless they have one already."""
+    if _has_account(scene) is None:
+        give_account(scene)
+
+
+def _begin(_: Scene) -> Event:
+    return BeginVneid()
+
+
+def _approve(scene: Scene) -> Event:
+    return scene.ports.identity.approve()
+
+
+def _approve_with(scene: Scene, **changes: Any) -> Event:  # noqa: ANN401 - identity fields
+    """The platform asserts the citizen with `changes` (its `citizen` stays as it was)."""
+    platform = scene.ports.identity
+    return platform.approve(attrs.evolve(platform.citizen, **changes))
+
+
+def _approve_registered(scene: Scene) -> Event:
+    ensure_account(scene)
+    return _approve(scene)
+
+
+def _forged_state(scene: Scene) -> Event:
+    return attrs.evolve(scene.ports.identity.approve(), state="forged-state")
+
+
+def _server_error(scene: Scene) -> Event:
+    return attrs.evolve(scene.ports.identity.cancel(), error="server_error")
+
+
+def _unknown_code(scene: Scene) -> Event:
+    return attrs.evolve(scene.ports.identity.approve(), code="a-code-never-issued")
+
+
+def _tampered_token(scene: Scene) -> Event:
+    scene.ports.identity.refuse_next(Refusal.TOKEN_INVALID, "signature")
+    return _approve(scene)
+
+
+def _landline_identity(scene: Scene) -> Event:
+    return _approve_with(scene, phone="02438123456")
+
+
+def _level_one_identity(scene: Scene) -> Event:
+    return _approve_with(scene, level=1)
+
+
+def _linked_account_id(scene: Scene) -> str:
+    account = scene.context.account
+    assert account is not None  # noqa: S101 - the link screen has its account
+    return str(account.account_id)
+
+
+def _no_password_link(scene: Scene) -> Event:
+    scene.ports.users.password_hashes.pop(_linked_account_id(scene), None)
+    return LinkByPassword(STRONG_PASSWORD)
+
+
+def _right_password(scene: Scene) -> Event:
+    ports = scene.ports
+    ports.users.set_password_hash(_linked_account_id(scene), ports.hasher.hash(STRONG_PASSWORD))
+    return LinkByPassword(STRONG_PASSWORD)
+
+
+def _wrong_password(scene: Scene) -> Event:
+    _right_password(scene)
+    scene.allow(otp_max_attempts=scene.context.password_failures + 2)
+    return LinkByPassword("Sai-mat-khau-9")
+
+
+def _last_wrong_password(scene: Scene) -> Event:
+    _right_password(scene)
+    scene.set_policy(otp_max_attempts=scene.context.password_failures + 1)
+    return LinkByPassword("Sai-mat-khau-9")
+
+
+def _link_otp(_: Scene) -> Event:
+    return LinkByOtp()
+
+
+def _link_otp_over_send_limit(scene: Scene) -> Event:
+    """Another flow already had a code texted to the account's phone, under a limit of one."""
+    scene.tighten(otp_sends_per_phone=1)
+    scene.otp_elsewhere()
+    return LinkByOtp()
+
+
+def _password_with(password: VneidPassword, event: Event) -> Recipe:
+    def recipe(scene: Scene) -> Event:
+        scene.set_policy(vneid_password=password)
+        return event
+
+    return recipe
+
+
+def _registered_meanwhile(event: Event) -> Recipe:
+    def recipe(scene: Scene) -> Event:
+        ensure_account(scene)
+        return event
+
+    return recipe
+
+
+_STRONG: Final = SetPassword(STRONG_PASSWORD, STRONG_PASSWORD)
+
 #: The recipes of the OTP and password kits, and of the engine's own `expire`: every flow
 #: that composes the kits shares them.
 KIT_RECIPES: Final[Mapping[tuple[str, str], Recipe]] = {
@@ -417,6 +537,36 @@ RECOVERY_RECIPES: Final[Mapping[tuple[str, str], Recipe]] = {
 }
 
 
+#: The recipes of the registration by VNeID (`regflow.VNEID_REGISTRATION`), on the fake
+#: platform (`FakeIdentityPlatform`): an account for the citizen exists only once a recipe
+#: makes one (`ensure_account`).
+VNEID_RECIPES: Final[Mapping[tuple[str, str], Recipe]] = {
+    **KIT_RECIPES,
+    ("begin", "otherwise"): _begin,
+    ("vneid_callback", "state_mismatch"): _forged_state,
+    ("vneid_callback", "citizen_cancelled"): lambda scene: scene.ports.identity.cancel(),
+    ("vneid_callback", "platform_failed"): _server_error,
+    ("vneid_callback", "code_rejected"): _unknown_code,
+    ("vneid_callback", "token_invalid"): _tampered_token,
+    ("vneid_callback", "identity_invalid"): _landline_identity,
+    ("vneid_callback", "assurance_too_low"): _level_one_identity,
+    ("vneid_callback", "account_found"): _approve_registered,
+    ("vneid_callback", "otherwise"): _approve,
+    ("link_password", "account_has_no_password"): _no_password_link,
+    ("link_password", "too_many_wrong_passwords"): _last_wrong_password,
+    ("link_password", "password_wrong"): _wrong_password,
+    ("link_password", "otherwise"): _right_password,
+    ("link_otp", "otp_send_rate_limited"): _link_otp_over_send_limit,
+    ("link_otp", "otherwise"): _link_otp,
+    ("set_password", "password_not_offered"): _password_with(VneidPassword.NONE, _STRONG),
+    ("set_password", "account_appeared"): _registered_meanwhile(_STRONG),
+    ("set_password", "otherwise"): _password_with(VneidPassword.OPTIONAL, _STRONG),
+    ("skip_password", "password_required"): _password_with(VneidPassword.REQUIRED, SkipPassword()),
+    ("skip_password", "account_appeared"): _registered_meanwhile(SkipPassword()),
+    ("skip_password", "otherwise"): _password_with(VneidPassword.OPTIONAL, SkipPassword()),
+}
+
+
 @attrs.frozen(kw_only=True)
 class Playbook:
     """How the scenarios of one flow are played: its `recipes`, the `otp_screen` recipes
@@ -436,6 +586,9 @@ PLAYBOOKS: Final[Mapping[str, Playbook]] = {
     ),
     PASSWORD_RECOVERY.name: Playbook(
         recipes=RECOVERY_RECIPES, otp_screen=(_citizens_login,), prepare=give_account
+    ),
+    VNEID_REGISTRATION.name: Playbook(
+        recipes=VNEID_RECIPES, otp_screen=(_begin, _approve_registered, _link_otp)
     ),
 }
 _NO_PLAYBOOK: Final = Playbook(recipes={})

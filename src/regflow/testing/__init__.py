@@ -23,7 +23,9 @@ from regflow.adapters.memory import (
 )
 from regflow.tools._fakes import (
     CITIZEN,
+    VNEID_CITIZEN,
     FakeClock,
+    FakeIdentityPlatform,
     FakePorts,
     FastHasher,
     Fault,
@@ -38,6 +40,7 @@ from regflow.tools._scenario import (
     RECIPES,
     RECOVERY_RECIPES,
     STRONG_PASSWORD,
+    VNEID_RECIPES,
     Playbook,
     Prepare,
     Recipe,
@@ -54,7 +57,10 @@ __all__ = [
     "RECIPES",
     "RECOVERY_RECIPES",
     "STRONG_PASSWORD",
+    "VNEID_CITIZEN",
+    "VNEID_RECIPES",
     "FakeClock",
+    "FakeIdentityPlatform",
     "FakePorts",
     "FastHasher",
     "Fault",
