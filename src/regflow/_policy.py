@@ -8,6 +8,7 @@ import attrs
 
 from regflow._limits import RateLimits
 from regflow._otp import OTP_DIGITS
+from regflow._passwords import PORTAL_PASSWORDS, PasswordProfile
 from regflow._sms import OTP_SMS, SmsMessage, SmsTemplate
 
 _POSITIVE_TIME = attrs.validators.gt(timedelta(0))
@@ -34,7 +35,9 @@ class Policy:
     `max_mismatches` stops the form from being used to probe the BHXH database;
     `otp_max_attempts` bounds guessing a 6-digit code to 5 in a million per flow;
     `rate_limits` bound the same across flows (they need a `RateLimiter`);
-    `otp_sms` is the approved brandname template the code is sent with.
+    `otp_sms` is the approved brandname template the code is sent with;
+    `password` the rules a new password follows (`PORTAL_PASSWORDS`, the seed's, or
+    `STANDARDS_PASSWORDS`, NIST SP 800-63B's and ASVS 5.0's, or a host's own).
     """
 
     flow_ttl: timedelta = attrs.field(default=timedelta(minutes=30), validator=_POSITIVE_TIME)
@@ -47,6 +50,7 @@ class Policy:
     max_mismatches: int = attrs.field(default=5, validator=_POSITIVE_COUNT)
     rate_limits: RateLimits = attrs.Factory(RateLimits)
     otp_sms: SmsTemplate = attrs.field(default=OTP_SMS, validator=_otp_template)
+    password: PasswordProfile = PORTAL_PASSWORDS
 
     def otp_message(self, code: str) -> SmsMessage:
         """The text that carries `code`, with the minutes it stays valid if the template says."""
