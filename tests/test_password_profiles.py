@@ -160,12 +160,10 @@ def test_the_default_bounds_keep_the_catalogues_messages() -> None:
     assert error.message.en == "The password must have at least 8 characters."
 
 
-@pytest.mark.parametrize(
-    "bounds", [{"min_length": 7}, {"max_length": 129}, {"min_length": 20, "max_length": 16}]
-)
-def test_a_profile_outside_the_bounds_is_refused_at_start_up(bounds: dict[str, int]) -> None:
+@pytest.mark.parametrize(("least", "most"), [(7, 128), (8, 129), (20, 16)])
+def test_a_profile_outside_the_bounds_is_refused_at_start_up(least: int, most: int) -> None:
     with pytest.raises(ValueError, match="password"):
-        PasswordProfile(name="mine", **bounds)
+        PasswordProfile(name="mine", min_length=least, max_length=most)
 
 
 def test_the_portal_profile_is_the_default() -> None:
