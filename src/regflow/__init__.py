@@ -31,6 +31,12 @@ from regflow._errors import (
 from regflow._limits import RateLimit, RateLimits
 from regflow._masking import mask_id, mask_phone
 from regflow._methods import CITIZEN_BY_BHXH, MethodRegistry, RegistrationMethod
+from regflow._passwords import (
+    PORTAL_PASSWORDS,
+    STANDARDS_PASSWORDS,
+    PasswordProfile,
+    PersonalData,
+)
 from regflow._policy import Policy, VneidPassword
 from regflow._shipped import SHIPPED_FLOWS
 from regflow._sms import SmsMessage, SmsTemplate, load_sms_templates
@@ -61,7 +67,7 @@ from regflow.flows.vneid import (
     VneidState,
 )
 from regflow.kits.otp import ConfirmOtp, OtpChallenge, OtpContext, OtpKit, ResendOtp
-from regflow.kits.password import SetPassword
+from regflow.kits.password import PasswordKit, SetPassword
 from regflow.machine import BHXH_REGISTRATION, RegistrationDetails, State
 from regflow.vn._records import RecordValueError, normalise_record
 from regflow.vn._tone_marks import place_tone_marks
@@ -73,8 +79,10 @@ __all__ = [
     "ERRORS",
     "EXPIRE",
     "PASSWORD_RECOVERY",
+    "PORTAL_PASSWORDS",
     "REMEDIES",
     "SHIPPED_FLOWS",
+    "STANDARDS_PASSWORDS",
     "VNEID_REGISTRATION",
     "Account",
     "BeginVneid",
@@ -95,6 +103,9 @@ __all__ = [
     "OtpChallenge",
     "OtpContext",
     "OtpKit",
+    "PasswordKit",
+    "PasswordProfile",
+    "PersonalData",
     "Policy",
     "PortUnavailableError",
     "RateLimit",

@@ -162,7 +162,7 @@ _CATALOGUE = (
         "The OTP text message could not be sent. Press “Resend OTP”.",
         retryable=True,
     ),
-    # the password, one code per broken rule of the seed
+    # the password, one code per broken rule of its profile (the seed's by default)
     _spec(
         "password.too_short",
         "Mật khẩu phải có ít nhất 8 ký tự.",
@@ -198,6 +198,16 @@ _CATALOGUE = (
         "password.invalid_character",
         "Mật khẩu không được chứa ký tự điều khiển hay ký tự vô hình (như tab, xuống dòng).",
         "The password must not contain control or invisible characters (a tab, a line break).",
+    ),
+    _spec(
+        "password.common",
+        "Mật khẩu này quá phổ biến, dễ bị đoán. Vui lòng chọn mật khẩu khác.",
+        "This password is too common and easily guessed. Please choose another.",
+    ),
+    _spec(
+        "password.personal_data",
+        "Mật khẩu không được chứa họ tên, ngày sinh, số giấy tờ hay số điện thoại của bạn.",
+        "The password must not contain your name, date of birth, ID numbers or phone number.",
     ),
     _spec(
         "password.mismatch",

@@ -9,6 +9,7 @@ import attrs
 
 from regflow._limits import RateLimits
 from regflow._otp import OTP_DIGITS
+from regflow._passwords import PORTAL_PASSWORDS, PasswordProfile
 from regflow._sms import OTP_SMS, SmsMessage, SmsTemplate
 
 _POSITIVE_TIME = attrs.validators.gt(timedelta(0))
@@ -50,7 +51,9 @@ class Policy:
     `otp_sms` is the approved brandname template the code is sent with;
     `vneid_min_level` is the lowest VNeID assurance level a sign-up by VNeID takes (2: the
     identity verified by the police), `vneid_password` whether its new account gets a
-    password.
+    password;
+    `password` the rules a new password follows (`PORTAL_PASSWORDS`, the seed's, or
+    `STANDARDS_PASSWORDS`, NIST SP 800-63B's and ASVS 5.0's, or a host's own).
     """
 
     flow_ttl: timedelta = attrs.field(default=timedelta(minutes=30), validator=_POSITIVE_TIME)
@@ -67,6 +70,7 @@ class Policy:
     vneid_password: VneidPassword = attrs.field(
         default=VneidPassword.OPTIONAL, converter=VneidPassword
     )
+    password: PasswordProfile = PORTAL_PASSWORDS
 
     def otp_message(self, code: str) -> SmsMessage:
         """The text that carries `code`, with the minutes it stays valid if the template says."""

@@ -43,11 +43,12 @@ from regflow.flows.registration import (
     method_unsupported,
     mismatch_limit_reached,
     otp,
+    passwords,
     record_method,
     remember_citizen,
 )
 from regflow.kits.otp import OTP_EVENTS, OTP_EXPIRED_STATE, OTP_PENDING_STATE, otp_view
-from regflow.kits.password import SetPassword, password_invalid
+from regflow.kits.password import SetPassword
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -140,7 +141,7 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
     *otp.resend(pending=S.OTP_PENDING, expired=S.OTP_EXPIRED),
     # Step 5: the password; the account is created with verification level 2.
     {"trigger": "set_password", "source": S.SETTING_PASSWORD, "dest": None,
-     "conditions": [password_invalid]},
+     "conditions": [passwords.invalid]},
     {"trigger": "set_password", "source": S.SETTING_PASSWORD, "dest": S.ACCOUNT_EXISTS,
      "conditions": [account_exists]},
     {"trigger": "set_password", "source": S.SETTING_PASSWORD, "dest": S.COMPLETED,

@@ -23,6 +23,7 @@ import attrs
 from regflow._domain import Account
 from regflow._errors import ErrorSpec, Message
 from regflow._masking import mask_id
+from regflow._passwords import PersonalData
 from regflow.declare import (
     EXPIRE,
     FLOW_EXPIRED,
@@ -45,7 +46,7 @@ from regflow.kits.otp import (
     OtpKit,
     otp_view,
 )
-from regflow.kits.password import SetPassword, password_hash, password_invalid
+from regflow.kits.password import PasswordKit, SetPassword, password_hash
 from regflow.vn._provinces import PROVINCE_CODES
 
 if TYPE_CHECKING:
@@ -143,6 +144,10 @@ otp = OtpKit(
     phone=lambda step: account(step).phone,
     holder=lambda step: account(step).bhxh_number,
 )
+#: The recovery's password rule: a standards profile refuses the account's data.
+passwords = PasswordKit(
+    personal=lambda step: PersonalData.of(account(step), account(step).bhxh_number)
+)
 
 # --- rules and actions ----------------------------------------------------------------------
 
@@ -233,7 +238,7 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
     *otp.resend(pending=R.OTP_PENDING, expired=R.OTP_EXPIRED, always_probed=True),
     # The new password, under the registration's policy, replaces the old one.
     {"trigger": "set_password", "source": R.SETTING_PASSWORD, "dest": None,
-     "conditions": [password_invalid]},
+     "conditions": [passwords.invalid]},
     {"trigger": "set_password", "source": R.SETTING_PASSWORD, "dest": R.COMPLETED,
      "before": [replace_password]},
 ]  # fmt: skip

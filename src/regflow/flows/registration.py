@@ -13,10 +13,11 @@ import attrs
 
 from regflow._domain import Account, BhxhRecord, ChooseMethod, RegistrationForm, SubmitForm
 from regflow._masking import mask_id
+from regflow._passwords import PersonalData
 from regflow.declare._rules import client_limit, rule
 from regflow.declare._step import PortFailureError, Step, call_port, fact
 from regflow.kits.otp import OtpContext, OtpKit
-from regflow.kits.password import password_hash
+from regflow.kits.password import PasswordKit, password_hash
 from regflow.vn._records import RecordValueError, normalise_record
 from regflow.vn._validation import normalise_name, parse_form, today_in_vietnam
 
@@ -149,6 +150,11 @@ def existing_account(step: Step) -> Account | None:
 otp = OtpKit(
     phone=lambda step: citizen(step).phone,
     holder=lambda step: citizen(step).bhxh_number,
+)
+
+#: The password rule of the registration: a standards profile refuses the BHXH record's data.
+passwords = PasswordKit(
+    personal=lambda step: PersonalData.of(citizen(step), citizen(step).bhxh_number)
 )
 
 # --- rules ----------------------------------------------------------------------------------

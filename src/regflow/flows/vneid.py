@@ -32,6 +32,7 @@ import attrs
 from regflow._domain import Account, BhxhRecord, VerifiedIdentity
 from regflow._errors import ErrorSpec, Message
 from regflow._masking import mask_phone
+from regflow._passwords import PersonalData
 from regflow._policy import VneidPassword
 from regflow.declare import (
     EXPIRE,
@@ -54,7 +55,7 @@ from regflow.kits.otp import (
     OtpKit,
     otp_view,
 )
-from regflow.kits.password import SetPassword, password_hash, password_invalid
+from regflow.kits.password import PasswordKit, SetPassword, password_hash
 from regflow.ports.identity import IdentityRefused, Refusal, code_challenge
 from regflow.vn._records import RecordValueError, normalise_record
 from regflow.vn._validation import normalise_password
@@ -266,6 +267,9 @@ otp = OtpKit(
     phone=lambda step: linked_account(step).phone,
     holder=lambda step: linked_account(step).bhxh_number,
 )
+
+#: The new account's password rule: a standards profile refuses the identity's own data.
+passwords = PasswordKit(personal=lambda step: PersonalData.of(_known_identity(step)))
 
 # --- rules ------------------------------------------------------------------------------------
 
@@ -555,7 +559,7 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
     {"trigger": "set_password", "source": V.SETTING_PASSWORD, "dest": None,
      "conditions": [password_not_offered]},
     {"trigger": "set_password", "source": V.SETTING_PASSWORD, "dest": None,
-     "conditions": [password_invalid]},
+     "conditions": [passwords.invalid]},
     {"trigger": "set_password", "source": V.SETTING_PASSWORD, "dest": V.LINKING,
      "conditions": [account_appeared], "after": [remember_account]},
     {"trigger": "set_password", "source": V.SETTING_PASSWORD, "dest": V.COMPLETED,

@@ -1,20 +1,23 @@
-"""The password step, as a kit flows compose: the policy, the confirmation, the hashing.
+"""The password step, as a kit flows compose: the profile, the confirmation, the hashing.
 
-The policy is the seed's (8+ characters with lower, upper, digit and special, the
-confirmation equal: `regflow.vn._validation.password_errors`); the hash is of the password as
-`normalise_password` gives it, so a login verifies what was typed however the keyboard
-composed it.
+The rules are the policy's `PasswordProfile` (`Policy.password`): the seed's by default (8+
+characters with lower, upper, digit and special), or the standards' (NIST SP 800-63B, ASVS
+5.0), which also refuses the citizen's own data; a flow's kit says where that data is
+(`PasswordKit(personal=…)`). The hash is of the password as `normalise_password` gives it,
+so a login verifies what was typed however the keyboard composed it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from regflow.declare._rules import rule
+from regflow._passwords import PersonalData, password_errors
+from regflow.declare._rules import Rule, rule
 from regflow.declare._step import Step, call_port, fact
-from regflow.vn._validation import normalise_password, password_errors
+from regflow.vn._validation import normalise_password
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -34,17 +37,8 @@ class SetPassword:
     confirmation: str = attrs.field(repr=_hidden)
 
 
-@fact
-def typed_password_errors(step: Step) -> tuple[FlowError, ...]:
-    event = step.payload(SetPassword)
-    return password_errors(event.password, event.confirmation)
-
-
-def _reported(step: Step) -> Sequence[FlowError]:
-    return typed_password_errors(step)
-
-
-@rule(
+#: Every code a password rule may report, whichever profile the policy selects.
+PASSWORD_CODES: Final = (
     "password.too_short",
     "password.too_long",
     "password.no_lowercase",
@@ -52,13 +46,57 @@ def _reported(step: Step) -> Sequence[FlowError]:
     "password.no_digit",
     "password.no_special",
     "password.invalid_character",
+    "password.common",
+    "password.personal_data",
     "password.mismatch",
-    vi="Mật khẩu ≥ 8 ký tự gồm chữ thường, chữ hoa, chữ số, ký tự đặc biệt; xác nhận khớp.",
-    en="Password of 8+ characters with lower, upper, digit and special; confirmation equal.",
-    report=_reported,
 )
-def password_invalid(step: Step) -> bool:
-    return bool(typed_password_errors(step))
+
+Personal = Callable[[Step], "PersonalData | None"]
+
+
+def _nobody(_: Step) -> PersonalData | None:
+    return None
+
+
+class PasswordKit:
+    """The password rule of one flow; `personal` reads its citizen's data off the step (it
+    is asked only when the policy's profile refuses personal data).
+
+    Every flow's kit names its rule `password_invalid`, so diagrams, coverage and docs speak
+    of one rule whichever flow runs it.
+    """
+
+    def __init__(self, personal: Personal = _nobody) -> None:
+        self._personal = personal
+        self.errors = fact(self._typed_password_errors)
+        self.invalid = self._rule()
+
+    def _typed_password_errors(self, step: Step) -> tuple[FlowError, ...]:
+        event = step.payload(SetPassword)
+        profile = step.services.policy.password
+        personal = self._personal(step) if profile.refuse_personal_data else None
+        return password_errors(event.password, event.confirmation, profile, personal)
+
+    def _rule(self) -> Rule:
+        def reported(step: Step) -> Sequence[FlowError]:
+            return self.errors(step)
+
+        @rule(
+            *PASSWORD_CODES,
+            vi="Mật khẩu theo chính sách (mặc định ≥ 8 ký tự gồm chữ thường, chữ hoa, chữ số,"
+            " ký tự đặc biệt); xác nhận khớp.",
+            en="Password under the policy's profile (by default 8+ characters with lower,"
+            " upper, digit and special); confirmation equal.",
+            report=reported,
+        )
+        def password_invalid(step: Step) -> bool:
+            return bool(self.errors(step))
+
+        return password_invalid
+
+
+#: The rule of a flow that knows nothing of its citizen (nothing personal is refused).
+password_invalid: Final = PasswordKit().invalid
 
 
 def password_hash(step: Step) -> str:

@@ -10,6 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from regflow import diagram
+from regflow._passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    STANDARDS_PASSWORDS,
+    common_passwords,
+)
 from regflow._policy import Policy
 from regflow._shipped import SHIPPED_FLOWS
 from regflow.declare import EXPIRE, Rule
@@ -18,12 +24,7 @@ from regflow.engine._compile import catalogue
 from regflow.machine import BHXH_REGISTRATION
 from regflow.tools._declaration import label
 from regflow.vn._tone_marks import place_tone_marks
-from regflow.vn._validation import (
-    CONVERTED_CODES,
-    EARLIEST_BIRTH,
-    MAX_PASSWORD_LENGTH,
-    MIN_PASSWORD_LENGTH,
-)
+from regflow.vn._validation import CONVERTED_CODES, EARLIEST_BIRTH
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -313,7 +314,8 @@ def _passwords() -> Iterator[str]:
     yield ""
     yield "The rule checks `regflow.normalise_password(password)`, and that is what the hasher"
     yield "receives: the password in NFC, every space character as the ASCII space (RFC 8265's"
-    yield "*OpaqueString*). Nothing is trimmed or case-folded."
+    yield "*OpaqueString*). Nothing is trimmed or case-folded. `Policy.password` selects the"
+    yield "profile; the seed's, `PORTAL_PASSWORDS`, is the default:"
     yield ""
     yield f"- **Length:** {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters, counted in"
     yield "  NFC (a decomposed *ấ* is one character)."
@@ -333,6 +335,30 @@ def _passwords() -> Iterator[str]:
     yield "- **One password, however it is encoded:** a decomposed and a precomposed password are"
     yield "  the same password. A host verifying a login prepares what was typed the same way:"
     yield "  `hasher.verify(stored_hash, regflow.normalise_password(typed))`."
+    yield from _standards_passwords()
+
+
+def _standards_passwords() -> Iterator[str]:
+    profile = STANDARDS_PASSWORDS
+    yield ""
+    yield "`STANDARDS_PASSWORDS` follows NIST SP 800-63B-4 (§3.1.1.2) and OWASP ASVS 5.0 (V6.2):"
+    yield ""
+    yield f"- **Length:** {profile.min_length} to {profile.max_length} code points after NFC;"
+    yield "  no composition rule (a passphrase of lower-case words is a good password)."
+    yield "- **Refused** as above: control and invisible characters."
+    yield f"- **Blocklist** (`password.common`): {len(common_passwords()):,} common and breached"
+    yield "  passwords, compared case-folded, shipped as data in the package's"
+    yield "  `common_passwords.txt`: the *passwords* list of zxcvbn 4.5.0 (MIT licence; it"
+    yield "  derives from Mark Burnett's public-domain corpus of 10 million passwords) of 8"
+    yield "  characters or more, and regflow's own list of passwords common on Vietnamese sites."
+    yield "- **Personal data** (`password.personal_data`): the citizen's full name (unaccented and"
+    yield "  without spaces), each part of it of 4 letters or more, the date of birth as"
+    yield "  *ddmmyyyy*, *ddmmyy* or *yyyymmdd*, and every ID, BHXH and phone number (a phone also"
+    yield "  without its 0 or 84), searched case-folded and unaccented among the password's"
+    yield "  letters and digits: `Nguyễn@1990-08-15` holds *nguyen* and *19900815*."
+    yield ""
+    yield "A host extends either profile as data: ``attrs.evolve(STANDARDS_PASSWORDS,"
+    yield "min_length=15, blocklist=STANDARDS_PASSWORDS.blocklist | {...})``."
 
 
 def _times() -> Iterator[str]:

@@ -1,4 +1,5 @@
-"""The seed's input rules: the BHXH form's fields, names as BHXH compares them, passwords.
+"""The seed's input rules: the BHXH form's fields, names as BHXH compares them, passwords
+as the hasher receives them (the password rules are `regflow._passwords`).
 
 Pure functions: each returns the parsed value or the errors, and never raises on bad input,
 whatever type or size it has.
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
     from regflow._domain import SubmitForm
 
 MAX_NAME_LENGTH = 100
-MAX_PASSWORD_LENGTH = 128
-MIN_PASSWORD_LENGTH = 8
 #: The earliest date of birth accepted, itself included (the catalogue's message names it).
 EARLIEST_BIRTH = date(1900, 1, 1)
 #: Vietnam's time (UTC+7 all year, no summer time): the calendar a date of birth is written in.
@@ -355,9 +354,6 @@ def parse_form(event: SubmitForm, today: date) -> RegistrationForm | tuple[FlowE
     )
 
 
-#: The digits the rule asks for: 0-9, which every keyboard and phone keypad in Vietnam
-#: types; a digit of another script (٣, ５) is allowed but counts as a special character.
-_ASCII_DIGITS: Final = str.maketrans("", "", "0123456789")
 #: Every space but U+0020 (no-break, ideographic, thin ...): Unicode's category Zs.
 _SPACES: Final = str.maketrans(
     dict.fromkeys(
@@ -378,35 +374,3 @@ def normalise_password(password: str) -> str:
     if password.isascii():
         return password
     return unicodedata.normalize("NFC", password).translate(_SPACES)
-
-
-def password_errors(password: object, confirmation: object) -> tuple[FlowError, ...]:
-    """Check the seed's password rule on the normalised password; one error per broken part.
-
-    Upper and lower case are Unicode's (Ă, Đ, Ấ are capitals; ấ is lower case); the digit
-    is 0-9; a special character is anything else but a letter (punctuation, symbols, a
-    space); control and invisible characters (Unicode's C and Z categories but the space)
-    are refused: nobody can type them again at login.
-    """
-    if not isinstance(password, str):
-        password = ""
-    if len(password) > _MAX_FIELD_LENGTH:
-        # Junk, judged by its length alone: a megabyte through every check costs a second.
-        checks: tuple[tuple[str, bool], ...] = (("password.too_long", False),)
-    else:
-        password = normalise_password(password)
-        others = password.translate(_ASCII_DIGITS)  # what is not 0-9
-        checks = (
-            ("password.too_short", len(password) >= MIN_PASSWORD_LENGTH),
-            ("password.too_long", len(password) <= MAX_PASSWORD_LENGTH),
-            # map() over str methods: no generator frame per character
-            ("password.no_lowercase", any(map(str.islower, password))),
-            ("password.no_uppercase", any(map(str.isupper, password))),
-            ("password.no_digit", len(others) < len(password)),
-            ("password.no_special", bool(others) and not others.isalpha()),
-            ("password.invalid_character", password.isprintable()),
-        )
-    errors = [flow_error(code, field="password") for code, ok in checks if not ok]
-    if not isinstance(confirmation, str) or normalise_password(confirmation) != password:
-        errors.append(flow_error("password.mismatch", field="confirmation"))
-    return tuple(errors)
