@@ -88,12 +88,12 @@ def _list_flows(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from regflow.tools._demo import list_citizens, run_demo  # noqa: PLC0415 - only this command needs it
+    from regflow.tools._demo import FAST, list_citizens, run_demo  # noqa: PLC0415 - only this command needs it
 
     if args.list:
         list_citizens(sys.stdout)
         return 0
-    return run_demo(args.lang)
+    return run_demo(args.lang, speed=FAST if args.fast_clock else 1)
 
 
 def _db_schema(args: argparse.Namespace) -> int:
@@ -292,6 +292,11 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="walk a registration in the terminal")
     demo.add_argument("--lang", choices=("vi", "en"), default="vi")
     demo.add_argument("--list", action="store_true", help="list the fictional demo citizens")
+    demo.add_argument(
+        "--fast-clock",
+        action="store_true",
+        help="run the flow's time a minute a second: the OTP expires after 5 s, the flow after 30 s",
+    )
     demo.set_defaults(run=_demo)
     _add_db_commands(commands)
 
