@@ -30,7 +30,9 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # Material draws each diagram into a closed shadow root; opened, the test's selectors reach it.
 OPEN_SHADOW_ROOTS = """
 const attach = Element.prototype.attachShadow;
-Element.prototype.attachShadow = function (init) { return attach.call(this, {...init, mode: "open"}); };
+Element.prototype.attachShadow = function (init) {
+  return attach.call(this, {...init, mode: "open"});
+};
 """
 
 

@@ -414,6 +414,8 @@ def request_phone_change() -> Response | tuple[str, int]:
     )
 
 
+# docs/embedding.md shows from here to `step` as it is.
+# --8<-- [start:one_post_one_event]
 @pages.post("/<any(register, recover, phone):prefix>/otp")
 def confirm_otp(prefix: str) -> Response | tuple[str, int]:
     return step(prefix, ConfirmOtp(request.form.get("code", "").strip()))
@@ -457,6 +459,9 @@ def step(prefix: str, event: object, notice: str | None = None) -> Response | tu
     elif notice and view.ok:
         session["notice"] = notice
     return to_screen(view)
+
+
+# --8<-- [end:one_post_one_event]
 
 
 def client_key(address: str | None) -> str | None:

@@ -295,7 +295,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--fast-clock",
         action="store_true",
-        help="run the flow's time a minute a second: the OTP expires after 5 s, the flow after 30 s",
+        help="run the flow's time a minute a second: the OTP expires in 5 s, the flow in 30 s",
     )
     demo.set_defaults(run=_demo)
     _add_db_commands(commands)
