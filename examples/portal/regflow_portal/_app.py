@@ -45,6 +45,7 @@ from regflow import (
     SubmitForm,
     SubmitLogin,
 )
+from regflow_portal._health import health
 from regflow_portal._purge import Purger
 from regflow_portal._texts import TEXTS
 from regflow_portal._wiring import Services, Settings, build_services
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_error_handler(400, _refused)
     app.register_error_handler(413, _refused)
     app.register_blueprint(pages)
+    app.register_blueprint(health)
     if app.extensions["regflow"].inbox is not None:
         from regflow_portal._dev_pages import dev_pages  # noqa: PLC0415 - development only
 
