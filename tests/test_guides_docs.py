@@ -31,6 +31,7 @@ RUN_HERE = [
     "docs/diagrams.md",
     "docs/embedding.md",
     "docs/operations.md",
+    "docs/deployment.md",
 ]
 #: The servers a page's examples talk to: the variable they read, and where the tests get it.
 SERVERS = {
