@@ -32,6 +32,7 @@ RUN_HERE = [
     "docs/embedding.md",
     "docs/operations.md",
     "docs/deployment.md",
+    "docs/errors.md",
 ]
 #: The servers a page's examples talk to: the variable they read, and where the tests get it.
 SERVERS = {

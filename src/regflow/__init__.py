@@ -33,6 +33,7 @@ from regflow._policy import Policy
 from regflow._shipped import SHIPPED_FLOWS
 from regflow._sms import SmsMessage, SmsTemplate, load_sms_templates
 from regflow._view import FlowView
+from regflow._wording import Wording
 from regflow.declare import (
     EXPIRE,
     FlowSnapshot,
@@ -99,6 +100,7 @@ __all__ = [
     "Stores",
     "SubmitForm",
     "SubmitLogin",
+    "Wording",
     "bootstrap",
     "event",
     "fact",
