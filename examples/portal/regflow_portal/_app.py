@@ -46,6 +46,7 @@ from regflow import (
     SubmitLogin,
 )
 from regflow_portal._health import health
+from regflow_portal._help import TOPICS, help_pages
 from regflow_portal._purge import Purger
 from regflow_portal._texts import TEXTS
 from regflow_portal._wiring import Services, Settings, build_services
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_error_handler(413, _refused)
     app.register_blueprint(pages)
     app.register_blueprint(health)
+    app.register_blueprint(help_pages)
     if app.extensions["regflow"].inbox is not None:
         from regflow_portal._dev_pages import dev_pages  # noqa: PLC0415 - development only
 
@@ -227,6 +229,7 @@ def _template_helpers() -> dict[str, Any]:
         "error_text": lambda code: ERRORS[code].message.in_language(language()),
         "lang": language(),
         "csrf_token": csrf_token,
+        "help_topics": TOPICS,
         "dev_mode": services().inbox is not None,
     }
 
