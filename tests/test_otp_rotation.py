@@ -3,27 +3,23 @@ after it, on a server that keeps the old key as a previous one, and on no other.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import attrs
 import pytest
 
-from regflow import BHXH_REGISTRATION, ChooseMethod, ConfirmOtp, Engine, State
+from regflow import BHXH_REGISTRATION, ChooseMethod, ConfirmOtp, State
 from regflow.testing import FakePorts, form_for
+
+if TYPE_CHECKING:
+    from regflow import Engine
 
 OLD, NEW = b"o" * 32, b"n" * 32
 
 
 def engine(ports: FakePorts, secret: bytes, *previous: bytes) -> Engine:
     """A server of the deployment: the same stores and services, its own keys."""
-    return Engine(
-        BHXH_REGISTRATION,
-        flows=ports.flows,
-        users=ports.users,
-        bhxh=ports.bhxh,
-        sms=ports.sms,
-        hasher=ports.hasher,
-        clock=ports.clock,
-        otp_secret=secret,
-        previous_otp_secrets=previous,
-    )
+    return attrs.evolve(ports, otp_secret=secret, previous_otp_secrets=previous).engine()
 
 
 def code_sent_by(server: Engine) -> str:
