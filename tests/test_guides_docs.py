@@ -10,8 +10,10 @@ own and are run by their own tests (`RUN_BY`); a block that includes a file's se
 
 from __future__ import annotations
 
+import gc
 import os
 import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,13 +66,24 @@ def test_every_page_with_python_is_run_here_or_by_its_own_test() -> None:
 
 @pytest.fixture
 def empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """An empty working directory (`regflow.bootstrap` keeps its SQLite file there), and
+    """An empty working directory (`regflow.bootstrap` keeps its SQLite file there);
     structlog's configuration put back after a page that configures it."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("REGFLOW_DATABASE", raising=False)
     saved = structlog.get_config()
     yield tmp_path
     structlog.configure(**saved)
+
+
+def _close_process_pools() -> None:
+    """Close the PostgreSQL pools a page left open: `bootstrap(database="postgresql://…")`
+    keeps one for the life of the process, which the process's exit would close."""
+    pools = sys.modules.get("psycopg_pool")
+    if pools is None:
+        return
+    for found in gc.get_objects():
+        if isinstance(found, pools.ConnectionPool) and not found.closed:
+            found.close()
 
 
 def servers(page: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,3 +128,4 @@ def test_every_python_block_of_the_page_runs_as_written(
     for body in found:
         if not includes_a_section(body):
             exec(compile(body, str(ROOT / page), "exec"), namespace)  # noqa: S102 - our own docs
+    _close_process_pools()  # while the page's objects are still alive
