@@ -13,7 +13,7 @@ fi
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 bash scripts/chromium.sh
-NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
+bash scripts/docs.sh build --strict --quiet --site-dir "$(mktemp -d)"
 REGFLOW_REDIS_URL="$(bash scripts/redis.sh)"
 export REGFLOW_REDIS_URL
 .venv/bin/python bench/run.py --quick >/dev/null  # a smoke run of the benchmark, so it never rots

@@ -7,14 +7,18 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from regflow.testing import FakeClock
 from regflow.tools._cli import main
-from regflow.tools._demo import run_demo
+from regflow.tools._demo import FAST, run_demo
 
 from .test_otp import wrong
+
+ROOT = Path(__file__).resolve().parents[1]
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -94,12 +98,16 @@ def test_an_unsupported_choice_is_explained() -> None:
     assert "This registration method is not supported." in result.stdout
 
 
-def test_the_demo_citizens_can_be_listed(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_demo_citizens_are_listed_as_the_readme_shows_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["demo", "--list"]) == 0
 
     out = capsys.readouterr().out
-    assert "0100000001  Nguyễn Văn Mẫu" in out
-    assert len(out.splitlines()) == 4
+    assert out in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert out.splitlines()[0].endswith("| Account |")
+    assert "| 0100000003 | Lê Minh Hoạ | 01/12/2000 | 0358000003 | 079200000003 | exists |" in out
+    assert len(out.splitlines()) == 6  # the header, its rule, four citizens
 
 
 RIGHT, WRONG = object(), object()
@@ -116,6 +124,9 @@ class Typist(io.StringIO):
 
     def readline(self, _: int | None = -1) -> str:  # type: ignore[override]  # typeshed: bytes
         answer = next(self._answers, None)
+        while callable(answer):  # something that happens before the next answer is typed
+            answer()
+            answer = next(self._answers, None)
         if answer is None:
             return ""
         if answer in (RIGHT, WRONG):
@@ -124,9 +135,9 @@ class Typist(io.StringIO):
         return f"{answer}\n"
 
 
-def screens(lang: str, answers: Iterable[str | object]) -> str:
+def screens(lang: str, answers: Iterable[str | object], **clock: object) -> str:
     screen = io.StringIO()
-    run_demo(lang, Typist(answers, screen), screen)
+    run_demo(lang, Typist(answers, screen), screen, **clock)  # type: ignore[arg-type]
     return screen.getvalue()
 
 
@@ -167,3 +178,20 @@ def test_errors_name_their_field_as_the_screen_does(lang: str, names: list[str])
         assert f"  ✗ {name}" in out
     for code_id in ("bhxh_number", "phone", "code", "password", "confirmation"):
         assert f"[{code_id}]" not in out
+
+
+@pytest.mark.parametrize(("speed", "expired"), [(FAST, True), (1, False)])
+def test_the_fast_clock_lets_the_otp_expire_in_seconds(speed: int, expired: bool) -> None:
+    real = FakeClock()
+    wait_five_seconds = lambda: real.advance(seconds=5)  # noqa: E731 - one step of the typist
+
+    out = screens("en", [*FORM, wait_five_seconds, RIGHT], speed=speed, base_clock=real)
+
+    assert ("The OTP has expired" in out) is expired
+
+
+def test_the_fast_clock_is_an_option_of_the_demo_command() -> None:
+    result = run(["--lang", "en", "--fast-clock"], FORM)
+
+    assert "SMS → " in result.stdout
+    assert "--fast-clock" in run(["--help"], []).stdout

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 REGFLOW_EXTRAS=portal bash scripts/setup.sh
 export REGFLOW_PORTAL_DEV=1
-# Accounts and flows survive a restart here (*.sqlite3 is git-ignored; delete it to start over).
+# Accounts and flows survive a restart here (git-ignored, with its -wal and -shm files). To start
+# over, stop the server first, then: rm -f examples/portal/portal.sqlite3*
 export REGFLOW_PORTAL_DATABASE="${REGFLOW_PORTAL_DATABASE:-examples/portal/portal.sqlite3}"
 # The portal's package, and the tutorial's flow it runs besides regflow's own (phone_change).
 export PYTHONPATH="examples/portal:examples/phone_change${PYTHONPATH:+:$PYTHONPATH}"

@@ -41,6 +41,7 @@ from regflow._policy import Policy, VneidPassword
 from regflow._shipped import SHIPPED_FLOWS
 from regflow._sms import SmsMessage, SmsTemplate, load_sms_templates
 from regflow._view import FlowView
+from regflow._wording import Wording
 from regflow.declare import (
     EXPIRE,
     FlowSnapshot,
@@ -134,6 +135,7 @@ __all__ = [
     "VneidDetails",
     "VneidPassword",
     "VneidState",
+    "Wording",
     "bootstrap",
     "event",
     "fact",

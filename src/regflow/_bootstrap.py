@@ -18,7 +18,7 @@ from regflow.engine import Engine
 from regflow.ports import FlowStore, UserStore
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from regflow._methods import MethodRegistry
     from regflow._policy import Policy
@@ -99,6 +99,7 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     limiter: RateLimiter | None = None,
     database: str | os.PathLike[str] | None = None,
     ports: Mapping[str, object] | None = None,
+    previous_otp_secrets: Sequence[bytes] = (),
 ) -> Engine:
     """Build an engine running `specs` (by default the flows regflow ships whose own
     ports the caller gives: the VNeID registration runs with an ``identity`` port), with
@@ -108,7 +109,8 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     BHXH registration needs no BHXH); the password hasher
     defaults to argon2id with OWASP's parameters and the clock to the system's; the limits
     across flows are on by default (OWASP: SMS pumping), counted in this process unless a
-    shared limiter (`regflow.adapters.limits`) is given. Stores left out live in `database`
+    shared limiter (`regflow.adapters.limits`) is given. `previous_otp_secrets` rotates the
+    OTP key without breaking codes in flight (`Engine`). Stores left out live in `database`
     (see `open_stores`; by default `default_database()`) for the life of the process: a host
     that must close them opens them itself.
     """
@@ -126,6 +128,7 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
         hasher=hasher or Argon2Hasher(),
         clock=clock,
         otp_secret=otp_secret,
+        previous_otp_secrets=previous_otp_secrets,
         policy=policy,
         methods=methods,
         limiter=limiter if limiter is not None else InMemoryRateLimiter(clock),

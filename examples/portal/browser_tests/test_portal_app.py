@@ -26,6 +26,8 @@ from .client import post, production_settings, reach_otp, settings
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from flask.testing import FlaskClient
+
     from regflow import FlowSnapshot
 
 
@@ -78,8 +80,8 @@ class FlakyFlowStore(InMemoryFlowStore):
         return super().load(flow_id)
 
 
-def test_a_storage_outage_is_reported_and_the_flow_goes_on_after_it() -> None:
-    flows = FlakyFlowStore()
+def client_on(flows: FlakyFlowStore) -> FlaskClient:
+    """The portal's test client, its flows in `flows`."""
     clock = AdjustableClock()
     engine = regflow.bootstrap(
         bhxh=InMemoryBhxhRegistry(demo_citizens()),
@@ -92,7 +94,12 @@ def test_a_storage_outage_is_reported_and_the_flow_goes_on_after_it() -> None:
     services = Services(
         engine=engine, clock=clock, users=InMemoryUserStore(), phones=InMemoryAccountPhones()
     )
-    client = create_app(settings(), services).test_client()
+    return create_app(settings(), services).test_client()
+
+
+def test_a_storage_outage_is_reported_and_the_flow_goes_on_after_it() -> None:
+    flows = FlakyFlowStore()
+    client = client_on(flows)
     post(client, "/register")
     flows.down = True
 
@@ -101,3 +108,20 @@ def test_a_storage_outage_is_reported_and_the_flow_goes_on_after_it() -> None:
     assert "Hệ thống đang bận" in answer.text
     flows.down = False
     assert "Chọn phương thức đăng ký" in client.get("/register/method").text
+
+
+def test_the_health_checks_say_alive_always_and_ready_while_the_store_answers() -> None:
+    flows = FlakyFlowStore()
+    client = client_on(flows)
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/readyz").get_json() == {"status": "ok"}
+
+    flows.down = True
+    alive, ready = client.get("/healthz"), client.get("/readyz")
+
+    assert alive.status_code == 200
+    assert ready.status_code == 503
+    assert ready.get_json() == {"status": "unavailable", "errors": ["storage.unavailable"]}
+    assert "Set-Cookie" not in ready.headers  # a probe starts no session
+    flows.down = False
+    assert client.get("/readyz").status_code == 200

@@ -175,6 +175,7 @@ def test_a_body_over_the_limits_is_refused_with_413_before_it_is_parsed(
         ({"otp_secret": b"o" * 64}, "otp_secret"),
         ({"sms": None}, "SMS gateway"),
         ({"sms": ConsoleSmsGateway()}, "SMS gateway"),  # it prints every OTP to stdout
+        ({"previous_otp_secrets": (os.urandom(32), b"p" * 32)}, "a previous OTP secret"),
     ],
 )
 def test_production_refuses_weak_secrets_and_the_console_gateway(
@@ -205,6 +206,7 @@ PRODUCTION_ENV = {
         ({"REGFLOW_PORTAL_SECRET_KEY": "x" * 64}, "REGFLOW_PORTAL_SECRET_KEY must be hex"),
         ({"REGFLOW_PORTAL_SECRET_KEY": os.urandom(31).hex()}, "REGFLOW_PORTAL_SECRET_KEY"),
         ({"REGFLOW_PORTAL_SMS_URL": None}, "REGFLOW_PORTAL_SMS_URL"),
+        ({"REGFLOW_PORTAL_PREVIOUS_OTP_SECRETS": "old"}, "hex keys separated by commas"),
     ],
 )
 def test_production_settings_from_the_environment_refuse_what_is_unsafe(
@@ -227,8 +229,11 @@ def test_production_settings_from_the_environment(monkeypatch: pytest.MonkeyPatc
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("REGFLOW_PORTAL_PROXY_HOPS", "1")
     monkeypatch.setenv("REGFLOW_PORTAL_PURGE_MINUTES", "0")
+    previous = [os.urandom(32).hex(), os.urandom(32).hex()]
+    monkeypatch.setenv("REGFLOW_PORTAL_PREVIOUS_OTP_SECRETS", ",".join(previous))
 
     found = Settings.from_env()
+    assert found.previous_otp_secrets == tuple(bytes.fromhex(key) for key in previous)
     assert found.secret_key == bytes.fromhex(PRODUCTION_ENV["REGFLOW_PORTAL_SECRET_KEY"])
     assert isinstance(found.sms, HttpSmsGateway)
     assert found.secure_cookies

@@ -52,6 +52,8 @@ from regflow import (
     VneidCallback,
     VneidState,
 )
+from regflow_portal._health import health
+from regflow_portal._help import TOPICS, help_pages
 from regflow_portal._purge import Purger
 from regflow_portal._texts import TEXTS
 from regflow_portal._wiring import Services, Settings, build_services
@@ -173,6 +175,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_error_handler(400, _refused)
     app.register_error_handler(413, _refused)
     app.register_blueprint(pages)
+    app.register_blueprint(health)
+    app.register_blueprint(help_pages)
     if app.extensions["regflow"].inbox is not None:
         from regflow_portal._dev_pages import dev_pages  # noqa: PLC0415 - development only
 
@@ -252,6 +256,7 @@ def _template_helpers() -> dict[str, Any]:
         "error_text": lambda code: ERRORS[code].message.in_language(language()),
         "lang": language(),
         "csrf_token": csrf_token,
+        "help_topics": TOPICS,
         "dev_mode": services().inbox is not None,
         "vneid_offered": any(spec.name == VNEID for spec in services().engine.flows),
     }
@@ -443,6 +448,8 @@ def request_phone_change() -> Response | tuple[str, int]:
     )
 
 
+# docs/embedding.md shows from here to `step` as it is.
+# --8<-- [start:one_post_one_event]
 @pages.post("/<any(register, recover, phone, vneid):prefix>/otp")
 def confirm_otp(prefix: str) -> Response | tuple[str, int]:
     return step(prefix, ConfirmOtp(request.form.get("code", "").strip()))
@@ -526,6 +533,9 @@ def step(prefix: str, event: object, notice: str | None = None) -> Response | tu
     elif notice and view.ok:
         session["notice"] = notice
     return to_screen(view)
+
+
+# --8<-- [end:one_post_one_event]
 
 
 def client_key(address: str | None) -> str | None:

@@ -88,6 +88,27 @@ TEXTS: dict[str, M] = {
     "forgot_password": M("Quên mật khẩu", "Forgot password"),
     "continue_recovery": M("Tiếp tục lấy lại mật khẩu", "Continue the password recovery"),
     "recover": M("Lấy lại mật khẩu", "Recover the password"),
+    "help_service_counter": M("Xem cách lấy lại mật khẩu tại quầy",
+                              "How to recover it at a counter"),
+    "help_service_counter_title": M("Lấy lại mật khẩu tại quầy dịch vụ",
+                                    "Recover the password at a service counter"),
+    "help_service_counter_body": M(
+        "Mang thẻ CCCD (hoặc CMND) đến Bộ phận Một cửa của UBND xã, phường hoặc cơ quan BHXH nơi "
+        "bạn cư trú. Cán bộ xác minh danh tính của bạn rồi hỗ trợ đặt lại mật khẩu; bạn nhận mật "
+        "khẩu tạm qua số điện thoại của tài khoản.",
+        "Take your CCCD (or CMND) card to the one-stop desk of your commune or ward People's "
+        "Committee, or to the social insurance office where you live. The officer checks who you "
+        "are and helps you reset the password; a temporary one is texted to the account's phone."),
+    "help_complaint": M("Gửi khiếu nại", "File a complaint"),
+    "help_complaint_title": M("Khiếu nại: tài khoản không phải của bạn",
+                              "Complaint: the account is not yours"),
+    "help_complaint_body": M(
+        "Nếu bạn chưa từng đăng ký, có thể ai đó đã dùng số CMT/CCCD của bạn. Hãy gửi phản ánh, "
+        "kiến nghị tới bộ phận hỗ trợ của Cổng, kèm số CCCD và ảnh chụp thẻ, để tài khoản được "
+        "kiểm tra và khóa nếu cần. Đừng tạo tài khoản thứ hai.",
+        "If you never registered, someone may have used your CMT/CCCD number. Send a complaint "
+        "to the portal's support desk with your CCCD number and a photo of the card, so the "
+        "account is checked and locked if need be. Do not create a second account."),
     "recover_title": M("Lấy lại mật khẩu", "Recover your password"),
     "recover_lead": M("Nhập số CMND/CCCD là tên đăng nhập của tài khoản.",
                       "Enter the CMND/CCCD number your account logs in with."),

@@ -64,7 +64,9 @@ class Settings:
     number of reverse proxies in front of the portal whose `X-Forwarded-For` is trusted (0:
     the client is the connection's address); `purge_every` is how often expired flows are
     deleted (None: an operator's cron does it); `identity` is the national identity platform
-    the registration by VNeID signs in at (None: the portal offers BHXH only). Outside
+    the registration by VNeID signs in at (None: the portal offers BHXH only);
+    `previous_otp_secrets` are the OTP keys a rotation replaced (or, while it rolls out,
+    the next one), which codes in flight still match (docs/deployment.md). Outside
     development mode the constructor
     refuses weak secrets and a missing or console SMS gateway (`UnsafeSettingsError`).
     """
@@ -80,12 +82,15 @@ class Settings:
     proxy_hops: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     purge_every: timedelta | None = PURGE_EVERY
     identity: IdentityProvider | None = None
+    previous_otp_secrets: tuple[bytes, ...] = attrs.field(default=(), repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.dev_mode:
             return
         _check_secret("secret_key (REGFLOW_PORTAL_SECRET_KEY)", self.secret_key)
         _check_secret("otp_secret (REGFLOW_PORTAL_OTP_SECRET)", self.otp_secret)
+        for previous in self.previous_otp_secrets:
+            _check_secret("a previous OTP secret (REGFLOW_PORTAL_PREVIOUS_OTP_SECRETS)", previous)
         if self.sms is None or isinstance(self.sms, ConsoleSmsGateway | DevSmsInbox):
             raise UnsafeSettingsError(
                 "production needs a real SMS gateway (Settings.sms or REGFLOW_PORTAL_SMS_URL): "
@@ -108,6 +113,7 @@ class Settings:
             proxy_hops=int(env.get("REGFLOW_PORTAL_PROXY_HOPS", "0")),
             purge_every=timedelta(minutes=purge_minutes) if purge_minutes > 0 else None,
             identity=_vneid(env),
+            previous_otp_secrets=_previous_secrets(env.get("REGFLOW_PORTAL_PREVIOUS_OTP_SECRETS")),
         )
 
 
@@ -121,6 +127,16 @@ def _secret(name: str, *, dev_mode: bool) -> bytes:
         return bytes.fromhex(value)
     except ValueError:
         raise UnsafeSettingsError(f"{name} must be hex, e.g. from secrets.token_hex(32)") from None
+
+
+def _previous_secrets(value: str | None) -> tuple[bytes, ...]:
+    """The comma-separated hex keys of `REGFLOW_PORTAL_PREVIOUS_OTP_SECRETS`."""
+    try:
+        return tuple(bytes.fromhex(key) for key in (value or "").split(",") if key.strip())
+    except ValueError:
+        raise UnsafeSettingsError(
+            "REGFLOW_PORTAL_PREVIOUS_OTP_SECRETS must be hex keys separated by commas"
+        ) from None
 
 
 def _check_secret(name: str, value: bytes) -> None:
@@ -182,6 +198,7 @@ def build_services(settings: Settings) -> Services:
         bhxh=InMemoryBhxhRegistry(demo_citizens()),
         sms=_sms(inbox, settings.sms),
         otp_secret=settings.otp_secret,
+        previous_otp_secrets=settings.previous_otp_secrets,
         users=users,
         flows=flows,
         hasher=settings.hasher,

@@ -83,6 +83,9 @@ class Services:
     policy: Policy
     otp_secret: bytes
     methods: MethodRegistry
+    #: Keys a code may also have been hashed with: the one before a rotation (or, while a
+    #: rotation rolls out, the next one), so codes in flight still match (docs/deployment.md).
+    previous_otp_secrets: tuple[bytes, ...] = ()
     bhxh: BhxhRegistry | None = None
     sms: SmsGateway | None = None
     users: UserStore | None = None

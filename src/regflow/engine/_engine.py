@@ -41,7 +41,7 @@ from regflow.engine import codec
 from regflow.engine._compile import CompiledFlow, Edge, catalogue, choose
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
 
     from regflow.declare._spec import FlowSpec
@@ -94,9 +94,13 @@ class Engine:
         methods: MethodRegistry | None = None,
         limiter: RateLimiter | None = None,
         ports: Mapping[str, object] | None = None,
+        previous_otp_secrets: Sequence[bytes] = (),
     ) -> None:
-        if len(otp_secret) < _MIN_SECRET_BYTES:
-            raise ValueError(f"otp_secret needs at least {_MIN_SECRET_BYTES} random bytes")
+        """`previous_otp_secrets`: keys codes sent before a rotation of `otp_secret` were
+        hashed with, which they still match (new codes use `otp_secret` alone)."""
+        for secret in (otp_secret, *previous_otp_secrets):
+            if len(secret) < _MIN_SECRET_BYTES:
+                raise ValueError(f"otp_secret needs at least {_MIN_SECRET_BYTES} random bytes")
         if not specs:
             raise ValueError("an Engine runs at least one flow: Engine(BHXH_REGISTRATION, …)")
         self._flows = flows
@@ -109,6 +113,7 @@ class Engine:
             clock=clock,
             policy=policy or Policy(),
             otp_secret=otp_secret,
+            previous_otp_secrets=tuple(previous_otp_secrets),
             methods=methods or MethodRegistry(),
             limiter=limiter,
             ports=dict(ports or {}),

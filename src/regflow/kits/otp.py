@@ -143,12 +143,15 @@ class OtpKit:
     # --- facts ------------------------------------------------------------------------------
 
     def _code_matches(self, step: Step) -> bool:
-        """Whether the code typed is the one sent (never, in a decoy: its hash is random)."""
+        """Whether the code typed is the one sent (never, in a decoy: its hash is random),
+        under the current key or one it replaced (a code sent before a rotation)."""
         otp = step.context.otp
         assert otp is not None  # noqa: S101 - otp_not_sent is checked first
         typed = step.payload(ConfirmOtp).code
-        return _otp.code_matches(
-            step.services.otp_secret, step.snapshot.flow_id, typed, otp.code_hash
+        services = step.services
+        return any(
+            _otp.code_matches(secret, step.snapshot.flow_id, typed, otp.code_hash)
+            for secret in (services.otp_secret, *services.previous_otp_secrets)
         )
 
     def _guesses_used_up(self, step: Step) -> bool:

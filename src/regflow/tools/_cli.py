@@ -88,12 +88,12 @@ def _list_flows(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from regflow.tools._demo import list_citizens, run_demo  # noqa: PLC0415 - only this command needs it
+    from regflow.tools._demo import FAST, list_citizens, run_demo  # noqa: PLC0415 - only this command needs it
 
     if args.list:
         list_citizens(sys.stdout)
         return 0
-    return run_demo(args.lang)
+    return run_demo(args.lang, speed=FAST if args.fast_clock else 1)
 
 
 def _db_schema(args: argparse.Namespace) -> int:
@@ -122,12 +122,25 @@ def _db_purge_expired(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db_migrate(args: argparse.Namespace) -> int:
+    from regflow.tools._db_migrate import migrate  # noqa: PLC0415 - only this command needs it
+
+    for line in migrate(args.postgres_dsn or args.database):
+        print(line)
+    return 0
+
+
 def _add_db_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     db = commands.add_parser("db", help="the database of the flow and account stores")
     jobs = db.add_subparsers(dest="job", required=True)
     schema = jobs.add_parser("schema", help="print the tables' DDL (SQLite unless --postgres)")
     schema.add_argument("--postgres", action="store_true", help="PostgreSQL's DDL")
     schema.set_defaults(run=_db_schema)
+    migrate = jobs.add_parser(
+        "migrate", help="create or upgrade the tables (idempotent: run it on every deploy)"
+    )
+    _add_database_options(migrate)
+    migrate.set_defaults(run=_db_migrate)
     purge = jobs.add_parser("purge-expired", help="delete expired flows, print how many")
     _add_database_options(purge)
     purge.set_defaults(run=_db_purge_expired)
@@ -292,6 +305,11 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="walk a registration in the terminal")
     demo.add_argument("--lang", choices=("vi", "en"), default="vi")
     demo.add_argument("--list", action="store_true", help="list the fictional demo citizens")
+    demo.add_argument(
+        "--fast-clock",
+        action="store_true",
+        help="run the flow's time a minute a second: the OTP expires in 5 s, the flow in 30 s",
+    )
     demo.set_defaults(run=_demo)
     _add_db_commands(commands)
 

@@ -12,7 +12,6 @@ import shutil
 import sys
 import tempfile
 import weakref
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -22,6 +21,7 @@ from regflow._errors import Message
 from regflow.adapters.console import ConsoleSmsGateway
 from regflow.adapters.demo import DEMO_PASSWORD_HASH, demo_accounts, demo_citizens
 from regflow.adapters.memory import InMemoryBhxhRegistry
+from regflow.adapters.system import SystemClock
 from regflow.kits.otp import ConfirmOtp, ResendOtp
 from regflow.kits.password import SetPassword
 from regflow.machine import BHXH_REGISTRATION, STATES, State
@@ -29,9 +29,11 @@ from regflow.machine import BHXH_REGISTRATION, STATES, State
 if TYPE_CHECKING:
     import os
     from collections.abc import Callable
+    from datetime import datetime
 
     from regflow._view import FlowView
     from regflow.engine import Engine
+    from regflow.ports import Clock
 
 M = Message
 TEXT = {
@@ -92,15 +94,35 @@ _COUNTED: dict[str, Callable[[FlowView], int | None]] = {
 }
 
 
+#: How much faster than real time `regflow demo --fast-clock` runs: a minute a second.
+FAST = 60
+
+
 class EndOfInputError(Exception):
     """The piped answers ran out before the flow finished."""
+
+
+class DemoClock:
+    """The demo's `Clock`: `base` sped up `speed` times from the moment it is made, so that
+    `--fast-clock` shows the OTP's five-minute expiry after five seconds of real time."""
+
+    def __init__(self, base: Clock, speed: int = 1) -> None:
+        self._base, self.speed = base, speed
+        self._start = base.now()
+
+    def now(self) -> datetime:
+        return self._start + (self._base.now() - self._start) * self.speed
+
+    def real_seconds_until(self, moment: datetime) -> int:
+        """The whole seconds of real time (rounded up) a citizen waits for `moment`."""
+        return max(0, int((moment - self.now()).total_seconds() / self.speed) + 1)
 
 
 class Terminal:
     """Prompts and answers, in one language, on any pair of streams."""
 
-    def __init__(self, lang: str, stdin: TextIO, stdout: TextIO) -> None:
-        self.lang, self._in, self._out = lang, stdin, stdout
+    def __init__(self, lang: str, stdin: TextIO, stdout: TextIO, clock: DemoClock) -> None:
+        self.lang, self._in, self._out, self._clock = lang, stdin, stdout, clock
 
     def text(self, key: str, **values: object) -> str:
         return TEXT[key].in_language(self.lang).format(**values)
@@ -134,8 +156,7 @@ class Terminal:
             where = f"[{self.field(error.field)}] " if error.field else ""
             wait = ""
             if error.retry_at is not None:
-                seconds = max(0, int((error.retry_at - datetime.now(UTC)).total_seconds()) + 1)
-                wait = f" ({seconds} s)"
+                wait = f" ({self._clock.real_seconds_until(error.retry_at)} s)"
             self.say(f"  ✗ {where}{error.message.in_language(self.lang)}{wait}")
             count = _COUNTED.get(error.code)
             if count is not None:
@@ -147,7 +168,11 @@ class Terminal:
             self.say(f"  ⚠ {self.text('try_left' if left == 1 else 'tries_left', n=left)}")
 
 
-def demo_engine(stdout: TextIO, database: str | os.PathLike[str] | None = None) -> Engine:
+def demo_engine(
+    stdout: TextIO,
+    database: str | os.PathLike[str] | None = None,
+    clock: Clock | None = None,
+) -> Engine:
     """The demo's wiring: fictional BHXH data, one existing account, SMS on the terminal.
 
     The stores are the default SQLite ones, in `database` or else in a temporary file that
@@ -168,26 +193,51 @@ def demo_engine(stdout: TextIO, database: str | os.PathLike[str] | None = None) 
         users=users,
         flows=stores.flows,
         otp_secret=secrets.token_bytes(32),
+        clock=clock,
     )
     if folder is not None:
         weakref.finalize(engine, shutil.rmtree, folder, ignore_errors=True)
     return engine
 
 
+#: The columns of `regflow demo --list`, the README's table of demo citizens.
+_LIST_HEADER = ("BHXH number", "Full name", "Date of birth", "Phone", "CMT/CCCD", "Account")
+
+
 def list_citizens(stdout: TextIO) -> None:
-    for record in demo_citizens():
-        print(
-            f"{record.bhxh_number}  {record.full_name:<18} "
-            f"{record.date_of_birth:%d/%m/%Y}  0{record.phone.removeprefix('+84')}  "
-            f"CCCD/CMT {record.id_number}",
-            file=stdout,
+    """The demo citizens as the README's Markdown table, with who already has an account."""
+    registered = {account.bhxh_number for account in demo_accounts()}
+    rows = [_LIST_HEADER, tuple("---" for _ in _LIST_HEADER)]
+    rows += [
+        (
+            record.bhxh_number,
+            record.full_name,
+            f"{record.date_of_birth:%d/%m/%Y}",
+            f"0{record.phone.removeprefix('+84')}",
+            record.id_number,
+            "exists" if record.bhxh_number in registered else "—",
         )
+        for record in demo_citizens()
+    ]
+    for row in rows:
+        print(f"| {' | '.join(row)} |", file=stdout)
 
 
-def run_demo(lang: str = "vi", stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
-    """Walk one registration; return the exit status (0 when the flow reached an outcome)."""
-    term = Terminal(lang, stdin or sys.stdin, stdout or sys.stdout)
-    engine = demo_engine(stdout or sys.stdout)
+def run_demo(
+    lang: str = "vi",
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    *,
+    speed: int = 1,
+    base_clock: Clock | None = None,
+) -> int:
+    """Walk one registration; return the exit status (0 when the flow reached an outcome).
+
+    The flow's time runs `speed` times faster than `base_clock` (the system's by default).
+    """
+    clock = DemoClock(base_clock or SystemClock(), speed)
+    term = Terminal(lang, stdin or sys.stdin, stdout or sys.stdout, clock)
+    engine = demo_engine(stdout or sys.stdout, clock=clock)
     try:
         view = _walk(term, engine)
     except (EndOfInputError, KeyboardInterrupt):

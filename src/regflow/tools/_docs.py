@@ -483,6 +483,64 @@ def _reporters(flows: Sequence[FlowSpec]) -> dict[str, list[str]]:
     return reporters
 
 
+#: How a host words the codes itself, on the errors page (its Python runs in the tests).
+_OWN_WORDING = (
+    "## Your own wording, your own languages { #own-wording }",
+    "",
+    "The texts below are regflow's. A host that wants its own phrasing (its brand, its tone)",
+    "or another language lays its texts over them with `regflow.Wording`, without forking the",
+    "catalogue: `Wording.of(*engine.flows)` holds every code of the engine's flows (a host",
+    "flow's own `errors` too), `with_texts` or `with_toml` puts the host's texts over it, and a",
+    "code no flow has is refused, so a renamed code cannot leave a stale text behind. A",
+    "language without a text for a code shows the fallback (Vietnamese); `missing(lang)` lists",
+    "those codes, for a test that keeps a language complete.",
+    "",
+    "```python",
+    "from regflow import ChooseMethod, ConfirmOtp, Wording",
+    "from regflow.testing import FakePorts, form_for",
+    "",
+    "ports = FakePorts.seeded()",
+    "engine = ports.engine()",
+    "wording = Wording.of(*engine.flows).with_texts(",
+    "    {",
+    '        "otp.invalid": {',
+    '            "vi": "Mã OTP chưa đúng. Bạn xem lại tin nhắn từ BHXHVN nhé.",',
+    '            "en": "That code is not the one we texted you. Check the BHXHVN message.",',
+    '            "km": "លេខកូដ OTP មិនត្រឹមត្រូវទេ។",  # Khmer, a language of the host\'s own',
+    "        },",
+    "    }",
+    ")",
+    "",
+    'flow_id = engine.start("bhxh_registration").flow_id',
+    'engine.send(flow_id, ChooseMethod("citizen", "bhxh"))',
+    "engine.send(flow_id, form_for())",
+    'wrong = f"{(int(ports.sms.last_code()) + 1) % 1_000_000:06d}"  # not the code sent',
+    "(error,) = engine.send(flow_id, ConfirmOtp(wrong)).errors",
+    'assert wording.message(error, "vi").startswith("Mã OTP chưa đúng.")',
+    'assert wording.message(error, "km") == "លេខកូដ OTP មិនត្រឹមត្រូវទេ។"',
+    'assert wording.text("otp.expired", "km") == wording.text("otp.expired", "vi")  # fallback',
+    'assert "otp.expired" in wording.missing("km")',
+    "```",
+    "",
+    "A translator's file is TOML, a table per code (quoted, for the dots) and a key per",
+    'language: `Wording.of(*engine.flows).with_toml(path.read_text(encoding="utf-8"))`.',
+    "",
+    "```python",
+    "from regflow import Wording",
+    "",
+    'WORDING_TOML = """',
+    '["bhxh.unavailable"]',
+    'vi = "Cổng BHXH tạm thời gián đoạn. Mời bạn thử lại sau ít phút."',
+    'km = "សេវាកម្ម BHXH មិនអាចប្រើបានទេ។ សូមព្យាយាមម្តងទៀតនៅពេលក្រោយ។"',
+    '"""',
+    "wording = Wording.of().with_toml(WORDING_TOML)",
+    'assert wording.text("bhxh.unavailable", "en").startswith("The social insurance service")',
+    'assert wording.text("bhxh.unavailable", "km").startswith("សេវាកម្ម BHXH")',
+    "```",
+    "",
+)
+
+
 def errors_page(flows: Sequence[FlowSpec] = SHIPPED_FLOWS) -> str:
     """Every code of regflow and of `flows`, with both messages and who reports it."""
     reporters = _reporters(flows)
@@ -496,6 +554,7 @@ def errors_page(flows: Sequence[FlowSpec] = SHIPPED_FLOWS) -> str:
         "*retryable* error comes from a service behind a port; repeating the same request",
         "later may succeed (`FlowView.retryable`).",
         "",
+        *_OWN_WORDING,
     ]
     for code, spec in catalogue(flows).items():
         lines += [

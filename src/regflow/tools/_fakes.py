@@ -225,6 +225,8 @@ class FakePorts:
         lambda self: InMemoryRateLimiter(self.clock), takes_self=True
     )
     otp_secret: bytes = b"regflow-testing-secret-0123456789abcdef"
+    #: The keys a rotation of `otp_secret` replaced, which codes sent under them still match.
+    previous_otp_secrets: tuple[bytes, ...] = ()
 
     @classmethod
     def seeded(cls, *records: BhxhRecord) -> FakePorts:
@@ -251,6 +253,7 @@ class FakePorts:
             hasher=self.hasher,
             clock=self.clock,
             otp_secret=self.otp_secret,
+            previous_otp_secrets=self.previous_otp_secrets,
             policy=policy,
             methods=methods,
             limiter=limiter,
