@@ -39,10 +39,8 @@ def pytest_unconfigure() -> None:
     shutil.rmtree(SQLITE_FILE.parent, ignore_errors=True)
 
 
-@pytest.fixture(params=["default", "postgres"], ids=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest) -> str:
-    """A database alias, migrated, with no account in it (flows have ids of their own)."""
-    alias: str = request.param
+def prepared(alias: str) -> str:
+    """The database `alias`, migrated, with no account in it (flows have ids of their own)."""
     if alias not in settings.DATABASES:
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true needs the PostgreSQL tests to run, but " + NO_POSTGRES)
@@ -52,6 +50,12 @@ def database(request: pytest.FixtureRequest) -> str:
         _migrated.add(alias)
     PortalAccount.objects.using(alias).all().delete()
     return alias
+
+
+@pytest.fixture(params=["default", "postgres"], ids=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest) -> str:
+    """Each database: the SQLite file, and PostgreSQL where `REGFLOW_TEST_POSTGRES_DSN` is."""
+    return prepared(request.param)
 
 
 @attrs.frozen
