@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 
 from browser_tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from django_portal.tests.conftest import portal_settings, prepared
+from regflow.testing import SmsInbox
 
 from .test_screens import CITIZEN, PASSWORD, form_of
 
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from playwright.sync_api import Page
-
-    from regflow.testing import SmsInbox
 
 
 @attrs.frozen
