@@ -1,7 +1,10 @@
-"""The Django project's settings, from `REGFLOW_DJANGO_*` (development values by default).
+"""The Django project's settings, for development: `DEBUG`, the demo BHXH registry, OTPs
+printed on the server's console (README.md says what production changes).
 
 `REGFLOW_DJANGO_DATABASE` is a ``postgresql://`` URL or a SQLite file (default
-``examples/django/db.sqlite3``); the accounts and the flows both live there.
+``examples/django/db.sqlite3``); the accounts and the flows both live there. The secrets are
+`REGFLOW_DJANGO_SECRET_KEY` and `REGFLOW_DJANGO_OTP_SECRET` (hex), made up per process when
+unset: a restart then signs the citizen out and voids the codes already sent.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def _secret(name: str) -> str:
     return os.environ.get(name) or secrets.token_hex(32)
 
 
-DEBUG = os.environ.get("REGFLOW_DJANGO_DEBUG", "1") == "1"
+DEBUG = True
 SECRET_KEY = _secret("REGFLOW_DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 INSTALLED_APPS = ["django_portal"]
@@ -71,7 +74,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
 USE_TZ = True
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 LANGUAGE_CODE = "vi"

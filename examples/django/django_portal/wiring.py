@@ -2,24 +2,24 @@
 
 `services()` builds it on first use from `settings.REGFLOW_PORTAL` (never at import or in
 `AppConfig.ready`, which `manage.py migrate` runs before the tables exist); a change of that
-setting (`override_settings` in the tests) closes it and the next request builds it anew.
+setting (`override_settings` in the tests) closes it (`forget_services`, called by the app)
+and the next request builds it anew.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.db import connections
 
 import regflow
 from django_portal.users import DjangoUserStore
-from regflow import BHXH_REGISTRATION, DuplicateAccountError
-from regflow.adapters.demo import DEMO_PASSWORD_HASH, demo_accounts, demo_citizens
+from regflow import BHXH_REGISTRATION
+from regflow.adapters.demo import demo_citizens, seed_demo_accounts
 from regflow.adapters.memory import InMemoryBhxhRegistry
 from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore
 from regflow.adapters.system import SystemClock
@@ -46,7 +46,7 @@ def build_services(portal: PortalSettings) -> Services:
     users = DjangoUserStore(portal.database)
     flows, close = flow_store(portal.database)
     if portal.seed_demo_accounts:
-        _seed_demo_accounts(users)
+        seed_demo_accounts(users)
     clock = portal.clock or SystemClock()
     engine = regflow.bootstrap(
         BHXH_REGISTRATION,
@@ -83,15 +83,6 @@ def flow_store(alias: str) -> tuple[FlowStore, Callable[[], None]]:
     return postgres.PostgresFlowStore(pool), pool.close
 
 
-def _seed_demo_accounts(users: UserStore) -> None:
-    """The demo's existing accounts, so "account exists" can be tried; idempotent."""
-    for account in demo_accounts():
-        try:
-            users.add(account, DEMO_PASSWORD_HASH)
-        except DuplicateAccountError:
-            continue
-
-
 _built: dict[str, Services] = {}
 _lock = threading.Lock()
 
@@ -104,14 +95,9 @@ def services() -> Services:
         return _built["services"]
 
 
-def _forget(*, setting: str, **_: Any) -> None:  # noqa: ANN401 - a signal's keyword arguments
-    if setting != "REGFLOW_PORTAL":
-        return
+def forget_services() -> None:
+    """Close this process's services; the next request builds them from the settings."""
     with _lock:
         old = _built.pop("services", None)
     if old is not None:
         old.close()
-
-
-def listen_for_setting_changes() -> None:
-    setting_changed.connect(_forget, dispatch_uid="django_portal.wiring")

@@ -15,6 +15,7 @@ from tests.stores.test_contract import UserStoreContract
 from django_portal.models import PortalAccount
 from django_portal.users import DjangoUserStore
 from django_portal.wiring import flow_store
+from regflow.adapters.demo import DEMO_PASSWORD_HASH, demo_accounts, seed_demo_accounts
 from regflow.testing import FakePorts
 
 if TYPE_CHECKING:
@@ -78,3 +79,15 @@ class TestDjangoUserStore(UserStoreContract):
 test_racing_registrations_make_one_account = (
     test_races.test_fifty_racing_registrations_of_one_citizen_make_exactly_one_account
 )
+
+
+def test_the_demo_accounts_are_seeded_once_however_often_the_portal_starts(database: str) -> None:
+    users = DjangoUserStore(database)
+
+    seed_demo_accounts(users)
+    seed_demo_accounts(users)
+
+    [account] = demo_accounts()
+    assert users.find_by_login(account.id_number) == account
+    assert users.password_hash(account.account_id) == DEMO_PASSWORD_HASH
+    assert PortalAccount.objects.using(database).count() == 1
