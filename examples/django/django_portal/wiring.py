@@ -23,11 +23,10 @@ from regflow.adapters.demo import demo_citizens, seed_demo_accounts
 from regflow.adapters.memory import InMemoryBhxhRegistry
 from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore
 from regflow.adapters.system import SystemClock
-from regflow.ports import Clock, UserStore
+from regflow.ports import Clock, FlowStore, UserStore
 
 if TYPE_CHECKING:
     from django_portal.config import PortalSettings
-    from regflow.ports import FlowStore
 
 
 @attrs.frozen
@@ -37,6 +36,7 @@ class Services:
 
     engine: regflow.Engine
     users: UserStore
+    flows: FlowStore
     clock: Clock
     close: Callable[[], None]
 
@@ -58,7 +58,7 @@ def build_services(portal: PortalSettings) -> Services:
         hasher=portal.hasher,
         clock=clock,
     )
-    return Services(engine, users, clock, close)
+    return Services(engine, users, flows, clock, close)
 
 
 def flow_store(alias: str) -> tuple[FlowStore, Callable[[], None]]:

@@ -201,6 +201,45 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(portal: Po
     assert portal.services.engine.view(flow_id).state == State.CHOOSING_METHOD
 
 
+def refuse(*_: object) -> None:
+    raise ConnectionError("the database is down")
+
+
+def test_a_start_during_an_outage_says_to_try_again(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(portal.services.flows, "save", refuse)
+
+    refused = portal.post("/")
+
+    assert refused.status_code == 503
+    assert message("storage.unavailable") in text(refused)
+
+
+@pytest.mark.parametrize("failing", ["save", "load"])
+def test_a_step_during_an_outage_keeps_the_screen_and_says_to_retry(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    portal.post("/")
+    flows = portal.services.flows
+    loads = iter([flows.load])  # the page's own view of the flow works, the step's does not
+
+    def load_once(flow_id: str) -> object:
+        return next(loads, refuse)(flow_id)
+
+    monkeypatch.setattr(flows, failing, refuse if failing == "save" else load_once)
+
+    refused = portal.post("/register/method", subject="citizen", method="bhxh")
+
+    assert refused.status_code == 503
+    assert screen(refused) == "/register/method"
+    assert message("storage.unavailable") in text(refused)
+    monkeypatch.undo()
+    assert screen(portal.post("/register/method", subject="citizen", method="bhxh")) == (
+        "/register/details"
+    )
+
+
 def test_the_language_switch_stays_on_the_site(portal: Portal) -> None:
     response = portal.client.get("/lang/en?next=https://evil.example/")
 
