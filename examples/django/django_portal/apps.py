@@ -8,7 +8,6 @@ from django.core.signals import setting_changed
 
 class PortalConfig(AppConfig):
     name = "django_portal"
-    default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
         setting_changed.connect(_rewire, dispatch_uid="django_portal.rewire")
