@@ -1,7 +1,7 @@
 """The project's settings for its tests: a SQLite file per run as `default`, and
 `REGFLOW_TEST_POSTGRES_DSN`'s database as `postgres` when it is set.
 
-The tests migrate both themselves (`conftest.migrated`) rather than through Django's test
+The tests migrate both themselves (`conftest.prepared`) rather than through Django's test
 runner, which would create a second PostgreSQL database (a role CI's server does not grant).
 """
 
