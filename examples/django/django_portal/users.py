@@ -34,7 +34,8 @@ class DjangoUserStore:
     def find(
         self, id_number: str, bhxh_number: str, former_id_numbers: Sequence[str] = ()
     ) -> Account | None:
-        """One query: the account known by any of the ID numbers first, else the BHXH one's."""
+        """The account known by any of the ID numbers first, else the BHXH number's, in one
+        query (and one for its former numbers)."""
         numbers = IdNumber.objects.filter(
             account=OuterRef("pk"), number__in=[id_number, *former_id_numbers]
         )
