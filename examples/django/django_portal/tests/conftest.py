@@ -12,6 +12,10 @@ import django
 import pytest
 
 os.environ["DJANGO_SETTINGS_MODULE"] = "django_portal.tests.settings"
+# Playwright's sync API runs an event loop in the main thread for as long as a browser is open
+# (the portal's browser tests keep one for the whole run), and Django then refuses every query
+# from that thread; nothing here is asynchronous, so tell Django the queries are safe.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 django.setup()
 
 from django.conf import settings  # noqa: E402 - after django.setup()
