@@ -60,53 +60,59 @@ def bhxh_account(level: int = 1) -> Account:
     return attrs.evolve(account, verification_level=level)
 
 
-def test_an_account_without_a_password_has_no_hash(backend: Backend) -> None:
-    users, _ = backend.open()
-    users.add(vneid_account(), None)
+class VneidUserStoreContract:
+    """The user store's part of the VNeID registration, as a class a host's own `UserStore`
+    adapter runs too (``class TestMine(VneidUserStoreContract)`` with its `backend`)."""
 
-    assert users.password_hash("vneid-1") is None
-    assert users.find_by_login(VNEID_CITIZEN.id_number) == vneid_account()
-
-
-def test_a_vneid_account_and_a_bhxh_account_of_one_citizen_cannot_both_exist(
-    backend: Backend,
-) -> None:
-    users, _ = backend.open()
-    users.add(bhxh_account(), "hash")
-
-    with pytest.raises(DuplicateAccountError):
+    def test_an_account_without_a_password_has_no_hash(self, backend: Backend) -> None:
+        users, _ = backend.open()
         users.add(vneid_account(), None)
 
+        assert users.password_hash("vneid-1") is None
+        assert users.find_by_login(VNEID_CITIZEN.id_number) == vneid_account()
 
-def test_verifying_an_identity_raises_the_level_and_keeps_the_time(backend: Backend) -> None:
-    users, _ = backend.open()
-    users.add(bhxh_account(level=1), "hash")
-    later = NOW + timedelta(days=2)
+    def test_a_vneid_account_and_a_bhxh_account_of_one_citizen_cannot_both_exist(
+        self, backend: Backend
+    ) -> None:
+        users, _ = backend.open()
+        users.add(bhxh_account(), "hash")
 
-    users.verify_identity("bhxh-1", 2, later)
+        with pytest.raises(DuplicateAccountError):
+            users.add(vneid_account(), None)
 
-    found = users.find_by_login(CITIZEN.id_number)
-    assert found == attrs.evolve(bhxh_account(), verification_level=2, vneid_verified_at=later)
-    assert users.password_hash("bhxh-1") == "hash"
+    def test_verifying_an_identity_raises_the_level_and_keeps_the_time(
+        self, backend: Backend
+    ) -> None:
+        users, _ = backend.open()
+        users.add(bhxh_account(level=1), "hash")
+        later = NOW + timedelta(days=2)
+
+        users.verify_identity("bhxh-1", 2, later)
+
+        found = users.find_by_login(CITIZEN.id_number)
+        assert found == attrs.evolve(bhxh_account(), verification_level=2, vneid_verified_at=later)
+        assert users.password_hash("bhxh-1") == "hash"
+
+    def test_verifying_an_identity_never_lowers_the_level(self, backend: Backend) -> None:
+        users, _ = backend.open()
+        users.add(bhxh_account(level=2), "hash")
+
+        users.verify_identity("bhxh-1", 1, NOW)
+
+        found = users.find_by_login(CITIZEN.id_number)
+        assert found is not None
+        assert found.verification_level == 2
+        assert found.vneid_verified_at == NOW
+
+    def test_verifying_an_unknown_account_raises_lookup_error(self, backend: Backend) -> None:
+        users, _ = backend.open()
+
+        with pytest.raises(LookupError):
+            users.verify_identity("nobody", 2, NOW)
 
 
-def test_verifying_an_identity_never_lowers_the_level(backend: Backend) -> None:
-    users, _ = backend.open()
-    users.add(bhxh_account(level=2), "hash")
-
-    users.verify_identity("bhxh-1", 1, NOW)
-
-    found = users.find_by_login(CITIZEN.id_number)
-    assert found is not None
-    assert found.verification_level == 2
-    assert found.vneid_verified_at == NOW
-
-
-def test_verifying_an_unknown_account_raises_lookup_error(backend: Backend) -> None:
-    users, _ = backend.open()
-
-    with pytest.raises(LookupError):
-        users.verify_identity("nobody", 2, NOW)
+class TestVneidUserStore(VneidUserStoreContract):
+    """The contract on every backend of tests/stores."""
 
 
 # --- stores made before the VNeID column -------------------------------------------------------

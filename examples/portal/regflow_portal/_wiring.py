@@ -26,9 +26,9 @@ from phone_change import (
     PostgresAccountPhones,
     SqliteAccountPhones,
 )
-from regflow import SHIPPED_FLOWS, VNEID_REGISTRATION, DuplicateAccountError
+from regflow import SHIPPED_FLOWS, VNEID_REGISTRATION
 from regflow.adapters.console import ConsoleSmsGateway
-from regflow.adapters.demo import DEMO_PASSWORD_HASH, demo_accounts, demo_citizens
+from regflow.adapters.demo import demo_citizens, seed_demo_accounts
 from regflow.adapters.http import HttpSettings, HttpSmsGateway
 from regflow.adapters.memory import InMemoryBhxhRegistry, InMemoryFlowStore, InMemoryUserStore
 from regflow.adapters.system import SystemClock
@@ -187,7 +187,7 @@ class Services:
 def build_services(settings: Settings) -> Services:
     """Wire regflow for the portal: demo BHXH data, stores, SMS and clock by mode."""
     users, flows, phones = _stores(settings.database)
-    _seed_demo_accounts(users)
+    seed_demo_accounts(users)
     dev_clock = AdjustableClock() if settings.dev_mode else None
     clock: Clock = dev_clock or SystemClock()
     inbox = DevSmsInbox(dev_clock) if dev_clock else None
@@ -230,12 +230,3 @@ def _stores(database: str | None) -> tuple[UserStore, FlowStore, AccountPhones]:
 
         return stores.users, stores.flows, PostgresAccountPhones(open_pool(database))
     return stores.users, stores.flows, SqliteAccountPhones(database)
-
-
-def _seed_demo_accounts(users: UserStore) -> None:
-    """Give the demo its existing accounts, so "account exists" can be tried; idempotent."""
-    for account in demo_accounts():
-        try:
-            users.add(account, DEMO_PASSWORD_HASH)
-        except DuplicateAccountError:
-            continue

@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from regflow._domain import Account, BhxhRecord
+from regflow._errors import DuplicateAccountError
+
+if TYPE_CHECKING:
+    from regflow.ports import UserStore
 
 DEMO_PASSWORD_HASH = "!demo-account-has-no-password"  # noqa: S105 - matches no password
 
@@ -45,3 +50,13 @@ def demo_accounts() -> list[Account]:
         for record, row in zip(demo_citizens(), _rows(), strict=True)
         if row["has_account"]
     ]
+
+
+def seed_demo_accounts(users: UserStore) -> None:
+    """Add the demo's existing accounts to `users`, each with a hash no password matches;
+    idempotent, so a host may call it on every start."""
+    for account in demo_accounts():
+        try:
+            users.add(account, DEMO_PASSWORD_HASH)
+        except DuplicateAccountError:
+            continue
