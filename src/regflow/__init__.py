@@ -30,13 +30,14 @@ from regflow._limits import RateLimit, RateLimits
 from regflow._masking import mask_id, mask_phone
 from regflow._methods import CITIZEN_BY_BHXH, MethodRegistry, RegistrationMethod
 from regflow._policy import Policy
-from regflow._shipped import SHIPPED_FLOWS
+from regflow._shipped import SHIPPED_FLOWS, SHIPPED_OLDER_VERSIONS
 from regflow._sms import SmsMessage, SmsTemplate, load_sms_templates
 from regflow._view import FlowView
 from regflow.declare import (
     EXPIRE,
     FlowSnapshot,
     FlowSpec,
+    Migration,
     Rule,
     Step,
     event,
@@ -49,19 +50,21 @@ from regflow.engine import Engine
 from regflow.flows.recovery import PASSWORD_RECOVERY, RecoveryState, SubmitLogin
 from regflow.kits.otp import ConfirmOtp, OtpChallenge, OtpContext, OtpKit, ResendOtp
 from regflow.kits.password import SetPassword
-from regflow.machine import BHXH_REGISTRATION, RegistrationDetails, State
+from regflow.machine import BHXH_REGISTRATION, BHXH_REGISTRATION_V1, RegistrationDetails, State
 from regflow.vn._records import RecordValueError, normalise_record
 from regflow.vn._tone_marks import place_tone_marks
 from regflow.vn._validation import normalise_name, normalise_password, normalise_phone
 
 __all__ = [
     "BHXH_REGISTRATION",
+    "BHXH_REGISTRATION_V1",
     "CITIZEN_BY_BHXH",
     "ERRORS",
     "EXPIRE",
     "PASSWORD_RECOVERY",
     "REMEDIES",
     "SHIPPED_FLOWS",
+    "SHIPPED_OLDER_VERSIONS",
     "Account",
     "BhxhRecord",
     "ChooseMethod",
@@ -75,6 +78,7 @@ __all__ = [
     "FlowView",
     "Message",
     "MethodRegistry",
+    "Migration",
     "OtpChallenge",
     "OtpContext",
     "OtpKit",

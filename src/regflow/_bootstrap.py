@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Final, Self
 
 import attrs
 
-from regflow._shipped import SHIPPED_FLOWS
+from regflow._shipped import ENGINE_FLOWS
 from regflow.adapters.argon2 import Argon2Hasher
 from regflow.adapters.memory import InMemoryRateLimiter
 from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteUserStore
@@ -109,7 +109,7 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
         flows = flows if flows is not None else stores.flows
     clock = clock or SystemClock()
     return Engine(
-        *(specs or SHIPPED_FLOWS),
+        *(specs or ENGINE_FLOWS),
         bhxh=bhxh,
         sms=sms,
         users=users,

@@ -24,7 +24,7 @@ from phone_change import (
     PostgresAccountPhones,
     SqliteAccountPhones,
 )
-from regflow import SHIPPED_FLOWS, DuplicateAccountError
+from regflow import SHIPPED_FLOWS, SHIPPED_OLDER_VERSIONS, DuplicateAccountError
 from regflow.adapters.console import ConsoleSmsGateway
 from regflow.adapters.demo import DEMO_PASSWORD_HASH, demo_accounts, demo_citizens
 from regflow.adapters.http import HttpSettings, HttpSmsGateway
@@ -152,6 +152,7 @@ def build_services(settings: Settings) -> Services:
     inbox = DevSmsInbox(dev_clock) if dev_clock else None
     engine = regflow.bootstrap(
         *SHIPPED_FLOWS,
+        *SHIPPED_OLDER_VERSIONS,
         PHONE_CHANGE,
         bhxh=InMemoryBhxhRegistry(demo_citizens()),
         sms=_sms(inbox, settings.sms),

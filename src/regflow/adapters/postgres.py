@@ -23,7 +23,7 @@ from regflow.adapters import _sql
 from regflow.engine import codec
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
     from datetime import datetime
 
     from regflow.declare import FlowSnapshot
@@ -165,3 +165,10 @@ class PostgresFlowStore:
     def purge_expired(self, now: datetime) -> int:
         with self._pool.connection() as connection:
             return connection.execute(_sql.PURGE_FLOWS, {"now": now}).rowcount
+
+    def snapshots(self) -> Iterator[FlowSnapshot]:
+        """Every stored flow, as `load` gives it, read in batches: what `regflow db
+        verify` reads."""
+        with self._pool.connection() as connection, connection.cursor() as cursor:
+            for (document,) in cursor.stream(_sql.ALL_FLOWS):
+                yield codec.from_document(document)

@@ -306,3 +306,9 @@ class SqliteFlowStore:
     def purge_expired(self, now: datetime) -> int:
         with self._db.connect() as connection:
             return connection.execute(_PURGE_FLOWS, {"now": _utc_text(now)}).rowcount
+
+    def snapshots(self) -> Iterator[FlowSnapshot]:
+        """Every stored flow, as `load` gives it: what `regflow db verify` reads."""
+        with self._db.connect() as connection:
+            for row in connection.execute(_sql.ALL_FLOWS):
+                yield codec.loads(row["snapshot"])

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from regflow.declare._spec import FlowSpec
 
-__all__ = ["SCHEMA", "dumps", "from_document", "loads", "to_document", "typed"]
+__all__ = ["SCHEMA", "dumps", "from_document", "loads", "plain", "to_document", "typed"]
 
 _converter = make_converter(omit_if_default=True)
 
@@ -78,9 +78,16 @@ def to_document(snapshot: FlowSnapshot) -> dict[str, Any]:
         document["path"] = [str(state) for state in snapshot.path]
     if not snapshot.path or snapshot.path[-1] != snapshot.state:
         document["state"] = str(snapshot.state)  # else the path says it: its last state
-    context = snapshot.context
-    document["context"] = context if isinstance(context, dict) else _converter.unstructure(context)
+    document["context"] = plain(snapshot.context)
     return document
+
+
+def plain(context: object) -> dict[str, Any]:
+    """A context as the JSON-ready mapping a store keeps (a mapping given back is as it was)."""
+    if isinstance(context, dict):
+        return context
+    unstructured: dict[str, Any] = _converter.unstructure(context)
+    return unstructured
 
 
 def dumps(snapshot: FlowSnapshot) -> str:
