@@ -15,7 +15,13 @@ from regflow.engine import codec
 from regflow.testing import FakePorts, form_for
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["README.md", "docs/quickstart.md", "docs/migrating.md", "docs/diagrams.md"]
+PAGES = [
+    "README.md",
+    "docs/quickstart.md",
+    "docs/migrating.md",
+    "docs/diagrams.md",
+    "docs/versioning.md",
+]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 

@@ -126,7 +126,7 @@ def form_for(record: BhxhRecord = CITIZEN, /, **changes: str | None) -> SubmitFo
         "date_of_birth": record.date_of_birth.strftime("%d/%m/%Y"),
         "phone": "0" + (normalise_phone(record.phone) or record.phone).removeprefix("+84"),
         "email": None,
-        "id_number": record.id_number,
+        "id_number": "".join(filter(str.isdigit, record.id_number)),  # as printed: digits
     }
     typed.update(changes)
     return SubmitForm(**typed)  # type: ignore[arg-type]
