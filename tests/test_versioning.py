@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -474,3 +475,31 @@ def test_another_persons_number_is_a_data_mismatch() -> None:
 
     assert view.state is State.DATA_MISMATCH
     assert view.error_codes() == ("bhxh.data_mismatch",)
+
+
+def test_diagram_refuses_a_snapshot_of_a_version_it_does_not_know(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ports = FakePorts.seeded()
+    flow_id = at_form(ports.engine())
+    document = {**codec.to_document(ports.flows.flows[flow_id]), "flow_version": 5}
+    (tmp_path / "flow.json").write_text(json.dumps(document))
+
+    assert main(["diagram", "--snapshot", str(tmp_path / "flow.json")]) == 2
+    assert "its flow 'bhxh_registration' has no version 5 here" in capsys.readouterr().err
+
+
+@attrs.frozen
+class Later:
+    """A context whose field's annotation is still text until cattrs first reads one."""
+
+    when: datetime | None = None
+
+
+def test_the_fingerprint_does_not_change_when_cattrs_first_reads_a_context() -> None:
+    spec = attrs.evolve(_light(), context=Later)
+    before = spec.fingerprint
+
+    codec.plain(Later(when=CITIZEN_TIME))  # cattrs resolves the annotations in place
+
+    assert spec.fingerprint == before

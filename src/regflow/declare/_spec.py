@@ -211,7 +211,11 @@ class FlowSpec:
             "states": {s.value: info.finished for s, info in self.states.items()},
             "initial": self.initial.value,
             "transitions": [_transition_shape(t) for t in self.transitions],
-            "context": [(f.name, str(f.type)) for f in attrs.fields(self.context)],
+            # resolved first: cattrs resolves a class's string annotations in place when it
+            # first structures one, and the digest must not depend on whether it has yet
+            "context": [
+                (f.name, repr(f.type)) for f in attrs.fields(attrs.resolve_types(self.context))
+            ],
         }
         text = json.dumps(shape, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]

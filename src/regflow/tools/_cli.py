@@ -187,9 +187,11 @@ def _typed(snapshot: FlowSnapshot, versions: Sequence[FlowSpec]) -> tuple[FlowSp
 
     key = (snapshot.flow, snapshot.flow_version)
     spec = next((s for s in versions if (s.name, s.version) == key), None)
+    names = dict.fromkeys(s.name for s in versions)
+    if spec is None and snapshot.flow in names:
+        raise LookupError(f"its flow {snapshot.flow!r} has no version {key[1]} here")
     if spec is None:
-        known = ", ".join(sorted({f"{s.name} v{s.version}" for s in versions}))
-        raise LookupError(f"its flow {snapshot.flow!r} is not one of {known} (it is v{key[1]})")
+        raise LookupError(f"its flow {snapshot.flow!r} is not one of {', '.join(names)}")
     return spec, codec.typed(snapshot, spec)
 
 
