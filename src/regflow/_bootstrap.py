@@ -14,6 +14,7 @@ from regflow.adapters.memory import InMemoryRateLimiter
 from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteUserStore
 from regflow.adapters.system import SystemClock
 from regflow.engine import Engine
+from regflow.engine.codec import SCHEMA
 from regflow.ports import FlowStore, UserStore
 
 if TYPE_CHECKING:
@@ -55,10 +56,14 @@ class Stores:
         self.close()
 
 
-def open_stores(database: str | os.PathLike[str] | None = None) -> Stores:
+def open_stores(
+    database: str | os.PathLike[str] | None = None, *, write_schema: int = SCHEMA
+) -> Stores:
     """The stores of `database`: a PostgreSQL URL or a SQLite file path.
 
     PostgreSQL needs the `regflow[postgres]` extra; its tables are created if missing.
+    `write_schema` is the snapshot schema the flow store writes: an older one while servers
+    of an older release, which read only it, share the database (docs/versioning.md).
     """
     where = os.fspath(database if database is not None else default_database())
     if where.startswith(_POSTGRES_SCHEMES):
@@ -70,11 +75,11 @@ def open_stores(database: str | os.PathLike[str] | None = None) -> Stores:
         except BaseException:
             pool.close()
             raise
-        return Stores(
-            postgres.PostgresUserStore(pool), postgres.PostgresFlowStore(pool), pool.close
-        )
+        flows = postgres.PostgresFlowStore(pool, write_schema=write_schema)
+        return Stores(postgres.PostgresUserStore(pool), flows, pool.close)
     sqlite = SqliteDatabase(where)
-    return Stores(SqliteUserStore(sqlite), SqliteFlowStore(sqlite), sqlite.close)
+    flow_store = SqliteFlowStore(sqlite, write_schema=write_schema)
+    return Stores(SqliteUserStore(sqlite), flow_store, sqlite.close)
 
 
 def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
