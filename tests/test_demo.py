@@ -24,7 +24,17 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 DEMO = [sys.executable, "-m", "regflow", "demo"]
-FORM = ["", "1", "1", "0100000001", "nguyễn văn mẫu", "15/01/1990", "0912000001", ""]
+FORM = [
+    "",
+    "1",
+    "1",
+    "0100000001",
+    "nguyễn văn mẫu",
+    "15/01/1990",
+    "0912000001",
+    "001090000001",
+    "",
+]
 
 
 def run(args: list[str], answers: list[str]) -> subprocess.CompletedProcess[str]:
@@ -66,7 +76,17 @@ def test_a_full_registration_with_answers_piped_on_stdin() -> None:
 
 
 def test_the_account_exists_outcome_shows_the_three_remedies_in_vietnamese() -> None:
-    answers = ["", "1", "1", "0100000003", "Lê Minh Hoạ", "01/12/2000", "0358000003", ""]
+    answers = [
+        "",
+        "1",
+        "1",
+        "0100000003",
+        "Lê Minh Hoạ",
+        "01/12/2000",
+        "0358000003",
+        "079200000003",
+        "",
+    ]
 
     result = run([], answers)
 
@@ -77,7 +97,7 @@ def test_the_account_exists_outcome_shows_the_three_remedies_in_vietnamese() -> 
 
 
 def test_field_errors_and_mismatch_are_shown_then_the_form_is_asked_again() -> None:
-    answers = [*FORM[:3], "123", "", "", "", "", *FORM[3:6], "0912000002", ""]
+    answers = [*FORM[:3], "123", "", "", "", "", "", *FORM[3:6], "0912000002", *FORM[7:]]
 
     result = run(["--lang", "en"], answers)
 
@@ -87,6 +107,7 @@ def test_field_errors_and_mismatch_are_shown_then_the_form_is_asked_again() -> N
         in result.stdout
     )
     assert "[Phone number] Enter your phone number." in result.stdout
+    assert "[CMND/CCCD number] Enter your CMND/CCCD number." in result.stdout
     assert "4 tries left before the registration is locked." in result.stdout
     assert "The account cannot be registered." in result.stdout
     assert "Input ended" in result.stdout
@@ -141,7 +162,7 @@ def screens(lang: str, answers: Iterable[str | object], **clock: object) -> str:
     return screen.getvalue()
 
 
-MISMATCH = [*FORM[3:6], "0912000002", ""]
+MISMATCH = [*FORM[3:6], "0912000002", *FORM[7:]]
 WRONG_CODES = [*FORM[:3], *MISMATCH, *FORM[3:], WRONG, WRONG, WRONG, WRONG]
 
 
@@ -170,7 +191,7 @@ def test_each_counted_miss_says_how_many_tries_are_left(lang: str, warnings: lis
     ],
 )
 def test_errors_name_their_field_as_the_screen_does(lang: str, names: list[str]) -> None:
-    answers = [*FORM[:3], "123", *FORM[4:6], "", "", *FORM[3:], WRONG, RIGHT, "short", "other"]
+    answers = [*FORM[:3], "123", *FORM[4:6], "", "", "", *FORM[3:], WRONG, RIGHT, "short", "other"]
 
     out = screens(lang, answers)
 

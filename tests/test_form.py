@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ def submit(engine: Engine, form: SubmitForm) -> tuple[str | None, dict[str, str]
 
 def test_an_empty_form_reports_every_required_field_at_once(engine: Engine) -> None:
     state, errors = submit(
-        engine, SubmitForm(bhxh_number="", full_name=" ", date_of_birth="", phone="")
+        engine, SubmitForm(bhxh_number="", full_name=" ", date_of_birth="", phone="", id_number="")
     )
 
     assert state is State.FILLING_FORM
@@ -29,6 +30,7 @@ def test_an_empty_form_reports_every_required_field_at_once(engine: Engine) -> N
         "full_name": "full_name.required",
         "date_of_birth": "date_of_birth.required",
         "phone": "phone.required",
+        "id_number": "id_number.required",
     }
 
 
@@ -56,6 +58,11 @@ def test_an_empty_form_reports_every_required_field_at_once(engine: Engine) -> N
         ("email", "an @example.vn", "email.invalid"),
         ("email", "an\n@example.vn", "email.invalid"),
         ("email", "an@example\n.vn", "email.invalid"),
+        ("id_number", "12345", "id_number.invalid"),
+        ("id_number", "999090012345", "id_number.invalid"),  # no province 999
+        ("id_number", "00109001234x", "id_number.invalid"),
+        ("id_number", "1" * 100, "id_number.invalid"),
+        ("id_number", "001\ud800", "id_number.invalid"),
     ],
 )
 def test_each_invalid_field_gets_its_own_code_and_field_name(
@@ -68,12 +75,20 @@ def test_each_invalid_field_gets_its_own_code_and_field_name(
 
 
 def test_fields_of_the_wrong_type_are_reported_not_raised(engine: Engine) -> None:
-    form = SubmitForm(bhxh_number=123, full_name=None, date_of_birth=[], phone=0, email=5)  # type: ignore[arg-type]
+    wrong: dict[str, Any] = {"bhxh_number": 123, "full_name": None, "date_of_birth": []}
+    form = SubmitForm(**wrong, phone=0, email=5, id_number=7)  # type: ignore[arg-type]
 
     state, errors = submit(engine, form)
 
     assert state is State.FILLING_FORM
-    assert set(errors) == {"bhxh_number", "full_name", "date_of_birth", "phone", "email"}
+    assert set(errors) == {
+        "bhxh_number",
+        "full_name",
+        "date_of_birth",
+        "phone",
+        "email",
+        "id_number",
+    }
 
 
 @pytest.mark.parametrize(
@@ -102,6 +117,7 @@ def test_a_date_object_is_accepted(engine: Engine) -> None:
         full_name=CITIZEN.full_name,
         date_of_birth=date(1990, 5, 17),
         phone="0912345678",
+        id_number=CITIZEN.id_number,
     )
 
     assert submit(engine, form)[0] is State.OTP_PENDING

@@ -36,6 +36,7 @@ RUN_HERE = [
     "docs/deployment.md",
     "docs/errors.md",
     "docs/vneid.md",
+    "docs/versioning.md",
 ]
 #: The servers a page's examples talk to: the variable they read, and where the tests get it.
 SERVERS = {

@@ -368,5 +368,5 @@ def test_bootstrap_runs_the_vneid_registration_when_given_a_platform(tmp_path: P
         ports={"identity": ports.identity},
     )
 
-    assert [spec.name for spec in without.flows] == ["bhxh_registration", "password_recovery"]
-    assert [spec.name for spec in given.flows] == [spec.name for spec in SHIPPED_FLOWS]
+    assert {spec.name for spec in without.flows} == {"bhxh_registration", "password_recovery"}
+    assert {spec.name for spec in given.flows} == {spec.name for spec in SHIPPED_FLOWS}

@@ -38,7 +38,7 @@ from regflow._passwords import (
     PersonalData,
 )
 from regflow._policy import Policy, VneidPassword
-from regflow._shipped import SHIPPED_FLOWS
+from regflow._shipped import SHIPPED_FLOWS, SHIPPED_OLDER_VERSIONS
 from regflow._sms import SmsMessage, SmsTemplate, load_sms_templates
 from regflow._view import FlowView
 from regflow._wording import Wording
@@ -46,6 +46,7 @@ from regflow.declare import (
     EXPIRE,
     FlowSnapshot,
     FlowSpec,
+    Migration,
     Rule,
     Step,
     event,
@@ -69,13 +70,14 @@ from regflow.flows.vneid import (
 )
 from regflow.kits.otp import ConfirmOtp, OtpChallenge, OtpContext, OtpKit, ResendOtp
 from regflow.kits.password import PasswordKit, SetPassword
-from regflow.machine import BHXH_REGISTRATION, RegistrationDetails, State
+from regflow.machine import BHXH_REGISTRATION, BHXH_REGISTRATION_V1, RegistrationDetails, State
 from regflow.vn._records import RecordValueError, normalise_record
 from regflow.vn._tone_marks import place_tone_marks
 from regflow.vn._validation import normalise_name, normalise_password, normalise_phone
 
 __all__ = [
     "BHXH_REGISTRATION",
+    "BHXH_REGISTRATION_V1",
     "CITIZEN_BY_BHXH",
     "ERRORS",
     "EXPIRE",
@@ -83,6 +85,7 @@ __all__ = [
     "PORTAL_PASSWORDS",
     "REMEDIES",
     "SHIPPED_FLOWS",
+    "SHIPPED_OLDER_VERSIONS",
     "STANDARDS_PASSWORDS",
     "VNEID_REGISTRATION",
     "Account",
@@ -101,6 +104,7 @@ __all__ = [
     "LinkByPassword",
     "Message",
     "MethodRegistry",
+    "Migration",
     "OtpChallenge",
     "OtpContext",
     "OtpKit",

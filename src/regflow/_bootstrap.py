@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Final, Self
 
 import attrs
 
-from regflow._shipped import SHIPPED_FLOWS
+from regflow._shipped import ENGINE_FLOWS
 from regflow.adapters.argon2 import Argon2Hasher
 from regflow.adapters.memory import InMemoryRateLimiter
 from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteUserStore
 from regflow.adapters.system import SystemClock
 from regflow.declare import Services
 from regflow.engine import Engine
+from regflow.engine.codec import SCHEMA
 from regflow.ports import FlowStore, UserStore
 
 if TYPE_CHECKING:
@@ -56,10 +57,14 @@ class Stores:
         self.close()
 
 
-def open_stores(database: str | os.PathLike[str] | None = None) -> Stores:
+def open_stores(
+    database: str | os.PathLike[str] | None = None, *, write_schema: int = SCHEMA
+) -> Stores:
     """The stores of `database`: a PostgreSQL URL or a SQLite file path.
 
     PostgreSQL needs the `regflow[postgres]` extra; its tables are created if missing.
+    `write_schema` is the snapshot schema the flow store writes: an older one while servers
+    of an older release, which read only it, share the database (docs/versioning.md).
     """
     where = os.fspath(database if database is not None else default_database())
     if where.startswith(_POSTGRES_SCHEMES):
@@ -71,18 +76,18 @@ def open_stores(database: str | os.PathLike[str] | None = None) -> Stores:
         except BaseException:
             pool.close()
             raise
-        return Stores(
-            postgres.PostgresUserStore(pool), postgres.PostgresFlowStore(pool), pool.close
-        )
+        flows = postgres.PostgresFlowStore(pool, write_schema=write_schema)
+        return Stores(postgres.PostgresUserStore(pool), flows, pool.close)
     sqlite = SqliteDatabase(where)
-    return Stores(SqliteUserStore(sqlite), SqliteFlowStore(sqlite), sqlite.close)
+    flow_store = SqliteFlowStore(sqlite, write_schema=write_schema)
+    return Stores(SqliteUserStore(sqlite), flow_store, sqlite.close)
 
 
 def shipped_for(ports: Mapping[str, object]) -> tuple[FlowSpec, ...]:
     """The flows regflow ships that need no host port but those in `ports`: a portal that
     has no identity platform yet runs the BHXH registration and the recovery."""
     built_in = set(Services.BUILT_IN)
-    return tuple(spec for spec in SHIPPED_FLOWS if spec.requires - built_in <= ports.keys())
+    return tuple(spec for spec in ENGINE_FLOWS if spec.requires - built_in <= ports.keys())
 
 
 def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only

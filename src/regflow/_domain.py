@@ -80,6 +80,7 @@ class RegistrationForm:
     date_of_birth: date
     phone: str = attrs.field(repr=_masked)  # E.164, e.g. +84912345678
     email: str | None = None
+    id_number: str | None = attrs.field(default=None, repr=_masked)  # digits only
 
 
 @attrs.frozen(kw_only=True)
@@ -180,6 +181,8 @@ class SubmitForm:
     date_of_birth: str | date
     phone: str = attrs.field(repr=_masked)
     email: str | None = None
+    #: The CMND/CCCD number (the login name), which version 2 of the registration asks for.
+    id_number: str | None = attrs.field(default=None, repr=_masked)
 
 
 @attrs.frozen

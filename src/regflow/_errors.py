@@ -94,6 +94,12 @@ _CATALOGUE = (
         "The phone number must be a valid Vietnamese mobile number.",
     ),
     _spec("email.invalid", "Địa chỉ email không hợp lệ.", "The email address is not valid."),
+    _spec("id_number.required", "Vui lòng nhập số CMND/CCCD.", "Enter your CMND/CCCD number."),
+    _spec(
+        "id_number.invalid",
+        "Số CMND gồm 9 chữ số, số CCCD gồm 12 chữ số.",
+        "A CMND number has 9 digits, a CCCD number 12.",
+    ),
     # the check against BHXH
     _spec(
         "bhxh.data_mismatch",
@@ -274,6 +280,14 @@ _CATALOGUE = (
         "flow.finished",
         "Phiên đăng ký đã kết thúc.",
         "This registration has already finished.",
+    ),
+    _spec(
+        # A flow stored on a version of its declaration this server does not run (a newer
+        # server's, during a rolling deploy): another server, or this one upgraded, can.
+        "flow.version_unknown",
+        "Hệ thống đang được nâng cấp. Vui lòng thử lại sau ít phút.",
+        "The service is being upgraded. Please try again in a few minutes.",
+        retryable=True,
     ),
     _spec(
         "flow.conflict",

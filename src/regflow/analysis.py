@@ -14,6 +14,7 @@ from regflow.machine import BHXH_REGISTRATION
 from regflow.tools._check import CHECKS, Finding, check, reachable_states
 from regflow.tools._coverage import TRANSITION_EVENT, TransitionCoverage
 from regflow.tools._declaration import OTHERWISE, Declaration, Transition
+from regflow.tools._migration_check import fingerprint_check, migration_check
 from regflow.tools._paths import (
     PATH_KINDS,
     Path,
@@ -41,7 +42,9 @@ __all__ = [
     "Transition",
     "TransitionCoverage",
     "check",
+    "fingerprint_check",
     "generated_paths",
+    "migration_check",
     "reachable_states",
     "regflow_declaration",
     "shortest_paths",

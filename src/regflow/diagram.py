@@ -8,6 +8,8 @@ the way it went (`FlowSnapshot.path`) highlighted and its current state marked.
 Edges that move the flow are arrows labelled with the trigger and, in brackets, the business
 rules (guards) that must hold; refusals (transitions that keep the state and report an
 error) are listed inside their state, marked ✗, so the arrows show only the way forward.
+Given `moves_to`, a newer version of the flow, each state a migration of that version moves
+flows out of lists where they go, marked ⇢ (docs/versioning.md).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ FORMATS: Final[tuple[Format, ...]] = ("mermaid", "dot", "svg", "png")
 _RUNNING: Final = {"vi": "Phiên đang diễn ra", "en": "Flow in progress"}
 _REFUSED: Final = "✗"
 _TAKEN: Final = "✔"
+_MOVES: Final = "⇢"
 
 
 class DiagramToolMissingError(RuntimeError):
@@ -71,6 +74,7 @@ class _Picture:
     """The diagram before it is written in one notation."""
 
     flow: FlowSpec
+    title: str
     lang: Lang
     boxes: dict[State, tuple[str, ...]]  # state -> its label, then its refusals
     arrows: tuple[_Arrow, ...]
@@ -106,10 +110,26 @@ def _declared_edges(flow: FlowSpec) -> Iterator[Edge]:
                 yield from edges
 
 
-def _picture(flow: FlowSpec, lang: Lang, snapshot: FlowSnapshot | None) -> _Picture:
+def _moves(flow: FlowSpec, newer: FlowSpec, lang: Lang) -> Iterator[tuple[State, str]]:
+    """Each state of `flow` that `newer`'s migration moves, and a line saying where to."""
+    migration = newer.migration_from(flow.version)
+    if migration is None:
+        return
+    for state in flow.states:
+        for route in migration.states.get(state.value, ()):
+            dest = state_label(newer.state_named(route.dest), lang, newer)
+            guard = "" if route.guard is None else f" [{route.guard_name}]"
+            yield state, f"{_MOVES} v{newer.version}: {dest}{guard}"
+
+
+def _picture(
+    flow: FlowSpec, lang: Lang, snapshot: FlowSnapshot | None, moves_to: FlowSpec | None = None
+) -> _Picture:
     path = (flow.initial, *map(flow.state_named, snapshot.path)) if snapshot else ()
     taken = set(itertools.pairwise(path))
     boxes = {state: [state_label(state, lang, flow)] for state in flow.states}
+    for state, line in _moves(flow, moves_to, lang) if moves_to else ():
+        boxes[state].append(line)
     grouped: dict[tuple[State, State], list[Edge]] = {}
     for edge in _declared_edges(flow):
         if edge.dest is None:
@@ -128,12 +148,18 @@ def _picture(flow: FlowSpec, lang: Lang, snapshot: FlowSnapshot | None) -> _Pict
     )
     return _Picture(
         flow=flow,
+        title=_title(flow, lang, moves_to),
         lang=lang,
         boxes={state: tuple(lines) for state, lines in boxes.items()},
         arrows=arrows,
         visited=frozenset(path),
         current=flow.state_named(snapshot.state) if snapshot else None,
     )
+
+
+def _title(flow: FlowSpec, lang: Lang, moves_to: FlowSpec | None) -> str:
+    title = flow.title.in_language(lang)
+    return f"{title} (v{flow.version} → v{moves_to.version})" if moves_to else title
 
 
 # --- Mermaid --------------------------------------------------------------------------------
@@ -152,7 +178,7 @@ def _mermaid_lines(picture: _Picture) -> Iterator[str]:
     """Mermaid text; the lifetime's arrows meet in a choice mark that leads to their state."""
     timed = _timed(picture)
     yield "---"
-    yield f"title: {picture.flow.title.in_language(picture.lang)}"
+    yield f"title: {picture.title}"
     yield "---"
     yield "stateDiagram-v2"
     for state, (label, *refusals) in picture.boxes.items():
@@ -204,10 +230,14 @@ def _quoted(text: str) -> str:
 
 
 def mermaid(
-    flow: FlowSpec = BHXH_REGISTRATION, *, lang: Lang = "vi", snapshot: FlowSnapshot | None = None
+    flow: FlowSpec = BHXH_REGISTRATION,
+    *,
+    lang: Lang = "vi",
+    snapshot: FlowSnapshot | None = None,
+    moves_to: FlowSpec | None = None,
 ) -> str:
     """The flow as Mermaid ``stateDiagram-v2`` text, for Markdown (GitHub, MkDocs)."""
-    return "\n".join(_mermaid_lines(_picture(flow, lang, snapshot))) + "\n"
+    return "\n".join(_mermaid_lines(_picture(flow, lang, snapshot, moves_to))) + "\n"
 
 
 # --- Graphviz DOT ---------------------------------------------------------------------------
@@ -271,7 +301,7 @@ def _dot_lines(picture: _Picture) -> Iterator[str]:
     """
     timed = _timed(picture)
     running = {arrow.source for arrows in timed.values() for arrow in arrows}
-    title = _dot_text(picture.flow.title.in_language(picture.lang))
+    title = _dot_text(picture.title)
     running_label = _dot_text(_RUNNING[picture.lang])
     yield "digraph regflow {"
     yield f'    graph [label="{title}" {_GRAPH}]'
@@ -297,10 +327,14 @@ def _dot_lines(picture: _Picture) -> Iterator[str]:
 
 
 def dot(
-    flow: FlowSpec = BHXH_REGISTRATION, *, lang: Lang = "vi", snapshot: FlowSnapshot | None = None
+    flow: FlowSpec = BHXH_REGISTRATION,
+    *,
+    lang: Lang = "vi",
+    snapshot: FlowSnapshot | None = None,
+    moves_to: FlowSpec | None = None,
 ) -> str:
     """The flow as Graphviz DOT text; `render` lays it out as SVG or PNG."""
-    return "\n".join(_dot_lines(_picture(flow, lang, snapshot))) + "\n"
+    return "\n".join(_dot_lines(_picture(flow, lang, snapshot, moves_to))) + "\n"
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -312,14 +346,15 @@ def render(
     *,
     lang: Lang = "vi",
     snapshot: FlowSnapshot | None = None,
+    moves_to: FlowSpec | None = None,
 ) -> bytes:
     """The diagram in `fmt`; SVG and PNG need the `graphviz` package and the `dot` program.
 
     Raises `DiagramToolMissingError`, naming what to install, when either is missing.
     """
     if fmt == "mermaid":
-        return mermaid(flow, lang=lang, snapshot=snapshot).encode()
-    text = dot(flow, lang=lang, snapshot=snapshot)
+        return mermaid(flow, lang=lang, snapshot=snapshot, moves_to=moves_to).encode()
+    text = dot(flow, lang=lang, snapshot=snapshot, moves_to=moves_to)
     if fmt == "dot":
         return text.encode()
     try:

@@ -1,4 +1,6 @@
-"""The BHXH registration, declared once: `BHXH_REGISTRATION`.
+"""The BHXH registration, declared once: `BHXH_REGISTRATION` (version 2, whose form asks
+for the CMND/CCCD number too) and `BHXH_REGISTRATION_V1`, which flows begun before it
+finish on (docs/versioning.md).
 
 Read it top to bottom as the seed's steps; within one trigger and source, transitions are
 tried in the order written and the first whose guards all pass is taken (a transition
@@ -24,6 +26,8 @@ from regflow.declare import (
     FLOW_EXPIRED,
     FLOW_LOCKED,
     FlowSpec,
+    Migration,
+    Rule,
     event,
     flow_expired,
     state,
@@ -40,6 +44,7 @@ from regflow.flows.registration import (
     create_account,
     data_mismatch,
     form_invalid,
+    id_form_invalid,
     method_unsupported,
     mismatch_limit_reached,
     otp,
@@ -102,7 +107,11 @@ EVENTS: Final = {
 ACTIVE: Final = [s for s, info in STATES.items() if not info.terminal]
 _FORM: Final = [S.FILLING_FORM, S.DATA_MISMATCH]
 
-TRANSITIONS: Final[list[dict[str, Any]]] = [
+
+def transitions(form_check: Rule) -> list[dict[str, Any]]:
+    """The registration's transitions, the form checked by `form_check`: version 1's
+    `form_invalid`, or version 2's `id_form_invalid`, which asks for the CMND/CCCD number."""
+    return [
     {"trigger": EXPIRE, "source": ACTIVE, "dest": S.EXPIRED, "conditions": [flow_expired]},
     # Step 2: "Chọn phương thức đăng ký" - Công dân + Bảo hiểm xã hội.
     {"trigger": "choose_method", "source": INITIAL, "dest": None,
@@ -110,7 +119,7 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
     {"trigger": "choose_method", "source": INITIAL, "dest": S.FILLING_FORM,
      "after": [record_method]},
     # Step 3: the BHXH form, checked against the BHXH database.
-    {"trigger": "submit_form", "source": _FORM, "dest": None, "conditions": [form_invalid]},
+    {"trigger": "submit_form", "source": _FORM, "dest": None, "conditions": [form_check]},
     # Limits across flows: per client (forms, failed matches), before BHXH is asked.
     {"trigger": "submit_form", "source": _FORM, "dest": None,
      "conditions": [client_rate_limited]},
@@ -146,7 +155,11 @@ TRANSITIONS: Final[list[dict[str, Any]]] = [
      "conditions": [account_exists]},
     {"trigger": "set_password", "source": S.SETTING_PASSWORD, "dest": S.COMPLETED,
      "before": [create_account]},
-]  # fmt: skip
+    ]  # fmt: skip
+
+
+#: Version 2's transitions (the form asks for the CMND/CCCD number).
+TRANSITIONS: Final = transitions(id_form_invalid)
 
 
 @attrs.frozen(kw_only=True)
@@ -192,18 +205,33 @@ def _citizen_id(context: RegistrationContext) -> str | None:
     return context.citizen.id_number if context.citizen else None
 
 
-BHXH_REGISTRATION: Final = FlowSpec(
+#: Version 1: the form without the CMND/CCCD number. Its flows past the form finish on it.
+BHXH_REGISTRATION_V1: Final = FlowSpec(
     name="bhxh_registration",
     title=Message("Đăng ký tài khoản bằng mã số BHXH", "Registration by BHXH number"),
     states=STATES,
     initial=INITIAL,
     events=EVENTS,
-    transitions=TRANSITIONS,
+    transitions=transitions(form_invalid),
     context=RegistrationContext,
     lifetime=lambda policy: policy.flow_ttl,
     view=registration_view,
     subject=_citizen_id,
     requires={"bhxh", "sms", "users", "hasher"},
+)
+
+#: Version 2: the form asks for the CMND/CCCD number (the login name), checked against the
+#: BHXH record. Flows of version 1 still at the form move onto it; the rest stay on v1.
+BHXH_REGISTRATION: Final = attrs.evolve(
+    BHXH_REGISTRATION_V1,
+    version=2,
+    transitions=TRANSITIONS,
+    migrations=[
+        Migration(
+            from_version=1,
+            states={s: s for s in (INITIAL, *_FORM)},
+        )
+    ],
 )
 
 #: The declaration as a `transitions` machine: validated once at import, shared by the

@@ -18,6 +18,7 @@ import pytest
 from regflow import (
     BHXH_REGISTRATION,
     SHIPPED_FLOWS,
+    SHIPPED_OLDER_VERSIONS,
     ChooseMethod,
     ConfirmOtp,
     Engine,
@@ -165,6 +166,7 @@ def engine_on(
     """An engine on the fakes of `ports` but the given stores (and limiter, if given)."""
     return Engine(
         *SHIPPED_FLOWS,
+        *SHIPPED_OLDER_VERSIONS,
         bhxh=ports.bhxh,
         sms=ports.sms,
         users=users,

@@ -122,7 +122,7 @@ def test_db_purge_expired_empties_postgresql_of_expired_flows(
 
 
 def test_the_demo_on_sqlite_still_knows_its_existing_account() -> None:
-    answers = "\n1\n1\n0100000003\nLê Minh Hoạ\n01/12/2000\n0358000003\n\n"
+    answers = "\n1\n1\n0100000003\nLê Minh Hoạ\n01/12/2000\n0358000003\n079200000003\n\n"
 
     shown = regflow("demo", "--lang", "en", stdin=answers)
 

@@ -38,6 +38,7 @@ def typed_form(record: BhxhRecord, **changes: str) -> dict[str, str]:
     return {
         "bhxh_number": record.bhxh_number,
         "full_name": record.full_name,
+        "id_number": record.id_number,
         "date_of_birth": record.date_of_birth.strftime("%d/%m/%Y"),
         "phone": "0" + record.phone.removeprefix("+84"),
         "email": "",

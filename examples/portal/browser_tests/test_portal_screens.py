@@ -79,6 +79,24 @@ def test_field_errors_show_next_to_their_fields_and_keep_what_was_typed(
     shoot(page, portal, "03-form-errors")
 
 
+def test_the_form_asks_for_the_cmnd_cccd_number_and_checks_it_against_bhxh(
+    page: Page, portal: Portal
+) -> None:
+    start(page)
+    choose_bhxh(page)
+    expect(page.get_by_label("Số CMND/CCCD")).to_be_visible()
+    submit_form(page, typed_form(NEW_CITIZEN, id_number=""))
+
+    expect(page.locator("#id_number-error")).to_have_text("Vui lòng nhập số CMND/CCCD.")
+    shoot(page, portal, "03-form-id-number")
+    submit_form(page, {"id_number": "12345"})
+    expect(page.locator("#id_number-error")).to_have_text(
+        "Số CMND gồm 9 chữ số, số CCCD gồm 12 chữ số."
+    )
+    submit_form(page, {"id_number": "079200000003"})  # another citizen's number
+    expect(page.get_by_role("heading", name="Không thể đăng ký tài khoản")).to_be_visible()
+
+
 def test_password_errors_never_send_the_password_back(page: Page, portal: Portal) -> None:
     reach_password(page, portal)
     set_password(page, "short", "other")

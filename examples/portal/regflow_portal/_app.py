@@ -123,7 +123,7 @@ OTP_EXPIRED = frozenset(
         (VNEID, V.OTP_EXPIRED),
     }
 )
-FORM_FIELDS = ("bhxh_number", "full_name", "date_of_birth", "phone", "email")
+FORM_FIELDS = ("bhxh_number", "full_name", "id_number", "date_of_birth", "phone", "email")
 REQUIRED_FIELDS = frozenset(FORM_FIELDS) - {"email"}
 #: Errors that only say the page was older than the flow: the current screen says enough.
 STALE_PAGE = frozenset({"event.not_allowed", "flow.finished", "flow.locked", "flow.expired"})
@@ -426,6 +426,7 @@ def submit_details() -> Response | tuple[str, int]:
             date_of_birth=typed["date_of_birth"],
             phone=typed["phone"],
             email=typed["email"] or None,
+            id_number=typed["id_number"],
         ),
     )
 

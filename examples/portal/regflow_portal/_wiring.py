@@ -26,7 +26,7 @@ from phone_change import (
     PostgresAccountPhones,
     SqliteAccountPhones,
 )
-from regflow import SHIPPED_FLOWS, VNEID_REGISTRATION
+from regflow import SHIPPED_FLOWS, SHIPPED_OLDER_VERSIONS, VNEID_REGISTRATION
 from regflow.adapters.console import ConsoleSmsGateway
 from regflow.adapters.demo import demo_citizens, seed_demo_accounts
 from regflow.adapters.http import HttpSettings, HttpSmsGateway
@@ -194,6 +194,7 @@ def build_services(settings: Settings) -> Services:
     identity = settings.identity
     engine = regflow.bootstrap(
         *(spec for spec in SHIPPED_FLOWS if identity or spec is not VNEID_REGISTRATION),
+        *SHIPPED_OLDER_VERSIONS,
         PHONE_CHANGE,
         bhxh=InMemoryBhxhRegistry(demo_citizens()),
         sms=_sms(inbox, settings.sms),

@@ -129,6 +129,8 @@ def id_number_rows(account: Account) -> list[dict[str, str]]:
 
 
 LOAD_FLOW: Final = "SELECT snapshot FROM regflow_flows WHERE flow_id = %(flow_id)s"
+#: Every stored flow, for an operator's report (`regflow db verify`), in a stable order.
+ALL_FLOWS: Final = "SELECT snapshot FROM regflow_flows ORDER BY flow_id"
 INSERT_FLOW: Final = """\
 INSERT INTO regflow_flows (flow_id, version, state, expires_at, updated_at, snapshot)
 VALUES (%(flow_id)s, %(version)s, %(state)s, %(expires_at)s, %(updated_at)s, %(snapshot)s)

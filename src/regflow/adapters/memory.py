@@ -17,7 +17,7 @@ from regflow._errors import DuplicateAccountError, StaleFlowError
 from regflow.adapters.system import SystemClock
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
     from datetime import datetime
 
     from regflow._domain import Account, BhxhRecord
@@ -128,6 +128,12 @@ class InMemoryFlowStore:
             for flow_id in expired:
                 del self.flows[flow_id]
             return len(expired)
+
+    def snapshots(self) -> Iterator[FlowSnapshot]:
+        """Every stored flow (`regflow db verify` reads the SQL stores' alike)."""
+        with self._lock:
+            stored = list(self.flows.values())
+        yield from stored
 
 
 class InMemoryRateLimiter:

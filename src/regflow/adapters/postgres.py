@@ -23,7 +23,7 @@ from regflow.adapters import _sql
 from regflow.engine import codec
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
     from datetime import datetime
 
     from regflow.declare import FlowSnapshot
@@ -150,10 +150,14 @@ class PostgresUserStore:
 
 
 class PostgresFlowStore:
-    """`FlowStore` in PostgreSQL: a save is one statement that checks the version."""
+    """`FlowStore` in PostgreSQL: a save is one statement that checks the version.
 
-    def __init__(self, pool: ConnectionPool) -> None:
+    `write_schema` is the snapshot schema saves write (`regflow.engine.codec`): an older one
+    while servers that read only it share the database (docs/versioning.md)."""
+
+    def __init__(self, pool: ConnectionPool, *, write_schema: int = codec.SCHEMA) -> None:
         self._pool = pool
+        self._write_schema = write_schema
 
     def load(self, flow_id: str) -> FlowSnapshot | None:
         with self._pool.connection() as connection:
@@ -164,7 +168,8 @@ class PostgresFlowStore:
         return codec.from_document(document)
 
     def save(self, snapshot: FlowSnapshot) -> None:
-        values = _sql.flow_row(snapshot, _as_is, Jsonb(codec.to_document(snapshot)))
+        document = codec.to_document(snapshot, schema=self._write_schema)
+        values = _sql.flow_row(snapshot, _as_is, Jsonb(document))
         with self._pool.connection() as connection:
             saved = connection.execute(_sql.save_flow(snapshot), values).rowcount
         if saved != 1:
@@ -173,3 +178,10 @@ class PostgresFlowStore:
     def purge_expired(self, now: datetime) -> int:
         with self._pool.connection() as connection:
             return connection.execute(_sql.PURGE_FLOWS, {"now": now}).rowcount
+
+    def snapshots(self) -> Iterator[FlowSnapshot]:
+        """Every stored flow, as `load` gives it, read in batches: what `regflow db
+        verify` reads."""
+        with self._pool.connection() as connection, connection.cursor() as cursor:
+            for (document,) in cursor.stream(_sql.ALL_FLOWS):
+                yield codec.from_document(document)

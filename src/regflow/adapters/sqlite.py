@@ -304,10 +304,16 @@ class SqliteUserStore:
 
 
 class SqliteFlowStore:
-    """`FlowStore` in a SQLite file: a save is one statement that checks the version."""
+    """`FlowStore` in a SQLite file: a save is one statement that checks the version.
 
-    def __init__(self, database: SqliteDatabase | str | os.PathLike[str]) -> None:
+    `write_schema` is the snapshot schema saves write (`regflow.engine.codec`): an older one
+    while servers that read only it share the file (docs/versioning.md)."""
+
+    def __init__(
+        self, database: SqliteDatabase | str | os.PathLike[str], *, write_schema: int = codec.SCHEMA
+    ) -> None:
         self._db = database if isinstance(database, SqliteDatabase) else SqliteDatabase(database)
+        self._write_schema = write_schema
 
     def load(self, flow_id: str) -> FlowSnapshot | None:
         with self._db.connect() as connection:
@@ -318,7 +324,9 @@ class SqliteFlowStore:
         """Save the next version; the save that ends a flow is synced to disk like the
         account it made, so a power cut cannot take a finished flow back a step."""
         statement = _sql.sqlite_style(_sql.save_flow(snapshot))
-        values = _sql.flow_row(snapshot, _utc_text, codec.dumps(snapshot))
+        values = _sql.flow_row(
+            snapshot, _utc_text, codec.dumps(snapshot, schema=self._write_schema)
+        )
         connect = self._db.durable if snapshot.finished else self._db.connect
         with connect() as connection:
             saved = connection.execute(statement, values).rowcount
@@ -328,3 +336,9 @@ class SqliteFlowStore:
     def purge_expired(self, now: datetime) -> int:
         with self._db.connect() as connection:
             return connection.execute(_PURGE_FLOWS, {"now": _utc_text(now)}).rowcount
+
+    def snapshots(self) -> Iterator[FlowSnapshot]:
+        """Every stored flow, as `load` gives it: what `regflow db verify` reads."""
+        with self._db.connect() as connection:
+            for row in connection.execute(_sql.ALL_FLOWS):
+                yield codec.loads(row["snapshot"])

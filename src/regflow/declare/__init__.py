@@ -5,10 +5,13 @@
 - `rule` / `Rule`: a guard named after the business rule, with the codes it reports;
 - `fact`: a fact about a step, computed once (a port call, say);
 - `Step`: one event applied to one snapshot, as rules and actions see it;
+- `Migration`, with `when` and `otherwise`: how flows begun on an older version of a
+  declaration move onto a newer one;
 - `EXPIRE` and `flow_expired`: the engine's own trigger, and the rule that ends a flow
   past its lifetime.
 """
 
+from regflow.declare._migration import Migration, Route, otherwise, when
 from regflow.declare._rules import (
     EXPIRE,
     Rule,
@@ -47,9 +50,11 @@ __all__ = [
     "EventInfo",
     "FlowSnapshot",
     "FlowSpec",
+    "Migration",
     "MissingPortError",
     "OutgoingSms",
     "PortFailureError",
+    "Route",
     "Rule",
     "Services",
     "StateInfo",
@@ -61,7 +66,9 @@ __all__ = [
     "flow_expired",
     "keyed_digest",
     "limit_key",
+    "otherwise",
     "reports_until",
     "rule",
     "state",
+    "when",
 ]

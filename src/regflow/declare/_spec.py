@@ -19,6 +19,7 @@ import attrs
 from transitions import Machine
 
 from regflow._errors import ErrorSpec, Message
+from regflow.declare._migration import Migration
 from regflow.declare._rules import EXPIRE
 
 if TYPE_CHECKING:
@@ -87,6 +88,10 @@ def _error_specs(errors: Iterable[ErrorSpec]) -> tuple[ErrorSpec, ...]:
     return tuple(errors)
 
 
+def _migration_list(migrations: Iterable[Migration]) -> tuple[Migration, ...]:
+    return tuple(migrations)
+
+
 def _valid_name(_: object, __: attrs.Attribute[str], name: str) -> None:
     if not _NAME.fullmatch(name):
         raise ValueError(f"a flow's name is lower-case letters, digits and _: {name!r}")
@@ -114,7 +119,9 @@ class FlowSpec:
     - `lifetime` is how long a flow lives (or the `Policy` setting that says it);
     - `view` gives the `FlowView` fields the flow shows for a snapshot;
     - `subject` reads from a context the personal number the logs show masked;
-    - `requires` names the ports its rules call; `errors` its own error codes.
+    - `requires` names the ports its rules call; `errors` its own error codes;
+    - `migrations` say how flows begun on older versions move onto this one
+      (`regflow.declare.Migration`; docs/versioning.md).
     """
 
     name: str = attrs.field(validator=_valid_name)
@@ -132,6 +139,7 @@ class FlowSpec:
     #: Whom a flow is about, for the logs (masked there): an ID number, say.
     subject: Callable[[Any], str | None] = _nobody
     version: int = 1
+    migrations: tuple[Migration, ...] = attrs.field(default=(), converter=_migration_list)
     #: The declaration as a `transitions` machine: validated once, the input of diagrams.
     machine: Any = attrs.field(init=False, eq=False, repr=False)
 
@@ -139,7 +147,30 @@ class FlowSpec:
         if self.initial not in self.states:
             raise ValueError(f"{self.name}: the initial state {self.initial} is not declared")
         self.context()  # every field has a default
+        self._check_migrations()
         object.__setattr__(self, "machine", self._build_machine())
+
+    def _check_migrations(self) -> None:
+        froms = [migration.from_version for migration in self.migrations]
+        if len(set(froms)) != len(froms) or any(v >= self.version for v in froms):
+            raise ValueError(
+                f"{self.name} v{self.version}: one migration per older version, each from a "
+                f"version below {self.version}: {froms}"
+            )
+        names = {str(s) for s in self.states}
+        for migration in self.migrations:
+            unknown = sorted(
+                {dest for old in migration.states for dest in migration.dests(old)} - names
+            )
+            if unknown:
+                raise ValueError(
+                    f"{self.name} v{self.version}: the migration from "
+                    f"v{migration.from_version} names undeclared state(s) {unknown}"
+                )
+
+    def migration_from(self, version: int) -> Migration | None:
+        """This declaration's migration of flows begun on `version`, if it declares one."""
+        return next((m for m in self.migrations if m.from_version == version), None)
 
     def _build_machine(self) -> Machine:
         return Machine(
@@ -180,7 +211,11 @@ class FlowSpec:
             "states": {s.value: info.finished for s, info in self.states.items()},
             "initial": self.initial.value,
             "transitions": [_transition_shape(t) for t in self.transitions],
-            "context": [(f.name, str(f.type)) for f in attrs.fields(self.context)],
+            # resolved first: cattrs resolves a class's string annotations in place when it
+            # first structures one, and the digest must not depend on whether it has yet
+            "context": [
+                (f.name, repr(f.type)) for f in attrs.fields(attrs.resolve_types(self.context))
+            ],
         }
         text = json.dumps(shape, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]

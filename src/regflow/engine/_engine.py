@@ -2,11 +2,13 @@
 
 The engine compiles each `FlowSpec` it is given once into a dispatch table (state, trigger)
 → ordered edges, and runs each request against the table of the flow's own declaration,
-found by the name its snapshot carries: one table per flow kind and process, none per
-flow, no model to attach and detach. Every citizen-facing call (`start`, `send`, `view`)
-returns a `FlowView`; bad input, a finished flow and a failing port all come back as
-errors in it, never as exceptions. (`purge_expired`, an operator's job, raises on a failing
-store, so the scheduler that runs it sees the failure.)
+found by the name and version its snapshot carries (`regflow.engine._versions`, which also
+moves a flow onto a newer version that declares a migration from its own): one table per
+flow kind, version and process, none per flow, no model to attach and detach. Every
+citizen-facing call (`start`, `send`, `view`) returns a `FlowView`; bad input, a finished
+flow and a failing port all come back as errors in it, never as exceptions.
+(`purge_expired`, an operator's job, raises on a failing store, so the scheduler that runs
+it sees the failure.)
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ from regflow.declare._step import (
     keyed_digest,
     limit_key,
 )
-from regflow.engine import codec
 from regflow.engine._compile import CompiledFlow, Edge, catalogue, choose
+from regflow.engine._versions import FLOW_UNKNOWN, Continues, Stuck, Versions
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -74,7 +76,9 @@ class Engine:
     Build it once per process (see `regflow.bootstrap` for the usual wiring) and share it:
     it keeps no per-flow state, so any app server can handle any request of any flow.
     ``Engine(BHXH_REGISTRATION, PASSWORD_RECOVERY, flows=…, …)``: the declarations first,
-    then the ports (each flow says which it `requires`) and settings.
+    then the ports (each flow says which it `requires`) and settings. Several versions of
+    one flow may be given: a flow begins on the newest and continues on the one it began
+    on, unless a newer one migrates it (docs/versioning.md).
     """
 
     #: How often one request re-reads its flow after losing a race before `flow.conflict`.
@@ -118,15 +122,13 @@ class Engine:
             limiter=limiter,
             ports=dict(ports or {}),
         )
-        self._compiled = {spec.name: self._compile(spec) for spec in specs}
-        if len(self._compiled) != len(specs):
-            raise ValueError("two flows of one engine have the same name")
+        self._versions = Versions(self._compile(spec) for spec in specs)
         self._catalogue = catalogue(specs)
         #: Every trigger by its payload type, to name a request in the logs before its
         #: flow is read.
         self._trigger_names = {
             payload: trigger
-            for compiled in self._compiled.values()
+            for compiled in self._versions.compiled
             for payload, trigger in compiled.triggers.items()
         }
 
@@ -142,8 +144,8 @@ class Engine:
 
     @property
     def flows(self) -> tuple[FlowSpec, ...]:
-        """The declarations this engine runs, in the order it was given them."""
-        return tuple(compiled.spec for compiled in self._compiled.values())
+        """The declarations this engine runs (every version), in the order it was given them."""
+        return tuple(compiled.spec for compiled in self._versions.compiled)
 
     def start(self, flow: str, *, client: str | None = None) -> FlowView:
         """Begin a flow of the declaration named `flow`: the citizen pressed "Đăng ký" (or
@@ -152,7 +154,7 @@ class Engine:
         `client` is the host's key for who asks, as for `send`: the flows one client may
         begin are limited (`RateLimits.starts_per_client`), so nobody can fill the flow store.
         """
-        compiled = self._compiled.get(flow) if isinstance(flow, str) else None
+        compiled = self._versions.latest(flow)
         if compiled is None:
             return FlowView(flow_id="", state=None, errors=(flow_error("flow.unknown"),))
         refused = self._start_refused(client)
@@ -262,30 +264,53 @@ class Engine:
         An id the engine cannot have given (not text, or not of `start`'s shape) is no
         flow: the store, which may choke on it, is not asked, so it can neither pass for an
         outage nor reach a log line. Its view carries an empty `flow_id`. A stored flow of a
-        declaration this engine does not run is not found either (and logged).
+        declaration this engine does not run is not found either (and logged); one of a
+        version it does not run (a newer server's, in a rolling deploy) gets the retryable
+        `flow.version_unknown`, and nothing is written. A flow that a newer version
+        migrates is moved, and the move saved, before anything else happens to it.
         """
         if not (isinstance(flow_id, str) and _FLOW_ID.fullmatch(flow_id)):
             return FlowView(flow_id="", state=None, errors=(flow_error("flow.not_found"),))
+        for _ in range(MAX_ATTEMPTS):
+            loaded = self._read(flow_id, trigger)
+            if loaded is not None:
+                return loaded
+        return FlowView(flow_id=flow_id, state=None, errors=(flow_error("flow.conflict"),))
+
+    def _read(
+        self, flow_id: str, trigger: str
+    ) -> tuple[CompiledFlow, FlowSnapshot] | FlowView | None:
+        """One read of `_load`; None when the move a migration made lost a race (another
+        server moved the flow first, or an old one advanced it): read it again."""
         try:
             snapshot = self._flows.load(flow_id)
         except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
             return self._failed(flow_id, trigger, PortFailureError("storage"), exc)
-        if snapshot is None:
-            return FlowView(flow_id=flow_id, state=None, errors=(flow_error("flow.not_found"),))
-        compiled = self._compiled.get(snapshot.flow)
-        if compiled is None:
-            _emit("warning", "flow.not_run_here", flow_id=flow_id, flow=snapshot.flow)
-            return FlowView(flow_id=flow_id, state=None, errors=(flow_error("flow.not_found"),))
-        return compiled, self._typed(compiled, snapshot)
+        resolved = None if snapshot is None else self._versions.resolve(snapshot)
+        if not isinstance(resolved, Continues):
+            return _stuck(flow_id, trigger, snapshot, resolved)
+        if resolved.moved_from is None:
+            return resolved.compiled, resolved.snapshot
+        try:
+            return resolved.compiled, self._save_move(resolved)
+        except StaleFlowError:
+            return None
+        except PortFailureError as failure:
+            return self._failed(flow_id, trigger, failure, failure.__cause__)
 
-    @staticmethod
-    def _typed(compiled: CompiledFlow, snapshot: FlowSnapshot) -> FlowSnapshot:
-        """A stored snapshot with its state and context as the declaration types them (a
-        text store gives back names and JSON-ready values)."""
-        spec = compiled.spec
-        if isinstance(snapshot.context, spec.context) and type(snapshot.state) is not str:
-            return snapshot
-        return codec.typed(snapshot, spec)
+    def _save_move(self, resolved: Continues) -> FlowSnapshot:
+        """Save a flow a migration moved, and log the move."""
+        saved = self._save(self._now(), resolved.snapshot, {})
+        _emit(
+            "info",
+            "flow.migrated",
+            flow_id=saved.flow_id,
+            flow=saved.flow,
+            from_version=resolved.moved_from,
+            to_version=saved.flow_version,
+            state=str(saved.state),
+        )
+        return saved
 
     def _apply(  # noqa: PLR0913 - one request's parts
         self,
@@ -333,7 +358,7 @@ class Engine:
         snapshot = step.snapshot
         moves = edge.dest is not None and edge.dest is not edge.source
         if step.changes or moves:
-            snapshot = self._save(step, snapshot, self._next(compiled, step, edge))
+            snapshot = self._save(step.now, snapshot, self._next(compiled, step, edge))
         if step.outbox is not None:
             snapshot = self._send_sms(step, edge.trigger, snapshot, errors)
         _log_transition(compiled, step, edge, snapshot, errors)
@@ -350,15 +375,13 @@ class Engine:
             fields["context"] = attrs.evolve(step.context, **step.changes)
         return fields
 
-    def _save(self, step: Step, snapshot: FlowSnapshot, fields: dict[str, Any]) -> FlowSnapshot:
+    def _save(self, now: datetime, snapshot: FlowSnapshot, fields: dict[str, Any]) -> FlowSnapshot:
         """Save the next version; a stale version is for `send` to retry, the rest an outage.
 
         A save whose answer was lost may still have happened: reading it back tells, so the
         step goes on (and its text goes out) exactly when the flow did move on.
         """
-        following = attrs.evolve(
-            snapshot, version=snapshot.version + 1, updated_at=step.now, **fields
-        )
+        following = attrs.evolve(snapshot, version=snapshot.version + 1, updated_at=now, **fields)
         try:
             self._flows.save(following)
         except StaleFlowError:
@@ -393,7 +416,8 @@ class Engine:
             return saved
         errors.append(refused)
         try:
-            return self._save(step, saved, {"context": attrs.evolve(saved.context, **sms.undo)})
+            undo = {"context": attrs.evolve(saved.context, **sms.undo)}
+            return self._save(step.now, saved, undo)
         except (StaleFlowError, PortFailureError):
             # Another request moved the flow on, or storage is down: the flow keeps a code
             # nobody received, and "Gửi lại OTP" works once its cooldown is over.
@@ -468,6 +492,30 @@ def _emit(level: str, event: str, **fields: object) -> None:
     host's logging that fails all the same loses the line, never the step it reports."""
     with suppress(Exception):  # the step is done: a log line cannot undo it
         getattr(_log, level)(event, **fields)
+
+
+def _stuck(
+    flow_id: str, trigger: str, snapshot: FlowSnapshot | None, stuck: Stuck | None
+) -> FlowView:
+    """The answer for a flow this engine cannot run: not found for no stored flow (`stuck`
+    None) or one of a flow it runs no version of, else the retryable
+    `flow.version_unknown` (a newer server can run it)."""
+    not_found = FlowView(flow_id=flow_id, state=None, errors=(flow_error("flow.not_found"),))
+    if snapshot is None or stuck is None:
+        return not_found
+    fields = {"flow_id": flow_id, "trigger": trigger, "flow": snapshot.flow}
+    if stuck.reason == FLOW_UNKNOWN:
+        _emit("warning", "flow.not_run_here", **fields)
+        return not_found
+    _emit(
+        "warning",
+        "flow.version_unknown",
+        flow_version=snapshot.flow_version,
+        reason=stuck.reason,
+        detail=stuck.detail,
+        **fields,
+    )
+    return FlowView(flow_id=flow_id, state=None, errors=(flow_error("flow.version_unknown"),))
 
 
 def _log_port_failure(

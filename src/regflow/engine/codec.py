@@ -4,7 +4,9 @@ The codec knows no flow: it writes a snapshot's generic part and its context as 
 unstructures it, and a store gives back the context as that JSON-ready mapping; the engine
 then structures it with the flow's declaration (`typed`). The stored document carries its
 `schema`; `loads` upgrades an older shape in one place, `_UPGRADES`, so a deploy never
-strands the flows in flight.
+strands the flows in flight, and `dumps(…, schema=N)` writes an older shape (`_DOWNGRADES`),
+so servers of an older release can read what a newer one writes until every server is
+upgraded (docs/versioning.md).
 
 Times are compact: a whole second in UTC is an integer of seconds since the epoch (JWT's
 NumericDate, RFC 7519 §2); the SQL stores keep readable times in their own columns.
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 
     from regflow.declare._spec import FlowSpec
 
-__all__ = ["SCHEMA", "dumps", "from_document", "loads", "to_document", "typed"]
+__all__ = ["SCHEMA", "dumps", "from_document", "loads", "plain", "to_document", "typed"]
 
 _converter = make_converter(omit_if_default=True)
 
@@ -58,9 +60,17 @@ _converter.register_structure_hook(datetime, _time_from_json)
 _GENERIC: Final = ("flow_id", "flow", "version", "state", "created_at", "expires_at")
 
 
-def to_document(snapshot: FlowSnapshot) -> dict[str, Any]:
+def to_document(snapshot: FlowSnapshot, *, schema: int = SCHEMA) -> dict[str, Any]:
     """The snapshot as JSON-ready values (for JSON columns), marked with the schema whose
-    shape this codec writes, whatever `schema` the snapshot object carries."""
+    shape this codec writes, whatever `schema` the snapshot object carries: the current
+    one, or the older `schema` asked for (a ValueError when that shape cannot hold it)."""
+    document = _current_document(snapshot)
+    for older in range(SCHEMA, schema, -1):
+        document = _DOWNGRADES[older](document)
+    return document
+
+
+def _current_document(snapshot: FlowSnapshot) -> dict[str, Any]:
     document: dict[str, Any] = {
         "schema": SCHEMA,
         "flow_id": snapshot.flow_id,
@@ -78,13 +88,21 @@ def to_document(snapshot: FlowSnapshot) -> dict[str, Any]:
         document["path"] = [str(state) for state in snapshot.path]
     if not snapshot.path or snapshot.path[-1] != snapshot.state:
         document["state"] = str(snapshot.state)  # else the path says it: its last state
-    context = snapshot.context
-    document["context"] = context if isinstance(context, dict) else _converter.unstructure(context)
+    document["context"] = plain(snapshot.context)
     return document
 
 
-def dumps(snapshot: FlowSnapshot) -> str:
-    return json.dumps(to_document(snapshot), ensure_ascii=False, separators=(",", ":"))
+def plain(context: object) -> dict[str, Any]:
+    """A context as the JSON-ready mapping a store keeps (a mapping given back is as it was)."""
+    if isinstance(context, dict):
+        return context
+    unstructured: dict[str, Any] = _converter.unstructure(context)
+    return unstructured
+
+
+def dumps(snapshot: FlowSnapshot, *, schema: int = SCHEMA) -> str:
+    document = to_document(snapshot, schema=schema)
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
 def loads(text: str | bytes) -> FlowSnapshot:
@@ -187,6 +205,48 @@ def _into_context(document: dict[str, Any]) -> dict[str, Any]:
         context["decoy"] = True
     return {**generic, "schema": 4, "context": context}
 
+
+# --- writing an older schema, while servers that read only it still run ----------------------
+
+
+def _out_of_context(document: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3's shape of a schema-4 document: `_into_context` undone. Schema 3 holds the
+    BHXH registration's version 1 alone, in a state its path (or its start) implies."""
+    path, state = document.get("path", []), document.get("state")
+    if document["flow"] != _SCHEMA_3_FLOW or document.get("flow_version", 1) != 1:
+        raise ValueError("schema 3 holds only version 1 of the BHXH registration")
+    if state not in (None, _SCHEMA_3_INITIAL) or (state == _SCHEMA_3_INITIAL and path):
+        raise ValueError(f"schema 3 cannot say that a flow is back in {state!r}")
+    context = dict(document["context"])
+    context.pop("decoy", None)
+    account_id, made = context.pop("account_id", None), context.pop("account_created_at", None)
+    if account_id is not None:
+        context["account"] = {"account_id": account_id} | ({"created_at": made} if made else {})
+    kept = (key for key in (*_GENERIC, *_SCHEMA_3_TIMES) if key not in {"flow", "state"})
+    generic = {key: document[key] for key in kept if key in document}
+    return {**generic, **context, **({"path": path} if path else {}), "schema": 3}
+
+
+def _hash_in_hex(document: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 kept the OTP hash in hex: `_hash_in_base64url` undone."""
+    otp = document.get("otp")
+    if otp is None:
+        return {**document, "schema": 2}
+    digest = base64.urlsafe_b64decode(otp["code_hash"] + "=" * (-len(otp["code_hash"]) % 4))
+    return {**document, "otp": {**otp, "code_hash": digest.hex()}, "schema": 2}
+
+
+def _without_updated_at(document: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 had no `updated_at` (its upgrade takes the flow's start for it)."""
+    return {key: value for key, value in document.items() if key != "updated_at"} | {"schema": 1}
+
+
+#: schema N → the function that turns a document of schema N into one of schema N - 1.
+_DOWNGRADES: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    4: _out_of_context,
+    3: _hash_in_hex,
+    2: _without_updated_at,
+}
 
 #: schema N → the function that turns a document of schema N into one of schema N + 1.
 _UPGRADES: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {

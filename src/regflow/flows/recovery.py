@@ -14,7 +14,6 @@ right code proves the citizen holds the account's phone.
 from __future__ import annotations
 
 import enum
-import unicodedata
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -47,7 +46,7 @@ from regflow.kits.otp import (
     otp_view,
 )
 from regflow.kits.password import PasswordKit, SetPassword, password_hash
-from regflow.vn._provinces import PROVINCE_CODES
+from regflow.vn._validation import id_number_digits, id_number_problem
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -88,31 +87,12 @@ class RecoveryContext(OtpContext):
 
 # --- the login --------------------------------------------------------------------------------
 
-_CMND_LENGTH: Final = 9
-_CCCD_LENGTH: Final = 12
-_MAX_LOGIN_LENGTH: Final = 64  # longer than any login typed with spaces: stop work on junk
-
-
-def _digits(typed: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", typed).split())
-
 
 def login_problem(typed: object) -> str | None:
-    """Why `typed` is no login (its error code), or None when it is one.
-
-    A CMND has 9 digits, a CCCD 12 whose first three are a province's code (Circular
-    07/2016/TT-BCA); full-width digits and spaces typed between groups are accepted.
-    """
-    if not isinstance(typed, str) or len(typed) > _MAX_LOGIN_LENGTH:
-        return "login.invalid"
-    digits = _digits(typed)
-    if not digits:
-        return "login.required"
-    if not (digits.isascii() and digits.isdigit()):
-        return "login.invalid"
-    if len(digits) == _CCCD_LENGTH:
-        return None if digits[:3] in PROVINCE_CODES else "login.invalid"
-    return None if len(digits) == _CMND_LENGTH else "login.invalid"
+    """Why `typed` is no login (its error code), or None when it is one: a login is a
+    CMND/CCCD number (`regflow.vn.id_number_problem`)."""
+    problem = id_number_problem(typed)
+    return None if problem is None else f"login.{problem}"
 
 
 @fact
@@ -120,7 +100,7 @@ def login(step: Step) -> str | None:
     """The typed login as the store knows it (ASCII digits, no spaces); None when it is
     not one (`login_invalid` says why)."""
     typed = step.payload(SubmitLogin).login
-    return None if login_problem(typed) else _digits(typed)
+    return None if login_problem(typed) else id_number_digits(typed)
 
 
 @fact

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
 from regflow._domain import Account, BhxhRecord, ChooseMethod, RegistrationForm, SubmitForm
+from regflow._errors import flow_error
 from regflow._masking import mask_id
 from regflow._passwords import PersonalData
 from regflow.declare._rules import client_limit, rule
@@ -195,6 +196,34 @@ def form_invalid(step: Step) -> bool:
     return isinstance(form(step), tuple)
 
 
+def _form_or_id_number_errors(step: Step) -> Sequence[FlowError]:
+    parsed = form(step)
+    if isinstance(parsed, tuple):
+        return parsed if _typed_id_number(step) else (*parsed, _ID_NUMBER_REQUIRED)
+    return () if parsed.id_number else (_ID_NUMBER_REQUIRED,)
+
+
+def _typed_id_number(step: Step) -> bool:
+    typed = step.payload(SubmitForm).id_number
+    return isinstance(typed, str) and bool(typed.strip())
+
+
+_ID_NUMBER_REQUIRED: Final = flow_error("id_number.required", field="id_number")
+
+
+@rule(
+    *form_invalid.codes,
+    "id_number.required",
+    "id_number.invalid",
+    vi="Có trường bắt buộc (kể cả số CMND/CCCD) bị bỏ trống hoặc không hợp lệ.",
+    en="A required field (the CMND/CCCD number too) is empty or a field is not valid.",
+    report=_form_or_id_number_errors,
+)
+def id_form_invalid(step: Step) -> bool:
+    """Version 2's form: the BHXH form, and the CMND/CCCD number it asks for too."""
+    return bool(_form_or_id_number_errors(step))
+
+
 @rule(
     "bhxh.data_mismatch",
     vi="Thông tin nhập không khớp với hồ sơ BHXH (hoặc không có mã số BHXH này).",
@@ -207,6 +236,7 @@ def data_mismatch(step: Step) -> bool:
         or normalise_name(typed.full_name) != normalise_name(record.full_name)
         or typed.date_of_birth != record.date_of_birth
         or typed.phone != record.phone
+        or (typed.id_number is not None and typed.id_number != record.id_number)
     )
 
 

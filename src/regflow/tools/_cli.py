@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 if TYPE_CHECKING:
-    from regflow.analysis import Declaration
+    from regflow.analysis import Declaration, Finding
     from regflow.declare import FlowSnapshot, FlowSpec
 
 Command = Callable[[argparse.Namespace], int]
@@ -55,6 +55,19 @@ def _flows(args: argparse.Namespace) -> dict[str, FlowSpec]:
         _import_from_here()
         specs += [spec for target in args.flows.split(",") for spec in _host_flows(target)]
     return {spec.name: spec for spec in specs}
+
+
+def _versions(args: argparse.Namespace, command: str) -> list[FlowSpec] | None:
+    """Every version of the flows the process runs (what a default engine runs: the
+    current ones and the older versions regflow still ships), or None after telling why
+    the host's flows cannot be loaded."""
+    from regflow._shipped import SHIPPED_OLDER_VERSIONS  # noqa: PLC0415 - keep `regflow demo` light
+
+    current = _loaded_flows(args, command)
+    if current is None:
+        return None
+    older = [] if args.no_shipped else list(SHIPPED_OLDER_VERSIONS)
+    return list({(s.name, s.version): s for s in [*older, *current.values()]}.values())
 
 
 def _add_flows_options(parser: argparse.ArgumentParser) -> None:
@@ -144,6 +157,23 @@ def _add_db_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     purge = jobs.add_parser("purge-expired", help="delete expired flows, print how many")
     _add_database_options(purge)
     purge.set_defaults(run=_db_purge_expired)
+    verify = jobs.add_parser(
+        "verify", help="where each stored flow continues under these flows (changes nothing)"
+    )
+    verify.add_argument(
+        "database",
+        nargs="?",
+        help="a SQLite file or a postgresql:// URL (default: as `db purge-expired`'s)",
+    )
+    _add_flows_options(verify)
+    verify.set_defaults(run=_db_verify)
+
+
+def _db_verify(args: argparse.Namespace) -> int:
+    from regflow.tools._db import run_verify  # noqa: PLC0415 - only this command needs it
+
+    specs = _versions(args, "db verify")
+    return 2 if specs is None else run_verify(args.database, specs, sys.stdout)
 
 
 def _stored_snapshot(args: argparse.Namespace) -> FlowSnapshot:
@@ -164,23 +194,27 @@ def _read_snapshot(name: str) -> FlowSnapshot:
     return codec.loads(sys.stdin.read() if name == "-" else Path(name).read_bytes())
 
 
-def _typed(snapshot: FlowSnapshot, flows: dict[str, FlowSpec]) -> tuple[FlowSpec, FlowSnapshot]:
-    """The snapshot's flow, and the snapshot read with that flow's declaration."""
+def _typed(snapshot: FlowSnapshot, versions: Sequence[FlowSpec]) -> tuple[FlowSpec, FlowSnapshot]:
+    """The snapshot's flow at its version, and the snapshot read with that declaration."""
     from regflow.engine import codec  # noqa: PLC0415 - only `diagram` needs it
 
-    spec = flows.get(snapshot.flow)
+    key = (snapshot.flow, snapshot.flow_version)
+    spec = next((s for s in versions if (s.name, s.version) == key), None)
+    names = dict.fromkeys(s.name for s in versions)
+    if spec is None and snapshot.flow in names:
+        raise LookupError(f"its flow {snapshot.flow!r} has no version {key[1]} here")
     if spec is None:
-        raise LookupError(f"its flow {snapshot.flow!r} is not one of {', '.join(flows)}")
+        raise LookupError(f"its flow {snapshot.flow!r} is not one of {', '.join(names)}")
     return spec, codec.typed(snapshot, spec)
 
 
 def _drawn(
-    args: argparse.Namespace, flows: dict[str, FlowSpec]
+    args: argparse.Namespace, flows: dict[str, FlowSpec], versions: Sequence[FlowSpec]
 ) -> tuple[FlowSpec, FlowSnapshot | None]:
     """The flow to draw and the snapshot to highlight: the stored flow's, or --flow's."""
     if args.snapshot or args.flow_id:
         stored = _read_snapshot(args.snapshot) if args.snapshot else _stored_snapshot(args)
-        spec, snapshot = _typed(stored, flows)
+        spec, snapshot = _typed(stored, versions)
         if args.flow not in (None, spec.name):
             raise LookupError(f"it is a {spec.name} flow, not {args.flow}")
         return spec, snapshot
@@ -190,21 +224,41 @@ def _drawn(
     return flows[name], None
 
 
+def _version_drawn(
+    args: argparse.Namespace, spec: FlowSpec, versions: Sequence[FlowSpec]
+) -> tuple[FlowSpec, FlowSpec | None]:
+    """The version of `spec`'s flow that --version names, and the newer version whose
+    migration from it the diagram shows (None: no newer version migrates from it)."""
+    if args.version is None:
+        return spec, None
+    same = [s for s in versions if s.name == spec.name]
+    drawn = next((s for s in same if s.version == args.version), None)
+    if drawn is None:
+        known = ", ".join(f"v{s.version}" for s in sorted(same, key=lambda s: s.version))
+        raise LookupError(f"{spec.name} has no version {args.version} here: {known}")
+    newer = [s for s in same if s.migration_from(drawn.version) is not None]
+    return drawn, max(newer, key=lambda s: s.version, default=None)
+
+
 def _diagram(args: argparse.Namespace) -> int:
     from regflow import diagram  # noqa: PLC0415 - only this command needs it
 
     flows = _loaded_flows(args, "diagram")
-    if flows is None:
+    versions = _versions(args, "diagram")
+    if flows is None or versions is None:
         return 2
     try:
-        spec, snapshot = _drawn(args, flows)
+        spec, snapshot = _drawn(args, flows, versions)
+        spec, moves_to = _version_drawn(args, spec, versions)
     except Exception as exc:  # noqa: BLE001 - any unreadable snapshot is reported, not raised
         where = args.snapshot or (f"of flow {args.flow_id}" if args.flow_id else None)
         what = f"the snapshot {where}" if where else f"the flow {args.flow}"
         print(f"regflow diagram: cannot read {what}: {exc}", file=sys.stderr)
         return 2
     try:
-        image = diagram.render(spec, args.format, lang=args.lang, snapshot=snapshot)
+        image = diagram.render(
+            spec, args.format, lang=args.lang, snapshot=snapshot, moves_to=moves_to
+        )
     except diagram.DiagramToolMissingError as missing:
         print(f"regflow diagram: {missing}", file=sys.stderr)
         return 2
@@ -239,6 +293,12 @@ def _add_doc_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     draw.add_argument("--format", choices=FORMATS, default="mermaid")
     draw.add_argument("--lang", choices=("vi", "en"), default="vi")
     draw.add_argument("--flow", metavar="NAME", help=f"the flow to draw (default: {DEFAULT_FLOW})")
+    draw.add_argument(
+        "--version",
+        type=int,
+        metavar="N",
+        help="draw this version of the flow, and where a newer version's migration moves it",
+    )
     _add_flows_options(draw)
     one_flow = draw.add_mutually_exclusive_group()
     one_flow.add_argument(
@@ -285,16 +345,59 @@ def _check(args: argparse.Namespace) -> int:
     from regflow.analysis import check  # noqa: PLC0415 - only this command needs it
 
     declarations = _declarations(args)
-    if declarations is None:
+    versions = _versions(args, "check")
+    if declarations is None or versions is None:
         return 2
     found = 0
     for name, declaration in declarations.items():
-        findings = check(declaration)
+        findings = [] if args.migration else check(declaration)
+        findings += _versioning_findings(args, declaration, versions)
         for finding in findings:
             print(finding)
         print(f"{len(findings)} finding(s) in {name}")
         found += len(findings)
     return 1 if found else 0
+
+
+def _versioning_findings(
+    args: argparse.Namespace, declaration: Declaration, versions: list[FlowSpec]
+) -> list[Finding]:
+    from regflow.tools._migration_check import versioning_check  # noqa: PLC0415 - only `check`
+
+    if declaration.spec is None:  # a bare Declaration has no versions
+        return []
+    return versioning_check(
+        declaration.spec,
+        versions,
+        migration=args.migration,
+        retired=args.retire or (),
+        fingerprints=args.fingerprints,
+        record=args.record,
+    )
+
+
+def _add_versioning_options(check: argparse.ArgumentParser) -> None:
+    check.add_argument(
+        "--migration",
+        action="store_true",
+        help="check that every stored flow of an older version can continue (docs/versioning.md)",
+    )
+    check.add_argument(
+        "--retire",
+        type=int,
+        action="append",
+        metavar="VERSION",
+        help="with --migration: as if the engine no longer ran this version",
+    )
+    check.add_argument(
+        "--fingerprints",
+        type=Path,
+        metavar="FILE",
+        help="report a flow whose fingerprint changed but whose version did not",
+    )
+    check.add_argument(
+        "--record", action="store_true", help="add the new versions' fingerprints to FILE"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -330,6 +433,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"a flow the process runs, or {ALL_FLOWS!r} (default: {DEFAULT_FLOW})",
     )
     _add_flows_options(check)
+    _add_versioning_options(check)
     check.set_defaults(run=_check)
     return parser
 

@@ -144,16 +144,17 @@ class Declaration:
     @classmethod
     def load(cls, target: str) -> Declaration:
         """``module:ATTRIBUTE`` (a `FlowSpec` or a `Declaration`), or a ``module`` that
-        holds exactly one `FlowSpec` (``regflow.machine``, say)."""
+        holds exactly one flow (``regflow.machine``, say): its newest version, when the
+        module holds several versions of it."""
         module_name, _, attribute = target.partition(":")
         module = importlib.import_module(module_name)
         if attribute:
             found = getattr(module, attribute)
         else:
             specs = [value for value in vars(module).values() if isinstance(value, FlowSpec)]
-            if len(specs) != 1:
+            if len({spec.name for spec in specs}) != 1:
                 raise TypeError(f"{target} holds {len(specs)} flows: name one, module:ATTRIBUTE")
-            found = specs[0]
+            found = max(specs, key=lambda spec: spec.version)
         if isinstance(found, FlowSpec):
             return cls.from_spec(found)
         if not isinstance(found, Declaration):

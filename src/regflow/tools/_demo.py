@@ -79,12 +79,13 @@ FIELD_NAMES = {
     "full_name": M("Họ và tên", "Full name"),
     "date_of_birth": M("Ngày sinh", "Date of birth"),
     "phone": M("Số điện thoại", "Phone number"),
+    "id_number": M("Số CMND/CCCD", "CMND/CCCD number"),
     "email": M("Email", "Email"),
     "code": M("Mã OTP", "OTP"),
     "password": M("Mật khẩu", "Password"),
     "confirmation": M("Nhập lại mật khẩu", "Confirm password"),
 }
-_FIELDS = ("bhxh_number", "full_name", "date_of_birth", "phone", "email")
+_FIELDS = ("bhxh_number", "full_name", "date_of_birth", "phone", "id_number", "email")
 _OPTIONAL = frozenset({"email"})
 _FORMATS = {"date_of_birth": " (dd/mm/yyyy)"}
 #: The errors that use up one of the tries before a lock, and the view's count of what is left.

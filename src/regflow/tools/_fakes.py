@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import attrs
 
 from regflow._domain import BhxhRecord, SubmitForm, VerifiedIdentity
-from regflow._shipped import SHIPPED_FLOWS
+from regflow._shipped import ENGINE_FLOWS
 from regflow._sms import SmsMessage
 from regflow.adapters.memory import (
     InMemoryBhxhRegistry,
@@ -204,6 +204,7 @@ def form_for(record: BhxhRecord = CITIZEN, /, **changes: str | None) -> SubmitFo
         "date_of_birth": record.date_of_birth.strftime("%d/%m/%Y"),
         "phone": "0" + (normalise_phone(record.phone) or record.phone).removeprefix("+84"),
         "email": None,
+        "id_number": "".join(filter(str.isdigit, record.id_number)),  # as printed: digits
     }
     typed.update(changes)
     return SubmitForm(**typed)  # type: ignore[arg-type]
@@ -245,7 +246,7 @@ class FakePorts:
         no limits across flows unless a `limiter` is given (``limiter=ports.limiter`` counts
         on the fake clock, as the scenario runner does)."""
         return Engine(
-            *(specs or SHIPPED_FLOWS),
+            *(specs or ENGINE_FLOWS),
             bhxh=self.bhxh,
             sms=self.sms,
             users=self.users,
@@ -305,7 +306,7 @@ class FaultPlan:
         """An engine on `ports` (running `specs`, by default the flows regflow ships) whose
         outside services and stores are all wrapped."""
         return Engine(
-            *(specs or SHIPPED_FLOWS),
+            *(specs or ENGINE_FLOWS),
             bhxh=self.wrap("bhxh", ports.bhxh),
             sms=self.wrap("sms", ports.sms),
             users=self.wrap("users", ports.users),

@@ -191,6 +191,11 @@ def _invalid_form(scene: Scene) -> Event:
     return form_for(scene.citizen, bhxh_number="12345")
 
 
+def _form_without_id_number(scene: Scene) -> Event:
+    """Version 2's form left without the CMND/CCCD number it asks for."""
+    return form_for(scene.citizen, id_number="")
+
+
 def _typo(scene: Scene) -> Event:
     return form_for(scene.citizen, full_name=scene.citizen.full_name + " Bình")
 
@@ -515,6 +520,7 @@ RECIPES: Final[Mapping[tuple[str, str], Recipe]] = {
     ("choose_method", "method_unsupported"): _unsupported_method,
     ("choose_method", "otherwise"): _supported_method,
     ("submit_form", "form_invalid"): _invalid_form,
+    ("submit_form", "id_form_invalid"): _form_without_id_number,
     ("submit_form", "client_rate_limited"): _form_over_client_limit,
     ("submit_form", "client_mismatch_rate_limited"): _form_over_client_mismatch_limit,
     ("submit_form", "bhxh_number_probed"): _form_for_probed_number,

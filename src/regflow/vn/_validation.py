@@ -16,6 +16,7 @@ import phonenumbers
 
 from regflow._domain import RegistrationForm
 from regflow._errors import FlowError, flow_error
+from regflow.vn._provinces import PROVINCE_CODES
 from regflow.vn._tone_marks import words_with_tone_marks_placed
 
 if TYPE_CHECKING:
@@ -96,6 +97,48 @@ def _bhxh_number(value: object) -> str | FlowError:
     if len(digits) != 10 or not (digits.isascii() and digits.isdigit()):
         return flow_error("bhxh_number.invalid", field="bhxh_number")
     return digits
+
+
+_CMND_LENGTH: Final = 9
+_CCCD_LENGTH: Final = 12
+_MAX_ID_NUMBER_LENGTH: Final = 64  # longer than any number typed with spaces: stop work on junk
+
+
+def id_number_digits(typed: str) -> str:
+    """A CMND/CCCD number as stores keep it: NFKC (full-width digits), without spaces."""
+    return "".join(unicodedata.normalize("NFKC", typed).split())
+
+
+def id_number_problem(typed: object) -> str | None:
+    """Why `typed` is no CMND/CCCD number ("required" or "invalid"), or None when it is one.
+
+    A CMND has 9 digits, a CCCD 12 whose first three are a province's code (Circular
+    07/2016/TT-BCA); full-width digits and spaces typed between groups are accepted.
+    """
+    if not isinstance(typed, str) or len(typed) > _MAX_ID_NUMBER_LENGTH:
+        return "invalid"
+    digits = id_number_digits(typed)
+    if not digits:
+        return "required"
+    if not (digits.isascii() and digits.isdigit()):
+        return "invalid"
+    if len(digits) == _CCCD_LENGTH:
+        return None if digits[:3] in PROVINCE_CODES else "invalid"
+    return None if len(digits) == _CMND_LENGTH else "invalid"
+
+
+def _id_number(value: object) -> str | FlowError | None:
+    """The form's CMND/CCCD number, or None when none was typed (a version of the
+    registration that asks for it says so: `id_form_invalid`)."""
+    if value is None:
+        return None
+    problem = id_number_problem(value)
+    if problem == "required":
+        return None
+    if problem is not None:
+        return flow_error("id_number.invalid", field="id_number")
+    assert isinstance(value, str)  # noqa: S101 - id_number_problem accepts only text
+    return id_number_digits(value)
 
 
 def _is_name_character(char: str) -> bool:
@@ -336,14 +379,16 @@ def parse_form(event: SubmitForm, today: date) -> RegistrationForm | tuple[FlowE
     born = _date_of_birth(event.date_of_birth, today)
     phone = _phone(event.phone)
     email = _email(event.email)
+    id_number = _id_number(event.id_number)
     if (
         isinstance(bhxh_number, FlowError)
         or isinstance(full_name, FlowError)
         or isinstance(born, FlowError)
         or isinstance(phone, FlowError)
         or isinstance(email, FlowError)
+        or isinstance(id_number, FlowError)
     ):
-        fields = (bhxh_number, full_name, born, phone, email)
+        fields = (bhxh_number, full_name, born, phone, email, id_number)
         return tuple(value for value in fields if isinstance(value, FlowError))
     return RegistrationForm(
         bhxh_number=bhxh_number,
@@ -351,6 +396,7 @@ def parse_form(event: SubmitForm, today: date) -> RegistrationForm | tuple[FlowE
         date_of_birth=born,
         phone=phone,
         email=email,
+        id_number=id_number,
     )
 
 
