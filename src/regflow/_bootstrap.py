@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from regflow.ports import (
         BhxhRegistry,
         Clock,
+        Instrumentation,
         PasswordHasher,
         RateLimiter,
         SmsGateway,
@@ -91,6 +92,7 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     limiter: RateLimiter | None = None,
     database: str | os.PathLike[str] | None = None,
     ports: Mapping[str, object] | None = None,
+    instrumentation: Instrumentation | None = None,
 ) -> Engine:
     """Build an engine running `specs` (by default the flows regflow ships), with
     production defaults for every port the caller leaves out.
@@ -99,7 +101,8 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     BHXH registration needs no BHXH); the password hasher
     defaults to argon2id with OWASP's parameters and the clock to the system's; the limits
     across flows are on by default (OWASP: SMS pumping), counted in this process unless a
-    shared limiter (`regflow.adapters.limits`) is given. Stores left out live in `database`
+    shared limiter (`regflow.adapters.limits`) is given; metrics and traces are off unless
+    an `instrumentation` is (`regflow.adapters.otel`). Stores left out live in `database`
     (see `open_stores`; by default `default_database()`) for the life of the process: a host
     that must close them opens them itself.
     """
@@ -121,4 +124,5 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
         methods=methods,
         limiter=limiter if limiter is not None else InMemoryRateLimiter(clock),
         ports=ports,
+        instrumentation=instrumentation,
     )

@@ -15,7 +15,7 @@ import logging
 import re
 import secrets
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, ParamSpec
 
 import attrs
 import structlog
@@ -36,12 +36,15 @@ from regflow.declare._step import (
     call_port,
     keyed_digest,
     limit_key,
+    observing,
+    port_scope,
 )
 from regflow.engine import codec
 from regflow.engine._compile import CompiledFlow, Edge, catalogue, choose
+from regflow.ports.instrumentation import Transition
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from datetime import datetime
 
     from regflow.declare._spec import FlowSpec
@@ -49,11 +52,13 @@ if TYPE_CHECKING:
         BhxhRegistry,
         Clock,
         FlowStore,
+        Instrumentation,
         PasswordHasher,
         RateLimiter,
         SmsGateway,
         UserStore,
     )
+    from regflow.ports.instrumentation import Operation
 
 #: The shape of the ids `Engine.start` gives (`secrets.token_urlsafe(16)`): anything else is
 #: no flow of this engine, answered without asking the store and never logged.
@@ -63,6 +68,7 @@ _MIN_SECRET_BYTES: Final = 32
 #: account) before it reports `flow.conflict`.
 MAX_ATTEMPTS: Final = 3
 
+P = ParamSpec("P")
 _log = structlog.get_logger("regflow")
 #: The engine's own logger, as imported: its wrapper class is the configuration's.
 _CONFIGURED_LOG: Final = _log
@@ -94,6 +100,7 @@ class Engine:
         methods: MethodRegistry | None = None,
         limiter: RateLimiter | None = None,
         ports: Mapping[str, object] | None = None,
+        instrumentation: Instrumentation | None = None,
     ) -> None:
         if len(otp_secret) < _MIN_SECRET_BYTES:
             raise ValueError(f"otp_secret needs at least {_MIN_SECRET_BYTES} random bytes")
@@ -101,6 +108,8 @@ class Engine:
             raise ValueError("an Engine runs at least one flow: Engine(BHXH_REGISTRATION, …)")
         self._flows = flows
         self._clock = clock
+        #: Metrics and traces (`regflow.adapters.otel`); None calls nothing at all.
+        self._instrumentation = instrumentation
         self._services = Services(
             bhxh=bhxh,
             sms=sms,
@@ -147,6 +156,27 @@ class Engine:
         `client` is the host's key for who asks, as for `send`: the flows one client may
         begin are limited (`RateLimits.starts_per_client`), so nobody can fill the flow store.
         """
+        if self._instrumentation is None:
+            return self._start(flow, client)
+        return self._observed("start", "start", self._start, flow, client)
+
+    def _observed(
+        self,
+        operation: Operation,
+        trigger: str,
+        run: Callable[P, FlowView],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> FlowView:
+        """`run` as one request the instrumentation sees, its port calls within it."""
+        observer = self._instrumentation
+        assert observer is not None  # noqa: S101 - only called with one
+        with observer.request(operation, trigger), observing(observer):
+            view = run(*args, **kwargs)
+            observer.answered(tuple(error.code for error in view.errors))
+        return view
+
+    def _start(self, flow: str, client: str | None) -> FlowView:
         compiled = self._compiled.get(flow) if isinstance(flow, str) else None
         if compiled is None:
             return FlowView(flow_id="", state=None, errors=(flow_error("flow.unknown"),))
@@ -166,7 +196,8 @@ class Engine:
             context=spec.context(),
         )
         try:
-            self._flows.save(snapshot)
+            with port_scope("storage", "save"):
+                self._flows.save(snapshot)
         except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
             return self._failed(snapshot.flow_id, "start", PortFailureError("storage"), exc)
         _emit(
@@ -174,8 +205,12 @@ class Engine:
             "flow.started",
             flow_id=snapshot.flow_id,
             flow=spec.name,
+            flow_version=spec.version,
             state=str(snapshot.state),
+            at=now.isoformat(),
         )
+        if self._instrumentation is not None:
+            self._instrumentation.started(spec.name, spec.version)
         return self._view(compiled, snapshot, ())
 
     def _start_refused(self, client: str | None) -> FlowView | None:
@@ -209,6 +244,11 @@ class Engine:
 
     def view(self, flow_id: str) -> FlowView:
         """The flow as it stands, e.g. to render the page after a refresh."""
+        if self._instrumentation is None:
+            return self._look(flow_id)
+        return self._observed("view", "view", self._look, flow_id)
+
+    def _look(self, flow_id: str) -> FlowView:
         loaded = self._load(flow_id, "view")
         if isinstance(loaded, FlowView):
             return loaded
@@ -231,6 +271,11 @@ class Engine:
         across flows count forms per client when one is given.
         """
         name = self._trigger_names.get(type(event), "invalid")
+        if self._instrumentation is None:
+            return self._send(flow_id, event, name, client)
+        return self._observed("send", name, self._send, flow_id, event, name, client)
+
+    def _send(self, flow_id: str, event: object, name: str, client: str | None) -> FlowView:
         limits_seen: dict[str, datetime | None] = {}
         for _ in range(MAX_ATTEMPTS):
             loaded = self._load(flow_id, name)
@@ -248,7 +293,7 @@ class Engine:
                 _emit("info", "flow.conflict", flow_id=snapshot.flow_id, trigger=trigger)
             except PortFailureError as failure:
                 return self._failed(flow_id, trigger, failure, failure.__cause__, loaded)
-        view = self.view(flow_id)
+        view = self._look(flow_id)
         return attrs.evolve(view, errors=(flow_error("flow.conflict"),)) if view.ok else view
 
     def _load(self, flow_id: object, trigger: str) -> tuple[CompiledFlow, FlowSnapshot] | FlowView:
@@ -262,7 +307,8 @@ class Engine:
         if not (isinstance(flow_id, str) and _FLOW_ID.fullmatch(flow_id)):
             return FlowView(flow_id="", state=None, errors=(flow_error("flow.not_found"),))
         try:
-            snapshot = self._flows.load(flow_id)
+            with port_scope("storage", "load"):
+                snapshot = self._flows.load(flow_id)
         except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
             return self._failed(flow_id, trigger, PortFailureError("storage"), exc)
         if snapshot is None:
@@ -332,6 +378,8 @@ class Engine:
         if step.outbox is not None:
             snapshot = self._send_sms(step, edge.trigger, snapshot, errors)
         _log_transition(compiled, step, edge, snapshot, errors)
+        if self._instrumentation is not None:
+            self._instrumentation.transition(_transition(compiled, edge, snapshot, errors))
         return self._view(compiled, snapshot, errors)
 
     @staticmethod
@@ -355,7 +403,8 @@ class Engine:
             snapshot, version=snapshot.version + 1, updated_at=step.now, **fields
         )
         try:
-            self._flows.save(following)
+            with port_scope("storage", "save"):
+                self._flows.save(following)
         except StaleFlowError:
             raise
         except Exception as exc:
@@ -506,6 +555,7 @@ def _log_transition(
         "flow.transition",
         flow_id=snapshot.flow_id,
         flow=snapshot.flow,
+        flow_version=snapshot.flow_version,
         trigger=edge.trigger,
         source=edge.source.value,
         dest=str(snapshot.state),
@@ -515,4 +565,21 @@ def _log_transition(
         citizen=mask_id(subject) if subject else None,
         client=step.client_digest,
         at=step.now.isoformat(),
+    )
+
+
+def _transition(
+    compiled: CompiledFlow, edge: Edge, snapshot: FlowSnapshot, errors: list[FlowError]
+) -> Transition:
+    """The transition as the instrumentation is told it: the audit line's names."""
+    return Transition(
+        flow=snapshot.flow,
+        flow_version=snapshot.flow_version,
+        flow_id=snapshot.flow_id,
+        trigger=edge.trigger,
+        source=edge.source.value,
+        dest=str(snapshot.state),
+        rule=edge.rule,
+        errors=tuple(error.code for error in errors),
+        finished=snapshot.state in compiled.terminal,
     )

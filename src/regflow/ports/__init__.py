@@ -8,6 +8,7 @@ from regflow.ports.bhxh import BhxhRegistry
 from regflow.ports.clock import Clock
 from regflow.ports.flows import FlowStore
 from regflow.ports.hasher import PasswordHasher
+from regflow.ports.instrumentation import Instrumentation, Transition
 from regflow.ports.limiter import RateLimiter
 from regflow.ports.sms import SmsGateway
 from regflow.ports.users import UserStore
@@ -16,8 +17,10 @@ __all__ = [
     "BhxhRegistry",
     "Clock",
     "FlowStore",
+    "Instrumentation",
     "PasswordHasher",
     "RateLimiter",
     "SmsGateway",
+    "Transition",
     "UserStore",
 ]
