@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import itertools
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final, Literal
 
 import attrs
@@ -37,6 +38,7 @@ __all__ = [
     "DiagramToolMissingError",
     "Format",
     "Lang",
+    "Traffic",
     "dot",
     "mermaid",
     "render",
@@ -57,6 +59,22 @@ class DiagramToolMissingError(RuntimeError):
     """SVG or PNG was asked for, but the `graphviz` package or the `dot` program is missing."""
 
 
+@attrs.frozen(kw_only=True)
+class Traffic:
+    """How many flows took each arrow (`moves`, by source and destination state names) and
+    entered each state (`entries`): `dot` and `render` draw an arrow's width by its count
+    and label it with the count and its share of the flows that entered its source
+    (`regflow report` counts them from the audit log)."""
+
+    moves: Mapping[tuple[str, str], int]
+    entries: Mapping[str, int]
+
+    def share(self, source: str, count: int) -> str:
+        """`count` and its share of the entries into `source`, as a label prints it."""
+        entered = self.entries.get(source, 0)
+        return f"{count:,} ({count / entered:.0%})" if entered else f"{count:,}"
+
+
 @attrs.frozen
 class _Arrow:
     source: State
@@ -64,6 +82,7 @@ class _Arrow:
     labels: tuple[str, ...]
     timed: bool  # fired by the flow's lifetime, not by the citizen
     taken: bool
+    count: int | None = None  # the flows that took it, when drawn with `Traffic`
 
 
 @attrs.frozen
@@ -76,6 +95,7 @@ class _Picture:
     arrows: tuple[_Arrow, ...]
     visited: frozenset[State]
     current: State | None
+    traffic: Traffic | None = None
 
 
 def state_label(state: State, lang: Lang, flow: FlowSpec = BHXH_REGISTRATION) -> str:
@@ -106,10 +126,19 @@ def _declared_edges(flow: FlowSpec) -> Iterator[Edge]:
                 yield from edges
 
 
-def _picture(flow: FlowSpec, lang: Lang, snapshot: FlowSnapshot | None) -> _Picture:
+def _entered(traffic: Traffic | None, state: State) -> str:
+    """How many flows entered `state`, after its name on a diagram drawn with traffic."""
+    return "" if traffic is None else f" · {traffic.entries.get(state.value, 0):,}"
+
+
+def _picture(
+    flow: FlowSpec, lang: Lang, snapshot: FlowSnapshot | None, traffic: Traffic | None = None
+) -> _Picture:
     path = (flow.initial, *map(flow.state_named, snapshot.path)) if snapshot else ()
     taken = set(itertools.pairwise(path))
-    boxes = {state: [state_label(state, lang, flow)] for state in flow.states}
+    boxes = {
+        state: [state_label(state, lang, flow) + _entered(traffic, state)] for state in flow.states
+    }
     grouped: dict[tuple[State, State], list[Edge]] = {}
     for edge in _declared_edges(flow):
         if edge.dest is None:
@@ -123,6 +152,7 @@ def _picture(flow: FlowSpec, lang: Lang, snapshot: FlowSnapshot | None) -> _Pict
             tuple(_edge_label(edge, lang, flow) for edge in edges),
             timed=all(edge.trigger == EXPIRE for edge in edges),
             taken=(source, dest) in taken,
+            count=None if traffic is None else traffic.moves.get((source.value, dest.value), 0),
         )
         for (source, dest), edges in grouped.items()
     )
@@ -133,6 +163,7 @@ def _picture(flow: FlowSpec, lang: Lang, snapshot: FlowSnapshot | None) -> _Pict
         arrows=arrows,
         visited=frozenset(path),
         current=flow.state_named(snapshot.state) if snapshot else None,
+        traffic=traffic,
     )
 
 
@@ -256,11 +287,24 @@ def _dot_node(picture: _Picture, state: State, indent: str) -> str:
     return f"{indent}{state.value} [label=<{text}> {_node_style(picture, state)}]"
 
 
-def _dot_edge(arrow: _Arrow, extra: str = "") -> str:
+def _dot_edge(arrow: _Arrow, extra: str = "", traffic: Traffic | None = None) -> str:
     mark = f"{_TAKEN} " if arrow.taken else ""
-    label = "\\n".join(mark + _dot_text(line).replace(" [", "\\n[") for line in arrow.labels)
+    lines = [mark + _dot_text(line).replace(" [", "\\n[") for line in arrow.labels]
+    style = _edge_style(arrow)
+    if traffic is not None and arrow.count is not None:
+        lines.append(traffic.share(arrow.source.value, arrow.count))
+        style = _weighted_style(arrow.count, max(traffic.moves.values(), default=0))
     head = f"    {arrow.source.value} -> {arrow.dest.value}"
-    return f'{head} [label="{label}" {_edge_style(arrow)}{extra}]'
+    label = "\\n".join(lines)
+    return f'{head} [label="{label}" {style}{extra}]'
+
+
+def _weighted_style(count: int, busiest: int) -> str:
+    """An arrow as wide as its traffic (1 to 9 points), a grey dotted one when none took it."""
+    if not count:
+        return 'color="#d1d5db" fontcolor="#9ca3af" style=dotted'
+    width = 1 + 8 * count / busiest
+    return f'color="#1d4ed8" fontcolor="#1e3a8a" penwidth={width:.1f}'
 
 
 def _dot_lines(picture: _Picture) -> Iterator[str]:
@@ -288,19 +332,31 @@ def _dot_lines(picture: _Picture) -> Iterator[str]:
         if state not in running:
             yield _dot_node(picture, state, "    ")
     yield f"    __start__ -> {picture.flow.initial.value}"
+    traffic = picture.traffic
     for arrow in picture.arrows:
         if not arrow.timed or arrow.taken:
-            yield _dot_edge(arrow)
+            yield _dot_edge(arrow, traffic=traffic)
     for arrows in timed.values():
-        yield _dot_edge(attrs.evolve(arrows[-1], taken=False), " ltail=cluster_running")
+        yield _dot_edge(_lifetime(arrows), " ltail=cluster_running", traffic)
     yield "}"
 
 
+def _lifetime(arrows: list[_Arrow]) -> _Arrow:
+    """The lifetime's arrows from every running state, as the one arrow drawn for them."""
+    counts = [arrow.count for arrow in arrows if arrow.count is not None]
+    return attrs.evolve(arrows[-1], taken=False, count=sum(counts) if counts else None)
+
+
 def dot(
-    flow: FlowSpec = BHXH_REGISTRATION, *, lang: Lang = "vi", snapshot: FlowSnapshot | None = None
+    flow: FlowSpec = BHXH_REGISTRATION,
+    *,
+    lang: Lang = "vi",
+    snapshot: FlowSnapshot | None = None,
+    traffic: Traffic | None = None,
 ) -> str:
-    """The flow as Graphviz DOT text; `render` lays it out as SVG or PNG."""
-    return "\n".join(_dot_lines(_picture(flow, lang, snapshot))) + "\n"
+    """The flow as Graphviz DOT text; `render` lays it out as SVG or PNG. With `traffic`,
+    each arrow is drawn by how many flows took it."""
+    return "\n".join(_dot_lines(_picture(flow, lang, snapshot, traffic))) + "\n"
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -312,6 +368,7 @@ def render(
     *,
     lang: Lang = "vi",
     snapshot: FlowSnapshot | None = None,
+    traffic: Traffic | None = None,
 ) -> bytes:
     """The diagram in `fmt`; SVG and PNG need the `graphviz` package and the `dot` program.
 
@@ -319,7 +376,7 @@ def render(
     """
     if fmt == "mermaid":
         return mermaid(flow, lang=lang, snapshot=snapshot).encode()
-    text = dot(flow, lang=lang, snapshot=snapshot)
+    text = dot(flow, lang=lang, snapshot=snapshot, traffic=traffic)
     if fmt == "dot":
         return text.encode()
     try:
