@@ -291,9 +291,10 @@ def _report(args: argparse.Namespace) -> int:
     from regflow.tools import _report as funnel  # noqa: PLC0415 - as above
 
     flows = _loaded_flows(args, "report")
-    if flows is None or args.bucket <= 0:
-        if flows is not None:
-            print("regflow report: --bucket takes a number of minutes above 0", file=sys.stderr)
+    if flows is None:
+        return 2
+    if args.bucket <= 0:
+        print("regflow report: --bucket takes a number of minutes above 0", file=sys.stderr)
         return 2
     try:
         as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
