@@ -15,6 +15,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import attrs
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.sdk.metrics import MeterProvider
+from prometheus_client import CollectorRegistry
 
 import regflow
 from phone_change import (
@@ -29,6 +32,7 @@ from regflow.adapters.console import ConsoleSmsGateway
 from regflow.adapters.demo import DEMO_PASSWORD_HASH, demo_accounts, demo_citizens
 from regflow.adapters.http import HttpSettings, HttpSmsGateway
 from regflow.adapters.memory import InMemoryBhxhRegistry, InMemoryFlowStore, InMemoryUserStore
+from regflow.adapters.otel import OpenTelemetryInstrumentation
 from regflow.adapters.system import SystemClock
 from regflow.ports import Clock, PasswordHasher, SmsGateway, UserStore
 from regflow_portal._dev import AdjustableClock, DevSmsInbox
@@ -132,7 +136,8 @@ def _http_sms(url: str | None, token: str | None) -> SmsGateway | None:
 @attrs.frozen(kw_only=True)
 class Services:
     """What the web layer uses: the engine, the typed forms, in development the inbox and clock;
-    `users` and `phones` are the stores behind the engine's ports."""
+    `users` and `phones` are the stores behind the engine's ports; `metrics` what /metrics
+    serves (the engine's OpenTelemetry metrics, through its Prometheus exporter)."""
 
     engine: regflow.Engine
     clock: Clock
@@ -141,6 +146,7 @@ class Services:
     drafts: FormDrafts = attrs.field(factory=FormDrafts)
     inbox: DevSmsInbox | None = None
     dev_clock: AdjustableClock | None = None
+    metrics: CollectorRegistry = attrs.field(factory=CollectorRegistry)
 
 
 def build_services(settings: Settings) -> Services:
@@ -150,6 +156,7 @@ def build_services(settings: Settings) -> Services:
     dev_clock = AdjustableClock() if settings.dev_mode else None
     clock: Clock = dev_clock or SystemClock()
     inbox = DevSmsInbox(dev_clock) if dev_clock else None
+    metrics = CollectorRegistry()
     engine = regflow.bootstrap(
         *SHIPPED_FLOWS,
         PHONE_CHANGE,
@@ -162,10 +169,24 @@ def build_services(settings: Settings) -> Services:
         clock=clock,
         policy=settings.policy,
         ports={"phones": phones},
+        instrumentation=_instrumentation(metrics),
     )
     return Services(
-        engine=engine, clock=clock, users=users, phones=phones, inbox=inbox, dev_clock=dev_clock
+        engine=engine,
+        clock=clock,
+        users=users,
+        phones=phones,
+        inbox=inbox,
+        dev_clock=dev_clock,
+        metrics=metrics,
     )
+
+
+def _instrumentation(registry: CollectorRegistry) -> OpenTelemetryInstrumentation:
+    """The engine's metrics, collected into `registry` whenever /metrics is scraped; its
+    spans go to the host's global tracer provider (none unless one is configured)."""
+    reader = PrometheusMetricReader(registry=registry)
+    return OpenTelemetryInstrumentation(meter_provider=MeterProvider(metric_readers=[reader]))
 
 
 def _sms(inbox: DevSmsInbox | None, configured: SmsGateway | None) -> SmsGateway:
