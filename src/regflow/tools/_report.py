@@ -15,12 +15,13 @@ still in progress.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import heapq
 import html
 import json
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import attrs
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 #: The audit events the report reads; any other line is skipped unparsed.
 _EVENTS: Final = ("flow.started", "flow.transition")
-_MARKERS: Final = tuple(f'"{event}"' for event in _EVENTS)
+_MARKER: Final = '"flow.'  # in every line of them, and in few others
 IN_PROGRESS: Final = "in progress"
 ABANDONED: Final = "abandoned"
 #: The error codes listed per step.
@@ -50,12 +51,12 @@ def abandoned(state: str) -> str:
 
 @attrs.define
 class _Flight:
-    """A flow in flight: all the report keeps of it until it ends."""
+    """A flow in flight: all the report keeps of it until it ends (times in seconds)."""
 
-    key: tuple[str, int]
+    figures: FlowFigures
     state: str
-    entered: datetime | None  # None: it entered its state before the log began
-    seen: datetime
+    entered: int | None  # None: it entered its state before the log began
+    seen: int
 
 
 @attrs.define
@@ -71,8 +72,8 @@ class FlowFigures:
     #: memory bounded by the flow's lifetime, not by the log's length).
     durations: dict[str, Counter[int]] = attrs.Factory(dict)
     errors: dict[str, Counter[str]] = attrs.Factory(dict)
-    #: Bucket start → "started" or an outcome → count.
-    timeline: dict[datetime, Counter[str]] = attrs.Factory(dict)
+    #: Bucket start (seconds since the epoch) → "started" or an outcome → count.
+    timeline: dict[int, Counter[str]] = attrs.Factory(dict)
 
     @property
     def started(self) -> int:
@@ -109,6 +110,17 @@ class Report:
     lines: int = 0
 
 
+@functools.lru_cache(maxsize=4096)
+def _seconds_of(at: object) -> int:
+    """An ISO 8601 time (the engine's `at`, in whole seconds) as seconds since the epoch;
+    kept for the lines of the same second."""
+    return int(datetime.fromisoformat(str(at)).timestamp())
+
+
+def _time(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
 def _opened(path: Path) -> TextIO:
     if path.suffix == ".gz":
         return gzip.open(path, "rt", encoding="utf-8", errors="replace")
@@ -119,7 +131,7 @@ def _events(path: Path) -> Iterator[dict[str, Any]]:
     """The audit events of one file, in its order; lines of anything else are skipped."""
     with _opened(path) as lines:
         for line in lines:
-            if not any(marker in line for marker in _MARKERS):
+            if _MARKER not in line:
                 continue
             try:
                 event = json.loads(line)
@@ -140,14 +152,21 @@ class _Reader:
     def __init__(self, flows: Mapping[str, FlowSpec], bucket: timedelta) -> None:
         self.report = Report(bucket=bucket)
         self._flows = flows
+        self._bucket = max(1, int(bucket.total_seconds()))
         self._flights: dict[str, _Flight] = {}
+        self._first: int | None = None
+        self._last: int | None = None
+        #: The terminal states of each flow the process runs, by name.
+        self._terminal = {
+            name: frozenset(state.value for state in spec.terminal) for name, spec in flows.items()
+        }
 
     def read(self, event: Mapping[str, Any]) -> None:
-        at = datetime.fromisoformat(event["at"])
-        report = self.report
-        report.lines += 1
-        report.first = report.first or at
-        report.last = at
+        at = _seconds_of(event["at"])
+        self.report.lines += 1
+        if self._first is None:
+            self._first = at
+        self._last = at
         if event["event"] == "flow.started":
             self._started(event, at)
         else:
@@ -160,27 +179,27 @@ class _Reader:
             found = self.report.figures[key] = FlowFigures(*key)
         return found
 
-    def _count(self, figures: FlowFigures, at: datetime, what: str) -> None:
-        span = self.report.bucket
-        start = at - (at - datetime.min.replace(tzinfo=at.tzinfo)) % span
-        figures.timeline.setdefault(start, Counter())[what] += 1
+    def _count(self, figures: FlowFigures, at: int, what: str) -> None:
+        start = at - at % self._bucket
+        counts = figures.timeline.get(start)
+        if counts is None:
+            counts = figures.timeline[start] = Counter()
+        counts[what] += 1
 
-    def _started(self, event: Mapping[str, Any], at: datetime) -> None:
+    def _started(self, event: Mapping[str, Any], at: int) -> None:
         figures = self._figures(event)
         state = str(event["state"])
         figures.entries[state] += 1
         self._count(figures, at, "started")
-        key = (figures.flow, figures.version)
-        self._flights[str(event["flow_id"])] = _Flight(key, state, at, at)
+        self._flights[str(event["flow_id"])] = _Flight(figures, state, at, at)
 
-    def _transition(self, event: Mapping[str, Any], at: datetime) -> None:
-        figures = self._figures(event)
+    def _transition(self, event: Mapping[str, Any], at: int) -> None:
+        flow_id = str(event["flow_id"])
         source, dest = str(event["source"]), str(event["dest"])
-        flight = self._flights.get(str(event["flow_id"]))
+        flight = self._flights.get(flow_id)
         if flight is None:  # begun before the log: its time in `source` is unknown
-            flight = self._flights[str(event["flow_id"])] = _Flight(
-                (figures.flow, figures.version), source, None, at
-            )
+            flight = self._flights[flow_id] = _Flight(self._figures(event), source, None, at)
+        figures = flight.figures
         flight.seen = at
         for code in event.get("errors") or ():
             figures.errors.setdefault(source, Counter())[str(code)] += 1
@@ -189,30 +208,31 @@ class _Reader:
         figures.moves[source, dest] += 1
         figures.entries[dest] += 1
         if flight.entered is not None:
-            spent = int((at - flight.entered).total_seconds())
-            figures.durations.setdefault(source, Counter())[spent] += 1
+            figures.durations.setdefault(source, Counter())[at - flight.entered] += 1
         flight.state, flight.entered = dest, at
-        spec = self._flows.get(figures.flow)
-        if spec is not None and dest in {state.value for state in spec.terminal}:
+        if dest in self._terminal.get(figures.flow, ()):
             figures.outcomes[dest] += 1
             self._count(figures, at, dest)
-            del self._flights[str(event["flow_id"])]
+            del self._flights[flow_id]
 
     def finish(self, as_of: datetime | None) -> Report:
         """The flows still in flight at `as_of` (by default the last line's time):
         abandoned, or in progress if heard of within their lifetime."""
-        last = as_of or self.report.last
+        report = self.report
+        if self._first is not None and self._last is not None:
+            report.first, report.last = _time(self._first), _time(self._last)
+        last = int(as_of.timestamp()) if as_of else self._last
         for flight in self._flights.values():
-            figures = self.report.figures[flight.key]
+            figures = flight.figures
             spec = self._flows.get(figures.flow)
             lifetime = spec.lifetime_under(Policy()) if spec else timedelta(0)
-            idle = last is not None and last - flight.seen >= lifetime
+            idle = last is not None and last - flight.seen >= lifetime.total_seconds()
             outcome = abandoned(flight.state) if idle else IN_PROGRESS
             figures.outcomes[outcome] += 1
             if idle:
                 self._count(figures, flight.seen, ABANDONED)
         self._flights.clear()
-        return self.report
+        return report
 
 
 def read_report(
@@ -280,7 +300,7 @@ def tables(figures: FlowFigures, spec: FlowSpec | None) -> list[Table]:
     ]
     timeline: list[tuple[object, ...]] = [
         (
-            bucket.strftime("%Y-%m-%d %H:%M"),
+            _time(bucket).strftime("%Y-%m-%d %H:%M"),
             f"{counts['started']:,}",
             *(f"{counts[state]:,}" for state in (*sorted(terminal), ABANDONED)),
         )
