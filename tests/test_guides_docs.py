@@ -1,5 +1,5 @@
-"""The Python of the guides (README, quick start, migrating, diagrams), run in order, page by
-page, with fakes standing in for the host's own objects the snippets name."""
+"""The Python of the guides (README, quick start, migrating, diagrams, observability), run
+in order, page by page, with fakes standing in for the host's own objects the snippets name."""
 
 from __future__ import annotations
 
@@ -15,7 +15,13 @@ from regflow.engine import codec
 from regflow.testing import FakePorts, form_for
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["README.md", "docs/quickstart.md", "docs/migrating.md", "docs/diagrams.md"]
+PAGES = [
+    "README.md",
+    "docs/quickstart.md",
+    "docs/migrating.md",
+    "docs/diagrams.md",
+    "docs/observability.md",
+]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 

@@ -7,8 +7,11 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
+import shlex
 from collections import Counter
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -20,11 +23,10 @@ from regflow.tools._cli import main
 from regflow.tools._report import IN_PROGRESS, abandoned, markdown, read_report
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from regflow.testing import Truth
     from regflow.tools._report import Report
 
+ROOT = Path(__file__).resolve().parents[1]
 FLOWS = {spec.name: spec for spec in SHIPPED_FLOWS}
 CROWD = Crowd(
     citizens=1_600,
@@ -250,3 +252,38 @@ def test_simulate_prints_the_report_command_for_its_logs(
     assert command[:3] == ["regflow", "report", str(out / "server-1.jsonl")]
     assert main(command[1:]) == 0
     assert "| completed |" in capsys.readouterr().out
+
+
+OBSERVABILITY = ROOT / "docs" / "observability.md"
+#: Where the page's commands write; the test writes in its own folder instead.
+DOCUMENTED_DIR = "/tmp/funnel"  # noqa: S108 - a folder named on the page, never used here
+REPORT_SECTION = re.compile(r"<!-- report -->\n(.*?)<!-- /report -->", re.DOTALL)
+
+
+def _documented_commands() -> list[list[str]]:
+    """The `regflow …` lines of the page's shell block that made its report."""
+    text = OBSERVABILITY.read_text(encoding="utf-8")
+    block = text[text.index("<!-- /report -->") :]
+    block = block[block.index("```sh\n") + 6 : block.index("```", block.index("```sh\n") + 6)]
+    return [shlex.split(line)[1:] for line in block.splitlines() if line.startswith("regflow ")]
+
+
+def test_the_documented_report_and_picture_are_what_the_commands_make(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulated, reported = (
+        [part.replace(DOCUMENTED_DIR, str(tmp_path)) for part in command]
+        for command in _documented_commands()
+    )
+
+    assert main(simulated) == 0
+    printed = capsys.readouterr().out.split()
+    assert [*printed[1:], "--out", str(tmp_path / "report")] == reported
+    assert main(reported) == 0
+
+    made = (tmp_path / "report" / "bhxh_registration-v1.svg").read_bytes()
+    assert made == (ROOT / "docs" / "images" / "funnel.svg").read_bytes()
+    report = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    section = REPORT_SECTION.search(OBSERVABILITY.read_text(encoding="utf-8"))
+    assert section is not None
+    assert report[report.index("### Steps") :].rstrip() + "\n" == section.group(1)

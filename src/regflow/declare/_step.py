@@ -89,7 +89,7 @@ def call_port(port: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) 
     try:
         if observer is None:
             return fn(*args, **kwargs)
-        with observer.port_call(port, getattr(fn, "__name__", port)):
+        with observer.port_call(port, getattr(fn, "__name__", port).lstrip("_")):
             return fn(*args, **kwargs)
     except (DuplicateAccountError, PortFailureError):
         raise
