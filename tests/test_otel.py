@@ -5,6 +5,9 @@ SDK's in-memory exporter and reader: the attributes operators query, and no pers
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -115,6 +118,9 @@ def test_a_span_per_request_names_its_transition_with_a_child_per_port_call(
     ports = {(s.attributes or {}).get("regflow.port") for s in children}
     assert {"bhxh", "sms", "storage"} <= ports
     assert all(s.context.trace_id == form.context.trace_id for s in children)
+    started = requests[0].attributes
+    assert started is not None
+    assert (started["regflow.trigger"], started["regflow.flow"]) == ("start", "bhxh_registration")
     last = requests[-1].attributes
     assert last is not None
     assert last["regflow.dest"] == "completed"
@@ -123,6 +129,34 @@ def test_a_span_per_request_names_its_transition_with_a_child_per_port_call(
         for s in spans
         if s.parent is not None and s.parent.span_id == requests[-1].context.span_id
     }
+
+
+def test_a_view_is_a_request_with_its_load(telemetry: Telemetry) -> None:
+    ports = FakePorts.seeded()
+    engine = ports.engine(BHXH_REGISTRATION, instrumentation=telemetry.instrumentation)
+    flow_id = engine.start("bhxh_registration").flow_id
+    telemetry.spans.clear()
+
+    assert engine.view(flow_id).state == "choosing_method"
+
+    load, view = telemetry.finished()
+    assert (view.name, (view.attributes or {})["regflow.errors"]) == ("regflow.view", ())
+    assert load.parent is not None
+    assert load.parent.span_id == view.context.span_id
+    assert (load.attributes or {})["regflow.operation"] == "load"
+
+
+def test_regflow_runs_without_opentelemetry_imported() -> None:
+    """The core never imports it: an engine without instrumentation needs no `otel` extra."""
+    script = (
+        "import sys, regflow\n"
+        "from regflow.testing import FakePorts\n"
+        "engine = FakePorts.seeded().engine()\n"
+        "engine.view(engine.start('bhxh_registration').flow_id)\n"
+        "assert not [m for m in sys.modules if m.startswith('opentelemetry')], sys.modules\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, capture_output=True)  # noqa: S603 - our own script
 
 
 def test_a_rule_that_decides_is_on_the_span_and_the_transition_count(
