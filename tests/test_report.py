@@ -181,13 +181,18 @@ def test_a_flow_no_process_runs_is_counted_without_a_diagram(tmp_path: Path) -> 
 
     report = read_report([log], FLOWS)
 
-    assert report.figures["host", 1].moves == {("one", "two"): 1}
+    assert report.figures["host", 1].edges == {("one", "two", "t", None): 1}
     assert "## host v1" in markdown(report, FLOWS)
 
 
 def test_the_diagram_draws_each_arrow_by_its_traffic() -> None:
     traffic = Traffic(
-        moves={("choosing_method", "filling_form"): 200, ("filling_form", "otp_pending"): 50},
+        edges={
+            ("choosing_method", "filling_form", "choose_method", None): 200,
+            ("filling_form", "otp_pending", "submit_form", None): 30,
+            ("filling_form", "otp_pending", "submit_form", "bhxh_number_probed"): 20,
+            ("otp_pending", "otp_pending", "confirm_otp", "otp_wrong"): 7,
+        },
         entries={"choosing_method": 200, "filling_form": 200},
     )
 
@@ -199,6 +204,8 @@ def test_the_diagram_draws_each_arrow_by_its_traffic() -> None:
     assert "penwidth=9.0" in busiest
     lines = text.splitlines()
     assert "penwidth=3.0" in next(line for line in lines if "filling_form -> otp_pending" in line)
+    assert "[otp_wrong] × 7" in text
+    assert "[otp_expired] ×" not in text
     unused = next(line for line in text.splitlines() if "setting_password -> completed" in line)
     assert "style=dotted" in unused
     assert "0\\n" not in busiest

@@ -61,13 +61,19 @@ class DiagramToolMissingError(RuntimeError):
 
 @attrs.frozen(kw_only=True)
 class Traffic:
-    """How many flows took each arrow (`moves`, by source and destination state names) and
-    entered each state (`entries`): `dot` and `render` draw an arrow's width by its count
-    and label it with the count and its share of the flows that entered its source
+    """How often each declared edge was taken (`edges`, by source, the state after it,
+    trigger and rule, as the audit line names them) and each state entered (`entries`):
+    `dot` and `render` draw an arrow's width by its count, label it with the count and its
+    share of the flows that entered its source, and count each refusal in its box
     (`regflow report` counts them from the audit log)."""
 
-    moves: Mapping[tuple[str, str], int]
+    edges: Mapping[tuple[str, str, str, str | None], int]
     entries: Mapping[str, int]
+
+    def took(self, edge: Edge) -> int:
+        """How often `edge` was taken (a refusal leaves the flow in its source)."""
+        dest = edge.source if edge.dest is None else edge.dest
+        return self.edges.get((edge.source.value, dest.value, edge.trigger, edge.rule), 0)
 
     def share(self, source: str, count: int) -> str:
         """`count` and its share of the entries into `source`, as a label prints it."""
@@ -142,7 +148,9 @@ def _picture(
     grouped: dict[tuple[State, State], list[Edge]] = {}
     for edge in _declared_edges(flow):
         if edge.dest is None:
-            boxes[edge.source].append(f"{_REFUSED} {_edge_label(edge, lang, flow)}")
+            refused = traffic.took(edge) if traffic else 0
+            times = f" × {refused:,}" if refused else ""
+            boxes[edge.source].append(f"{_REFUSED} {_edge_label(edge, lang, flow)}{times}")
         else:
             grouped.setdefault((edge.source, edge.dest), []).append(edge)
     arrows = tuple(
@@ -152,7 +160,7 @@ def _picture(
             tuple(_edge_label(edge, lang, flow) for edge in edges),
             timed=all(edge.trigger == EXPIRE for edge in edges),
             taken=(source, dest) in taken,
-            count=None if traffic is None else traffic.moves.get((source.value, dest.value), 0),
+            count=None if traffic is None else sum(map(traffic.took, edges)),
         )
         for (source, dest), edges in grouped.items()
     )
@@ -293,7 +301,7 @@ def _dot_edge(arrow: _Arrow, extra: str = "", traffic: Traffic | None = None) ->
     style = _edge_style(arrow)
     if traffic is not None and arrow.count is not None:
         lines.append(traffic.share(arrow.source.value, arrow.count))
-        style = _weighted_style(arrow.count, max(traffic.moves.values(), default=0))
+        style = _weighted_style(arrow.count, max(traffic.edges.values(), default=0))
     head = f"    {arrow.source.value} -> {arrow.dest.value}"
     label = "\\n".join(lines)
     return f'{head} [label="{label}" {style}{extra}]'

@@ -67,7 +67,8 @@ class FlowFigures:
     version: int
     entries: Counter[str] = attrs.Factory(Counter)
     outcomes: Counter[str] = attrs.Factory(Counter)
-    moves: Counter[tuple[str, str]] = attrs.Factory(Counter)
+    #: (source, dest, trigger, rule) → how often the edge was taken, refusals too.
+    edges: Counter[tuple[str, str, str, str | None]] = attrs.Factory(Counter)
     #: State → seconds spent in it → how many flows spent that long (exact quantiles in
     #: memory bounded by the flow's lifetime, not by the log's length).
     durations: dict[str, Counter[int]] = attrs.Factory(dict)
@@ -83,7 +84,7 @@ class FlowFigures:
         """The counts a weighted diagram draws (`regflow.diagram.Traffic`)."""
         from regflow.diagram import Traffic  # noqa: PLC0415 - only pictures need it
 
-        return Traffic(moves=dict(self.moves), entries=dict(self.entries))
+        return Traffic(edges=dict(self.edges), entries=dict(self.entries))
 
     def quantile(self, state: str, q: float) -> int | None:
         """The `q` quantile (nearest rank) of the seconds flows spent in `state`."""
@@ -203,9 +204,12 @@ class _Reader:
         flight.seen = at
         for code in event.get("errors") or ():
             figures.errors.setdefault(source, Counter())[str(code)] += 1
+        rule = event.get("rule")
+        figures.edges[
+            source, dest, str(event.get("trigger")), None if rule is None else str(rule)
+        ] += 1
         if dest == source:
             return
-        figures.moves[source, dest] += 1
         figures.entries[dest] += 1
         if flight.entered is not None:
             figures.durations.setdefault(source, Counter())[at - flight.entered] += 1
