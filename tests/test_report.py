@@ -140,6 +140,10 @@ def test_lines_that_are_no_audit_event_are_skipped_and_gzip_is_read(tmp_path: Pa
     plain = tmp_path / "a.jsonl"
     plain.write_text(
         'not json "flow.transition"\n[1, "flow.started"]\n'
+        + json.dumps({"event": "flow.started", "flow_id": "b", "at": "2026-01-01T08:00:00Z"})
+        + "\n"
+        + json.dumps({**_move("c", "a", "b", "08:00:00"), "at": "soon"})
+        + "\n"
         + json.dumps({"event": "flow.port_failed", "port": "sms"})
         + "\n"
         + json.dumps(_move("a", "otp_pending", "setting_password", "08:00:00"))

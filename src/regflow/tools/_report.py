@@ -20,6 +20,7 @@ import gzip
 import heapq
 import html
 import json
+import operator
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, TextIO
@@ -35,8 +36,12 @@ if TYPE_CHECKING:
     from regflow.declare import FlowSpec
     from regflow.diagram import Lang, Traffic
 
-#: The audit events the report reads; any other line is skipped unparsed.
-_EVENTS: Final = ("flow.started", "flow.transition")
+#: The audit events the report reads, with the keys it needs of each; any other line, or
+#: one without them, is skipped.
+_EVENTS: Final = {
+    "flow.started": frozenset({"flow_id", "state", "at"}),
+    "flow.transition": frozenset({"flow_id", "source", "dest", "at"}),
+}
 _MARKER: Final = '"flow.'  # in every line of them, and in few others
 IN_PROGRESS: Final = "in progress"
 ABANDONED: Final = "abandoned"
@@ -128,8 +133,10 @@ def _opened(path: Path) -> TextIO:
     return path.open(encoding="utf-8", errors="replace")
 
 
-def _events(path: Path) -> Iterator[dict[str, Any]]:
-    """The audit events of one file, in its order; lines of anything else are skipped."""
+def _events(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The audit events of one file, in its order, each with its time in seconds; lines of
+    anything else are skipped (and so a line whose `at` is no time, which could not be
+    merged in its place)."""
     with _opened(path) as lines:
         for line in lines:
             if _MARKER not in line:
@@ -138,13 +145,20 @@ def _events(path: Path) -> Iterator[dict[str, Any]]:
                 event = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(event, dict) and event.get("event") in _EVENTS and "at" in event:
-                yield event
+            if not (
+                isinstance(event, dict)
+                and _EVENTS.get(str(event.get("event")), {"?"}) <= event.keys()
+            ):
+                continue
+            try:
+                yield _seconds_of(event["at"]), event
+            except (TypeError, ValueError):
+                continue
 
 
-def merged(paths: Iterable[Path]) -> Iterator[dict[str, Any]]:
+def merged(paths: Iterable[Path]) -> Iterator[tuple[int, dict[str, Any]]]:
     """The audit events of every file, merged by the engine's clock (each file in order)."""
-    return heapq.merge(*(_events(path) for path in paths), key=lambda event: str(event["at"]))
+    return heapq.merge(*(_events(path) for path in paths), key=operator.itemgetter(0))
 
 
 class _Reader:
@@ -162,8 +176,7 @@ class _Reader:
             name: frozenset(state.value for state in spec.terminal) for name, spec in flows.items()
         }
 
-    def read(self, event: Mapping[str, Any]) -> None:
-        at = _seconds_of(event["at"])
+    def read(self, at: int, event: Mapping[str, Any]) -> None:
         self.report.lines += 1
         if self._first is None:
             self._first = at
@@ -249,8 +262,8 @@ def read_report(
     """The report of the audit lines in `paths` (``.gz`` files too), in one pass; flows
     still in flight are judged at `as_of` (by default, the time of the last line)."""
     reader = _Reader(flows, bucket)
-    for event in merged(paths):
-        reader.read(event)
+    for at, event in merged(paths):
+        reader.read(at, event)
     return reader.finish(as_of)
 
 
