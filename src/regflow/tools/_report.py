@@ -36,12 +36,9 @@ if TYPE_CHECKING:
     from regflow.declare import FlowSpec
     from regflow.diagram import Lang, Traffic
 
-#: The audit events the report reads, with the keys it needs of each; any other line, or
-#: one without them, is skipped.
-_EVENTS: Final = {
-    "flow.started": frozenset({"flow_id", "state", "at"}),
-    "flow.transition": frozenset({"flow_id", "source", "dest", "at"}),
-}
+#: The audit events the report reads; any other line, or one without the keys or the
+#: values it needs, is skipped.
+_EVENTS: Final = frozenset({"flow.started", "flow.transition"})
 _MARKER: Final = '"flow.'  # in every line of them, and in few others
 IN_PROGRESS: Final = "in progress"
 ABANDONED: Final = "abandoned"
@@ -123,6 +120,13 @@ def _seconds_of(at: object) -> int:
     return int(datetime.fromisoformat(str(at)).timestamp())
 
 
+def _text(value: object) -> str:
+    """A name from an audit line, which the engine writes as text."""
+    if type(value) is not str:
+        raise TypeError(value)
+    return value
+
+
 def _time(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
@@ -145,14 +149,11 @@ def _events(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 event = json.loads(line)
             except ValueError:
                 continue
-            if not (
-                isinstance(event, dict)
-                and _EVENTS.get(str(event.get("event")), {"?"}) <= event.keys()
-            ):
+            if type(event) is not dict or event.get("event") not in _EVENTS:
                 continue
             try:
                 yield _seconds_of(event["at"]), event
-            except (TypeError, ValueError):
+            except (KeyError, TypeError, ValueError):
                 continue
 
 
@@ -177,14 +178,17 @@ class _Reader:
         }
 
     def read(self, at: int, event: Mapping[str, Any]) -> None:
+        try:
+            if event["event"] == "flow.started":
+                self._started(event, at)
+            else:
+                self._transition(event, at)
+        except (KeyError, TypeError, ValueError):  # a key missing, a value of another type
+            return
         self.report.lines += 1
         if self._first is None:
             self._first = at
         self._last = at
-        if event["event"] == "flow.started":
-            self._started(event, at)
-        else:
-            self._transition(event, at)
 
     def _figures(self, event: Mapping[str, Any]) -> FlowFigures:
         key = (str(event.get("flow")), int(event.get("flow_version") or 1))
@@ -201,26 +205,30 @@ class _Reader:
         counts[what] += 1
 
     def _started(self, event: Mapping[str, Any], at: int) -> None:
+        state, flow_id = _text(event["state"]), _text(event["flow_id"])
         figures = self._figures(event)
-        state = str(event["state"])
         figures.entries[state] += 1
         self._count(figures, at, "started")
-        self._flights[str(event["flow_id"])] = _Flight(figures, state, at, at)
+        self._flights[flow_id] = _Flight(figures, state, at, at)
 
     def _transition(self, event: Mapping[str, Any], at: int) -> None:
-        flow_id = str(event["flow_id"])
-        source, dest = str(event["source"]), str(event["dest"])
+        flow_id, source, dest = (
+            _text(event["flow_id"]),
+            _text(event["source"]),
+            _text(event["dest"]),
+        )
+        trigger, rule, codes = event.get("trigger"), event.get("rule"), event.get("errors") or ()
         flight = self._flights.get(flow_id)
         if flight is None:  # begun before the log: its time in `source` is unknown
             flight = self._flights[flow_id] = _Flight(self._figures(event), source, None, at)
         figures = flight.figures
         flight.seen = at
-        for code in event.get("errors") or ():
-            figures.errors.setdefault(source, Counter())[str(code)] += 1
-        rule = event.get("rule")
-        figures.edges[
-            source, dest, str(event.get("trigger")), None if rule is None else str(rule)
-        ] += 1
+        if codes:
+            errors = figures.errors.get(source)
+            if errors is None:
+                errors = figures.errors[source] = Counter()
+            errors.update(map(str, codes))
+        figures.edges[source, dest, str(trigger), None if rule is None else str(rule)] += 1
         if dest == source:
             return
         figures.entries[dest] += 1
