@@ -144,6 +144,8 @@ def test_lines_that_are_no_audit_event_are_skipped_and_gzip_is_read(tmp_path: Pa
         + "\n"
         + json.dumps({**_move("c", "a", "b", "08:00:00"), "at": "soon"})
         + "\n"
+        + json.dumps({**_move("d", "a", "b", "08:00:00"), "source": ["a"]})
+        + "\n"
         + json.dumps({"event": "flow.port_failed", "port": "sms"})
         + "\n"
         + json.dumps(_move("a", "otp_pending", "setting_password", "08:00:00"))
