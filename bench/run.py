@@ -28,6 +28,11 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 import structlog
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import peers
 import regflow.engine._engine
@@ -45,10 +50,12 @@ from regflow import (
     SubmitLogin,
 )
 from regflow.adapters.argon2 import Argon2Hasher
+from regflow.adapters.otel import OpenTelemetryInstrumentation
 from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteUserStore
 from regflow.adapters.system import SystemClock
 from regflow.engine import codec as json_codec
-from regflow.testing import FakePorts, InMemoryBhxhRegistry, form_for
+from regflow.testing import Crowd, FakePorts, InMemoryBhxhRegistry, form_for, simulate
+from regflow.tools._report import read_report
 
 if TYPE_CHECKING:
     from regflow import FlowView
@@ -222,12 +229,23 @@ class Variant:
         return [t for times in self.timings.values() for t in times]
 
 
-def regflow_variant(name: str, level: int) -> Variant:
+def regflow_variant(name: str, level: int, *, traced: bool = False) -> Variant:
     def make(ports: FakePorts, spec: FlowSpec) -> tuple[Start, Send]:
-        engine = ports.engine()
+        engine = ports.engine(instrumentation=sdk_instrumentation() if traced else None)
         return (lambda: engine.start(spec.name).flow_id), engine.send
 
     return Variant(name, make, level)
+
+
+def sdk_instrumentation() -> OpenTelemetryInstrumentation:
+    """OpenTelemetry's SDK as a host runs it: spans batched to an exporter (here one that
+    keeps them), metrics aggregated for a reader (here one that is never asked)."""
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(BatchSpanProcessor(InMemorySpanExporter()))
+    return OpenTelemetryInstrumentation(
+        tracer_provider=tracer_provider,
+        meter_provider=MeterProvider(metric_readers=[InMemoryMetricReader()]),
+    )
 
 
 def peer_variant(name: str, dispatch: peers.Dispatch) -> Variant:
@@ -244,6 +262,9 @@ def variants(*, with_peers: bool) -> list[Variant]:
         regflow_variant("regflow — logs filtered at WARNING", logging.WARNING),
         regflow_variant("regflow — INFO logs rendered as JSON", logging.INFO),
         peer_variant("floor: hand-written dict dispatch", peers.floor),
+        regflow_variant(
+            "regflow — OpenTelemetry on, logs at WARNING", logging.WARNING, traced=True
+        ),
     ]
     if not with_peers:
         return ours
@@ -324,6 +345,13 @@ def triggers_table(measured: list[Variant]) -> str:
         for variant in measured
     ]
     return markdown(["median µs per request", *timed], rows)
+
+
+def otel_ratio(measured: list[Variant]) -> float:
+    """Median request with OpenTelemetry on ÷ off (both with logs filtered at WARNING)."""
+    off = next(v for v in measured if v.name.startswith("regflow — logs filtered"))
+    on = next(v for v in measured if "OpenTelemetry" in v.name)
+    return statistics.median(on.steps()) / statistics.median(off.steps())
 
 
 def log_line_cost() -> float:
@@ -447,6 +475,42 @@ def _registrations_against_hashes(
     return {"registrations/s": flows_rate, "argon2id hashes/s": hash_rate}
 
 
+# --- the funnel report -------------------------------------------------------------------------
+
+
+def report_rate(lines: int) -> tuple[int, float]:
+    """Audit lines per second `regflow report` reads: simulated citizens' logs, copied
+    (each copy's flows renamed) until there are `lines`, read from three files."""
+    configure_logging(logging.WARNING)  # a fresh engine logger, bound by simulate's logging
+    with tempfile.TemporaryDirectory() as directory:
+        folder = Path(directory)
+        truth = simulate(Crowd(citizens=500, servers=3, seed=1), folder / "seed")
+        flows = {spec.name: spec for spec in (BHXH_REGISTRATION, PASSWORD_RECOVERY)}
+        logs = _copied(truth.logs, folder, lines)
+        began = time.perf_counter()
+        report = read_report(logs, flows)
+        elapsed = time.perf_counter() - began
+    return report.lines, report.lines / elapsed
+
+
+def _copied(logs: list[Path], folder: Path, lines: int) -> list[Path]:
+    """`logs`, each written again with every flow id renamed until all hold `lines`."""
+    seeds = [path.read_text(encoding="utf-8").splitlines() for path in logs]
+    per_copy = sum(map(len, seeds))
+    copies = max(1, lines // per_copy)
+    written = []
+    for number, seed in enumerate(seeds):
+        path = folder / f"big-{number}.jsonl"
+        with path.open("w", encoding="utf-8") as file:
+            for copy in range(copies):
+                tag = f'"{copy:x}-'
+                file.writelines(
+                    line.replace('"flow_id": "', f'"flow_id": {tag}') + "\n" for line in seed
+                )
+        written.append(path)
+    return written
+
+
 # --- main ---------------------------------------------------------------------------------------
 
 
@@ -475,12 +539,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--flows", type=int, default=1000, help="flows per variant and scenario")
     parser.add_argument("--memory-flows", type=int, default=100_000, help="flows kept in memory")
     parser.add_argument("--e2e", type=int, default=20, help="registrations with argon2id")
+    parser.add_argument(
+        "--report-lines", type=int, default=1_000_000, help="audit lines regflow report reads"
+    )
     args = parser.parse_args(argv)
     if args.profile:
         profile(2000)
         return
-    flows, rounds, memory_flows, e2e = (
-        (20, 2, 1000, 2) if args.quick else (args.flows, 5, args.memory_flows, args.e2e)
+    flows, rounds, memory_flows, e2e, report_lines = (
+        (20, 2, 1000, 2, 20_000)
+        if args.quick
+        else (args.flows, 5, args.memory_flows, args.e2e, args.report_lines)
     )
     load = ", ".join(f"{avg:.1f}" for avg in os.getloadavg())
     print(
@@ -491,9 +560,12 @@ def main(argv: list[str] | None = None) -> None:
         measured = measure_steps(scenario, flows, rounds, with_peers=with_peers)
         print(f"\n{scenario.spec.name}, per request:\n\n" + steps_table(measured))
         print("\n" + triggers_table(measured))
+        print(f"\nOpenTelemetry on ÷ off, median request: {otel_ratio(measured):.2f}")
     print(f"\none INFO log line rendered as JSON by itself: {log_line_cost():.1f} µs")
     sizes = [[name, str(size)] for name, size in snapshot_sizes().items()]
     print("\n" + markdown(["snapshot JSON", "bytes"], sizes))
+    read, rate = report_rate(report_lines)
+    print(f"\nregflow report: {read:,} audit lines read at {rate:,.0f} lines/s")
     per_flow = memory_per_flow(memory_flows)
     print(f"\nmemory per flow waiting for its OTP: {per_flow:.0f} bytes ({memory_flows} flows)")
     durabilities: list[tuple[Literal["FULL", "NORMAL"], str]] = [

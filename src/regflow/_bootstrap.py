@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from regflow.ports import (
         BhxhRegistry,
         Clock,
+        Instrumentation,
         PasswordHasher,
         RateLimiter,
         SmsGateway,
@@ -105,6 +106,7 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     database: str | os.PathLike[str] | None = None,
     ports: Mapping[str, object] | None = None,
     previous_otp_secrets: Sequence[bytes] = (),
+    instrumentation: Instrumentation | None = None,
 ) -> Engine:
     """Build an engine running `specs` (by default the flows regflow ships whose own
     ports the caller gives: the VNeID registration runs with an ``identity`` port), with
@@ -115,7 +117,8 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     defaults to argon2id with OWASP's parameters and the clock to the system's; the limits
     across flows are on by default (OWASP: SMS pumping), counted in this process unless a
     shared limiter (`regflow.adapters.limits`) is given. `previous_otp_secrets` rotates the
-    OTP key without breaking codes in flight (`Engine`). Stores left out live in `database`
+    OTP key without breaking codes in flight (`Engine`); metrics and traces are off unless
+    an `instrumentation` is (`regflow.adapters.otel`). Stores left out live in `database`
     (see `open_stores`; by default `default_database()`) for the life of the process: a host
     that must close them opens them itself.
     """
@@ -138,4 +141,5 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
         methods=methods,
         limiter=limiter if limiter is not None else InMemoryRateLimiter(clock),
         ports=ports,
+        instrumentation=instrumentation,
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import itertools
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final, Literal
 
 import attrs
@@ -39,6 +40,7 @@ __all__ = [
     "DiagramToolMissingError",
     "Format",
     "Lang",
+    "Traffic",
     "dot",
     "mermaid",
     "render",
@@ -60,6 +62,28 @@ class DiagramToolMissingError(RuntimeError):
     """SVG or PNG was asked for, but the `graphviz` package or the `dot` program is missing."""
 
 
+@attrs.frozen(kw_only=True)
+class Traffic:
+    """How often each declared edge was taken (`edges`, by source, the state after it,
+    trigger and rule, as the audit line names them) and each state entered (`entries`):
+    `dot` and `render` draw an arrow's width by its count, label it with the count and its
+    share of the flows that entered its source, and count each refusal in its box
+    (`regflow report` counts them from the audit log)."""
+
+    edges: Mapping[tuple[str, str, str, str | None], int]
+    entries: Mapping[str, int]
+
+    def took(self, edge: Edge) -> int:
+        """How often `edge` was taken (a refusal leaves the flow in its source)."""
+        dest = edge.source if edge.dest is None else edge.dest
+        return self.edges.get((edge.source.value, dest.value, edge.trigger, edge.rule), 0)
+
+    def share(self, source: str, count: int) -> str:
+        """`count` and its share of the entries into `source`, as a label prints it."""
+        entered = self.entries.get(source, 0)
+        return f"{count:,} ({count / entered:.0%})" if entered else f"{count:,}"
+
+
 @attrs.frozen
 class _Arrow:
     source: State
@@ -67,6 +91,7 @@ class _Arrow:
     labels: tuple[str, ...]
     timed: bool  # fired by the flow's lifetime, not by the citizen
     taken: bool
+    count: int | None = None  # the flows that took it, when drawn with `Traffic`
 
 
 @attrs.frozen
@@ -80,6 +105,7 @@ class _Picture:
     arrows: tuple[_Arrow, ...]
     visited: frozenset[State]
     current: State | None
+    traffic: Traffic | None = None
 
 
 def state_label(state: State, lang: Lang, flow: FlowSpec = BHXH_REGISTRATION) -> str:
@@ -122,18 +148,31 @@ def _moves(flow: FlowSpec, newer: FlowSpec, lang: Lang) -> Iterator[tuple[State,
             yield state, f"{_MOVES} v{newer.version}: {dest}{guard}"
 
 
+def _entered(traffic: Traffic | None, state: State) -> str:
+    """How many flows entered `state`, after its name on a diagram drawn with traffic."""
+    return "" if traffic is None else f" · {traffic.entries.get(state.value, 0):,}"
+
+
 def _picture(
-    flow: FlowSpec, lang: Lang, snapshot: FlowSnapshot | None, moves_to: FlowSpec | None = None
+    flow: FlowSpec,
+    lang: Lang,
+    snapshot: FlowSnapshot | None,
+    moves_to: FlowSpec | None = None,
+    traffic: Traffic | None = None,
 ) -> _Picture:
     path = (flow.initial, *map(flow.state_named, snapshot.path)) if snapshot else ()
     taken = set(itertools.pairwise(path))
-    boxes = {state: [state_label(state, lang, flow)] for state in flow.states}
+    boxes = {
+        state: [state_label(state, lang, flow) + _entered(traffic, state)] for state in flow.states
+    }
     for state, line in _moves(flow, moves_to, lang) if moves_to else ():
         boxes[state].append(line)
     grouped: dict[tuple[State, State], list[Edge]] = {}
     for edge in _declared_edges(flow):
         if edge.dest is None:
-            boxes[edge.source].append(f"{_REFUSED} {_edge_label(edge, lang, flow)}")
+            refused = traffic.took(edge) if traffic else 0
+            times = f" × {refused:,}" if refused else ""
+            boxes[edge.source].append(f"{_REFUSED} {_edge_label(edge, lang, flow)}{times}")
         else:
             grouped.setdefault((edge.source, edge.dest), []).append(edge)
     arrows = tuple(
@@ -143,6 +182,7 @@ def _picture(
             tuple(_edge_label(edge, lang, flow) for edge in edges),
             timed=all(edge.trigger == EXPIRE for edge in edges),
             taken=(source, dest) in taken,
+            count=None if traffic is None else sum(map(traffic.took, edges)),
         )
         for (source, dest), edges in grouped.items()
     )
@@ -154,6 +194,7 @@ def _picture(
         arrows=arrows,
         visited=frozenset(path),
         current=flow.state_named(snapshot.state) if snapshot else None,
+        traffic=traffic,
     )
 
 
@@ -286,11 +327,24 @@ def _dot_node(picture: _Picture, state: State, indent: str) -> str:
     return f"{indent}{state.value} [label=<{text}> {_node_style(picture, state)}]"
 
 
-def _dot_edge(arrow: _Arrow, extra: str = "") -> str:
+def _dot_edge(arrow: _Arrow, extra: str = "", traffic: Traffic | None = None) -> str:
     mark = f"{_TAKEN} " if arrow.taken else ""
-    label = "\\n".join(mark + _dot_text(line).replace(" [", "\\n[") for line in arrow.labels)
+    lines = [mark + _dot_text(line).replace(" [", "\\n[") for line in arrow.labels]
+    style = _edge_style(arrow)
+    if traffic is not None and arrow.count is not None:
+        lines.append(traffic.share(arrow.source.value, arrow.count))
+        style = _weighted_style(arrow.count, max(traffic.edges.values(), default=0))
     head = f"    {arrow.source.value} -> {arrow.dest.value}"
-    return f'{head} [label="{label}" {_edge_style(arrow)}{extra}]'
+    label = "\\n".join(lines)
+    return f'{head} [label="{label}" {style}{extra}]'
+
+
+def _weighted_style(count: int, busiest: int) -> str:
+    """An arrow as wide as its traffic (1 to 9 points), a grey dotted one when none took it."""
+    if not count:
+        return 'color="#d1d5db" fontcolor="#9ca3af" style=dotted'
+    width = 1 + 8 * count / busiest
+    return f'color="#1d4ed8" fontcolor="#1e3a8a" penwidth={width:.1f}'
 
 
 def _dot_lines(picture: _Picture) -> Iterator[str]:
@@ -318,12 +372,19 @@ def _dot_lines(picture: _Picture) -> Iterator[str]:
         if state not in running:
             yield _dot_node(picture, state, "    ")
     yield f"    __start__ -> {picture.flow.initial.value}"
+    traffic = picture.traffic
     for arrow in picture.arrows:
         if not arrow.timed or arrow.taken:
-            yield _dot_edge(arrow)
+            yield _dot_edge(arrow, traffic=traffic)
     for arrows in timed.values():
-        yield _dot_edge(attrs.evolve(arrows[-1], taken=False), " ltail=cluster_running")
+        yield _dot_edge(_lifetime(arrows), " ltail=cluster_running", traffic)
     yield "}"
+
+
+def _lifetime(arrows: list[_Arrow]) -> _Arrow:
+    """The lifetime's arrows from every running state, as the one arrow drawn for them."""
+    counts = [arrow.count for arrow in arrows if arrow.count is not None]
+    return attrs.evolve(arrows[-1], taken=False, count=sum(counts) if counts else None)
 
 
 def dot(
@@ -332,21 +393,24 @@ def dot(
     lang: Lang = "vi",
     snapshot: FlowSnapshot | None = None,
     moves_to: FlowSpec | None = None,
+    traffic: Traffic | None = None,
 ) -> str:
-    """The flow as Graphviz DOT text; `render` lays it out as SVG or PNG."""
-    return "\n".join(_dot_lines(_picture(flow, lang, snapshot, moves_to))) + "\n"
+    """The flow as Graphviz DOT text; `render` lays it out as SVG or PNG. With `traffic`,
+    each arrow is drawn by how many flows took it."""
+    return "\n".join(_dot_lines(_picture(flow, lang, snapshot, moves_to, traffic))) + "\n"
 
 
 # --- rendering ------------------------------------------------------------------------------
 
 
-def render(
+def render(  # noqa: PLR0913 - the flow and format, then keyword-only drawing options
     flow: FlowSpec = BHXH_REGISTRATION,
     fmt: Format = "svg",
     *,
     lang: Lang = "vi",
     snapshot: FlowSnapshot | None = None,
     moves_to: FlowSpec | None = None,
+    traffic: Traffic | None = None,
 ) -> bytes:
     """The diagram in `fmt`; SVG and PNG need the `graphviz` package and the `dot` program.
 
@@ -354,7 +418,7 @@ def render(
     """
     if fmt == "mermaid":
         return mermaid(flow, lang=lang, snapshot=snapshot, moves_to=moves_to).encode()
-    text = dot(flow, lang=lang, snapshot=snapshot, moves_to=moves_to)
+    text = dot(flow, lang=lang, snapshot=snapshot, moves_to=moves_to, traffic=traffic)
     if fmt == "dot":
         return text.encode()
     try:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 import regflow
 from phone_change import InMemoryAccountPhones
@@ -20,7 +21,7 @@ from regflow_portal import (
     create_app,
 )
 
-from .citizen import GOOD_PASSWORD
+from .citizen import GOOD_PASSWORD, NEW_CITIZEN
 from .client import post, production_settings, reach_otp, settings
 
 if TYPE_CHECKING:
@@ -125,3 +126,24 @@ def test_the_health_checks_say_alive_always_and_ready_while_the_store_answers() 
     assert "Set-Cookie" not in ready.headers  # a probe starts no session
     flows.down = False
     assert client.get("/readyz").status_code == 200
+
+
+def test_metrics_scrape_as_prometheus_text_with_no_personal_data() -> None:
+    services = build_services(settings())
+    client = create_app(settings(), services).test_client()
+    reach_otp(client)
+
+    scraped = client.get("/metrics")
+
+    assert scraped.status_code == 200
+    assert scraped.content_type.startswith("text/plain; version=")
+    families = {family.name: family for family in text_string_to_metric_families(scraped.text)}
+    transitions = families["regflow_transitions"].samples
+    moves = {(s.labels["regflow_source"], s.labels["regflow_dest"]) for s in transitions}
+    assert ("filling_form", "otp_pending") in moves
+    ports = {s.labels["regflow_port"] for s in families["regflow_port_duration_seconds"].samples}
+    assert {"bhxh", "sms", "storage"} <= ports
+    started = families["regflow_flows_started"].samples
+    assert [s.value for s in started if s.name.endswith("_total")] == [1.0]
+    for number in (NEW_CITIZEN.bhxh_number, NEW_CITIZEN.id_number, NEW_CITIZEN.phone[-9:]):
+        assert number not in scraped.text

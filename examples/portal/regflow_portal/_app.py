@@ -26,7 +26,9 @@ from flask import (
     session,
     url_for,
 )
+from flask import Response as FlaskResponse
 from markupsafe import Markup
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wsgi import LimitedStream
 
@@ -320,6 +322,13 @@ def home() -> str:
         resume_text="continue" + (TEXT_SUFFIXES.get(view.flow or "", "") if view else ""),
         notice=session.pop("notice", None),
     )
+
+
+@pages.get("/metrics")
+def metrics() -> FlaskResponse:
+    """The engine's metrics for Prometheus (docs/operations.md: serve it to the scraper only)."""
+    body = generate_latest(services().metrics)
+    return FlaskResponse(body, mimetype=None, content_type=CONTENT_TYPE_LATEST)
 
 
 @pages.post("/register")

@@ -17,6 +17,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import attrs
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.sdk.metrics import MeterProvider
+from prometheus_client import CollectorRegistry
 
 import regflow
 from phone_change import (
@@ -31,6 +34,7 @@ from regflow.adapters.console import ConsoleSmsGateway
 from regflow.adapters.demo import demo_citizens, seed_demo_accounts
 from regflow.adapters.http import HttpSettings, HttpSmsGateway
 from regflow.adapters.memory import InMemoryBhxhRegistry, InMemoryFlowStore, InMemoryUserStore
+from regflow.adapters.otel import OpenTelemetryInstrumentation
 from regflow.adapters.system import SystemClock
 from regflow.ports import Clock, IdentityProvider, PasswordHasher, SmsGateway, UserStore
 from regflow_portal._dev import AdjustableClock, DevSmsInbox
@@ -173,7 +177,8 @@ def _http_sms(url: str | None, token: str | None) -> SmsGateway | None:
 @attrs.frozen(kw_only=True)
 class Services:
     """What the web layer uses: the engine, the typed forms, in development the inbox and clock;
-    `users` and `phones` are the stores behind the engine's ports."""
+    `users` and `phones` are the stores behind the engine's ports; `metrics` what /metrics
+    serves (the engine's OpenTelemetry metrics, through its Prometheus exporter)."""
 
     engine: regflow.Engine
     clock: Clock
@@ -182,6 +187,7 @@ class Services:
     drafts: FormDrafts = attrs.field(factory=FormDrafts)
     inbox: DevSmsInbox | None = None
     dev_clock: AdjustableClock | None = None
+    metrics: CollectorRegistry = attrs.field(factory=CollectorRegistry)
 
 
 def build_services(settings: Settings) -> Services:
@@ -192,6 +198,7 @@ def build_services(settings: Settings) -> Services:
     clock: Clock = dev_clock or SystemClock()
     inbox = DevSmsInbox(dev_clock) if dev_clock else None
     identity = settings.identity
+    metrics = CollectorRegistry()
     engine = regflow.bootstrap(
         *(spec for spec in SHIPPED_FLOWS if identity or spec is not VNEID_REGISTRATION),
         *SHIPPED_OLDER_VERSIONS,
@@ -206,10 +213,24 @@ def build_services(settings: Settings) -> Services:
         clock=clock,
         policy=settings.policy,
         ports={"phones": phones, **({"identity": identity} if identity else {})},
+        instrumentation=_instrumentation(metrics),
     )
     return Services(
-        engine=engine, clock=clock, users=users, phones=phones, inbox=inbox, dev_clock=dev_clock
+        engine=engine,
+        clock=clock,
+        users=users,
+        phones=phones,
+        inbox=inbox,
+        dev_clock=dev_clock,
+        metrics=metrics,
     )
+
+
+def _instrumentation(registry: CollectorRegistry) -> OpenTelemetryInstrumentation:
+    """The engine's metrics, collected into `registry` whenever /metrics is scraped; its
+    spans go to the host's global tracer provider (none unless one is configured)."""
+    reader = PrometheusMetricReader(registry=registry)
+    return OpenTelemetryInstrumentation(meter_provider=MeterProvider(metric_readers=[reader]))
 
 
 def _sms(inbox: DevSmsInbox | None, configured: SmsGateway | None) -> SmsGateway:

@@ -9,7 +9,9 @@ calls its port.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 import attrs
@@ -22,6 +24,7 @@ from regflow._sms import SmsMessage
 from regflow.ports import (
     BhxhRegistry,
     Clock,
+    Instrumentation,
     PasswordHasher,
     RateLimiter,
     SmsGateway,
@@ -57,11 +60,37 @@ class PortFailureError(Exception):
         return {"port": self.port}
 
 
+#: The instrumentation of the request in progress (`observing`), for `call_port`, which
+#: is called from rules that know no engine; None, the default, costs one look-up a call.
+_OBSERVER: ContextVar[Instrumentation | None] = ContextVar("regflow_observer", default=None)
+_UNOBSERVED: AbstractContextManager[None] = nullcontext()
+
+
+@contextmanager
+def observing(observer: Instrumentation) -> Iterator[None]:
+    """Report the port calls made inside to `observer` (the engine's, around a request)."""
+    token = _OBSERVER.set(observer)
+    try:
+        yield
+    finally:
+        _OBSERVER.reset(token)
+
+
+def port_scope(port: str, operation: str) -> AbstractContextManager[None]:
+    """Around a port call that `call_port` does not make (the engine's own store calls)."""
+    observer = _OBSERVER.get()
+    return _UNOBSERVED if observer is None else observer.port_call(port, operation)
+
+
 def call_port(port: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Call a port; any failure but a lost account race or a failure a rule already named
     (a `PortFailureError`, such as a record BHXH holds wrongly) becomes a `PortFailureError`."""
+    observer = _OBSERVER.get()
     try:
-        return fn(*args, **kwargs)
+        if observer is None:
+            return fn(*args, **kwargs)
+        with observer.port_call(port, getattr(fn, "__name__", port).lstrip("_")):
+            return fn(*args, **kwargs)
     except (DuplicateAccountError, PortFailureError):
         raise
     except Exception as exc:

@@ -17,7 +17,7 @@ import logging
 import re
 import secrets
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, ParamSpec
 
 import attrs
 import structlog
@@ -38,12 +38,15 @@ from regflow.declare._step import (
     call_port,
     keyed_digest,
     limit_key,
+    observing,
+    port_scope,
 )
 from regflow.engine._compile import CompiledFlow, Edge, catalogue, choose
 from regflow.engine._versions import FLOW_UNKNOWN, Continues, Stuck, Versions
+from regflow.ports.instrumentation import Transition
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from datetime import datetime
 
     from regflow.declare._spec import FlowSpec
@@ -51,11 +54,13 @@ if TYPE_CHECKING:
         BhxhRegistry,
         Clock,
         FlowStore,
+        Instrumentation,
         PasswordHasher,
         RateLimiter,
         SmsGateway,
         UserStore,
     )
+    from regflow.ports.instrumentation import Operation
 
 #: The shape of the ids `Engine.start` gives (`secrets.token_urlsafe(16)`): anything else is
 #: no flow of this engine, answered without asking the store and never logged.
@@ -65,6 +70,7 @@ _MIN_SECRET_BYTES: Final = 32
 #: account) before it reports `flow.conflict`.
 MAX_ATTEMPTS: Final = 3
 
+P = ParamSpec("P")
 _log = structlog.get_logger("regflow")
 #: The engine's own logger, as imported: its wrapper class is the configuration's.
 _CONFIGURED_LOG: Final = _log
@@ -99,6 +105,7 @@ class Engine:
         limiter: RateLimiter | None = None,
         ports: Mapping[str, object] | None = None,
         previous_otp_secrets: Sequence[bytes] = (),
+        instrumentation: Instrumentation | None = None,
     ) -> None:
         """`previous_otp_secrets`: keys codes sent before a rotation of `otp_secret` were
         hashed with, which they still match (new codes use `otp_secret` alone)."""
@@ -109,6 +116,8 @@ class Engine:
             raise ValueError("an Engine runs at least one flow: Engine(BHXH_REGISTRATION, …)")
         self._flows = flows
         self._clock = clock
+        #: Metrics and traces (`regflow.adapters.otel`); None calls nothing at all.
+        self._instrumentation = instrumentation
         self._services = Services(
             bhxh=bhxh,
             sms=sms,
@@ -154,6 +163,27 @@ class Engine:
         `client` is the host's key for who asks, as for `send`: the flows one client may
         begin are limited (`RateLimits.starts_per_client`), so nobody can fill the flow store.
         """
+        if self._instrumentation is None:
+            return self._start(flow, client)
+        return self._observed("start", "start", self._start, flow, client)
+
+    def _observed(
+        self,
+        operation: Operation,
+        trigger: str,
+        run: Callable[P, FlowView],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> FlowView:
+        """`run` as one request the instrumentation sees, its port calls within it."""
+        observer = self._instrumentation
+        assert observer is not None  # noqa: S101 - only called with one
+        with observer.request(operation, trigger), observing(observer):
+            view = run(*args, **kwargs)
+            observer.answered(tuple(error.code for error in view.errors))
+        return view
+
+    def _start(self, flow: str, client: str | None) -> FlowView:
         compiled = self._versions.latest(flow)
         if compiled is None:
             return FlowView(flow_id="", state=None, errors=(flow_error("flow.unknown"),))
@@ -173,7 +203,8 @@ class Engine:
             context=spec.context(),
         )
         try:
-            self._flows.save(snapshot)
+            with port_scope("storage", "save"):
+                self._flows.save(snapshot)
         except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
             return self._failed(snapshot.flow_id, "start", PortFailureError("storage"), exc)
         _emit(
@@ -181,8 +212,12 @@ class Engine:
             "flow.started",
             flow_id=snapshot.flow_id,
             flow=spec.name,
+            flow_version=spec.version,
             state=str(snapshot.state),
+            at=now.isoformat(),
         )
+        if self._instrumentation is not None:
+            self._instrumentation.started(spec.name, spec.version)
         return self._view(compiled, snapshot, ())
 
     def _start_refused(self, client: str | None) -> FlowView | None:
@@ -216,6 +251,11 @@ class Engine:
 
     def view(self, flow_id: str) -> FlowView:
         """The flow as it stands, e.g. to render the page after a refresh."""
+        if self._instrumentation is None:
+            return self._look(flow_id)
+        return self._observed("view", "view", self._look, flow_id)
+
+    def _look(self, flow_id: str) -> FlowView:
         loaded = self._load(flow_id, "view")
         if isinstance(loaded, FlowView):
             return loaded
@@ -238,6 +278,11 @@ class Engine:
         across flows count forms per client when one is given.
         """
         name = self._trigger_names.get(type(event), "invalid")
+        if self._instrumentation is None:
+            return self._send(flow_id, event, name, client)
+        return self._observed("send", name, self._send, flow_id, event, name, client)
+
+    def _send(self, flow_id: str, event: object, name: str, client: str | None) -> FlowView:
         limits_seen: dict[str, datetime | None] = {}
         for _ in range(MAX_ATTEMPTS):
             loaded = self._load(flow_id, name)
@@ -255,7 +300,7 @@ class Engine:
                 _emit("info", "flow.conflict", flow_id=snapshot.flow_id, trigger=trigger)
             except PortFailureError as failure:
                 return self._failed(flow_id, trigger, failure, failure.__cause__, loaded)
-        view = self.view(flow_id)
+        view = self._look(flow_id)
         return attrs.evolve(view, errors=(flow_error("flow.conflict"),)) if view.ok else view
 
     def _load(self, flow_id: object, trigger: str) -> tuple[CompiledFlow, FlowSnapshot] | FlowView:
@@ -283,7 +328,8 @@ class Engine:
         """One read of `_load`; None when the move a migration made lost a race (another
         server moved the flow first, or an old one advanced it): read it again."""
         try:
-            snapshot = self._flows.load(flow_id)
+            with port_scope("storage", "load"):
+                snapshot = self._flows.load(flow_id)
         except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
             return self._failed(flow_id, trigger, PortFailureError("storage"), exc)
         resolved = None if snapshot is None else self._versions.resolve(snapshot)
@@ -362,6 +408,8 @@ class Engine:
         if step.outbox is not None:
             snapshot = self._send_sms(step, edge.trigger, snapshot, errors)
         _log_transition(compiled, step, edge, snapshot, errors)
+        if self._instrumentation is not None:
+            self._instrumentation.transition(_transition(compiled, edge, snapshot, errors))
         return self._view(compiled, snapshot, errors)
 
     @staticmethod
@@ -383,7 +431,8 @@ class Engine:
         """
         following = attrs.evolve(snapshot, version=snapshot.version + 1, updated_at=now, **fields)
         try:
-            self._flows.save(following)
+            with port_scope("storage", "save"):
+                self._flows.save(following)
         except StaleFlowError:
             raise
         except Exception as exc:
@@ -559,6 +608,7 @@ def _log_transition(
         "flow.transition",
         flow_id=snapshot.flow_id,
         flow=snapshot.flow,
+        flow_version=snapshot.flow_version,
         trigger=edge.trigger,
         source=edge.source.value,
         dest=str(snapshot.state),
@@ -568,4 +618,21 @@ def _log_transition(
         citizen=mask_id(subject) if subject else None,
         client=step.client_digest,
         at=step.now.isoformat(),
+    )
+
+
+def _transition(
+    compiled: CompiledFlow, edge: Edge, snapshot: FlowSnapshot, errors: list[FlowError]
+) -> Transition:
+    """The transition as the instrumentation is told it: the audit line's names."""
+    return Transition(
+        flow=snapshot.flow,
+        flow_version=snapshot.flow_version,
+        flow_id=snapshot.flow_id,
+        trigger=edge.trigger,
+        source=edge.source.value,
+        dest=str(snapshot.state),
+        rule=edge.rule,
+        errors=tuple(error.code for error in errors),
+        finished=snapshot.state in compiled.terminal,
     )

@@ -9,6 +9,7 @@ from regflow.ports.clock import Clock
 from regflow.ports.flows import FlowStore
 from regflow.ports.hasher import PasswordHasher
 from regflow.ports.identity import IdentityProvider
+from regflow.ports.instrumentation import Instrumentation, Transition
 from regflow.ports.limiter import RateLimiter
 from regflow.ports.sms import SmsGateway
 from regflow.ports.users import UserStore
@@ -18,8 +19,10 @@ __all__ = [
     "Clock",
     "FlowStore",
     "IdentityProvider",
+    "Instrumentation",
     "PasswordHasher",
     "RateLimiter",
     "SmsGateway",
+    "Transition",
     "UserStore",
 ]

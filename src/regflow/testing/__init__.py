@@ -10,7 +10,9 @@ Every fake keeps state a test can check::
     ...
     code = ports.sms.last_code()
 
-and the scenario runner, which plays generated paths of any flow on them:
+and `simulate`, which drives a `Crowd` of citizens through the real engine and writes their
+audit logs (`regflow report` reads them); and the scenario runner, which plays generated
+paths of any flow on them:
 ``ScenarioRunner(flow=PASSWORD_RECOVERY)`` takes the flow's `PLAYBOOKS` entry (its recipes,
 `RECOVERY_RECIPES`, and the account its citizen needs first); a host's flow passes its own.
 """
@@ -49,6 +51,7 @@ from regflow.tools._scenario import (
     Scene,
     give_account,
 )
+from regflow.tools._traffic import Crowd, Truth, simulate
 
 __all__ = [
     "CITIZEN",
@@ -59,6 +62,7 @@ __all__ = [
     "STRONG_PASSWORD",
     "VNEID_CITIZEN",
     "VNEID_RECIPES",
+    "Crowd",
     "FakeClock",
     "FakeIdentityPlatform",
     "FakePorts",
@@ -77,6 +81,8 @@ __all__ = [
     "Scene",
     "SentSms",
     "SmsInbox",
+    "Truth",
     "form_for",
     "give_account",
+    "simulate",
 ]

@@ -400,6 +400,96 @@ def _add_versioning_options(check: argparse.ArgumentParser) -> None:
     )
 
 
+def _report(args: argparse.Namespace) -> int:
+    from datetime import datetime, timedelta  # noqa: PLC0415 - only this command needs it
+
+    from regflow.diagram import DiagramToolMissingError  # noqa: PLC0415 - as above
+    from regflow.tools import _report as funnel  # noqa: PLC0415 - as above
+
+    flows = _loaded_flows(args, "report")
+    if flows is None:
+        return 2
+    if args.bucket <= 0:
+        print("regflow report: --bucket takes a number of minutes above 0", file=sys.stderr)
+        return 2
+    try:
+        as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
+        bucket = timedelta(minutes=args.bucket)
+        report = funnel.read_report(args.logs, flows, bucket=bucket, as_of=as_of)
+    except (OSError, ValueError) as exc:
+        print(f"regflow report: {exc}", file=sys.stderr)
+        return 2
+    if args.out is None:
+        print(funnel.markdown(report, flows))
+        return 0
+    try:
+        for path in funnel.write_report(report, flows, args.out, lang=args.lang):
+            print(path)
+    except DiagramToolMissingError as missing:
+        print(f"regflow report: {missing}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _add_report_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = commands.add_parser("report", help="the funnel of each flow, from audit logs")
+    report.add_argument(
+        "logs", nargs="+", type=Path, metavar="LOGFILE", help="JSON lines (.gz too)"
+    )
+    report.add_argument(
+        "--out", type=Path, metavar="DIR", help="write report.md, report.html and SVGs here"
+    )
+    report.add_argument("--lang", choices=("vi", "en"), default="en", help="the diagrams' labels")
+    report.add_argument("--bucket", type=int, default=60, metavar="MINUTES", help="over time by")
+    report.add_argument(
+        "--as-of", metavar="ISO-TIME", help="judge flows in flight then (default: the last line)"
+    )
+    _add_flows_options(report)
+    report.set_defaults(run=_report)
+
+
+def _shares(text: str) -> dict[str, float]:
+    """``state=share,state=share`` as a mapping (argparse's type for --abandon)."""
+    pairs = (item.partition("=") for item in text.split(",") if item)
+    return {state: float(share) for state, _, share in pairs}
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from regflow.tools._traffic import Crowd, simulate  # noqa: PLC0415 - only this command needs it
+
+    crowd = Crowd(
+        citizens=args.citizens,
+        mismatch_rate=args.mismatch_rate,
+        wrong_otp_rate=args.wrong_otp_rate,
+        abandon=args.abandon,
+        versions=tuple(args.versions),
+        servers=args.servers,
+        seed=args.seed,
+    )
+    truth = simulate(crowd, args.out)
+    logs = " ".join(str(path) for path in truth.logs)
+    as_of = truth.as_of.isoformat() if truth.as_of else ""
+    print(f"regflow report {logs} --as-of {as_of}")
+    return 0
+
+
+def _add_simulate_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    simulated = commands.add_parser(
+        "simulate", help="registrations of simulated citizens, written as audit logs"
+    )
+    simulated.add_argument("out", type=Path, metavar="DIR", help="where server-N.jsonl go")
+    simulated.add_argument("--citizens", type=int, default=1_000)
+    simulated.add_argument("--mismatch-rate", type=float, default=0.1, metavar="SHARE")
+    simulated.add_argument("--wrong-otp-rate", type=float, default=0.1, metavar="SHARE")
+    simulated.add_argument(
+        "--abandon", type=_shares, default={}, metavar="STATE=SHARE[,…]", help="who gives up where"
+    )
+    simulated.add_argument("--versions", type=int, nargs="+", default=[1], metavar="N")
+    simulated.add_argument("--servers", type=int, default=1)
+    simulated.add_argument("--seed", type=int, default=0)
+    simulated.set_defaults(run=_simulate)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="regflow", description="Citizen registration by BHXH number, and any declared flow."
@@ -417,6 +507,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_db_commands(commands)
 
     _add_doc_commands(commands)
+    _add_report_command(commands)
+    _add_simulate_command(commands)
     flows = commands.add_parser("flows", help="list the flows: name, version, states, title")
     _add_flows_options(flows)
     flows.set_defaults(run=_list_flows)

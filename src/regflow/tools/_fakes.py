@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from regflow._methods import MethodRegistry
     from regflow._policy import Policy
     from regflow.declare import FlowSpec
-    from regflow.ports import RateLimiter
+    from regflow.ports import Instrumentation, RateLimiter
 
 T = TypeVar("T")
 
@@ -241,6 +241,7 @@ class FakePorts:
         methods: MethodRegistry | None = None,
         limiter: RateLimiter | None = None,
         ports: Mapping[str, object] | None = None,
+        instrumentation: Instrumentation | None = None,
     ) -> Engine:
         """The engine on these fakes, running `specs` (by default the flows regflow ships);
         no limits across flows unless a `limiter` is given (``limiter=ports.limiter`` counts
@@ -259,6 +260,7 @@ class FakePorts:
             methods=methods,
             limiter=limiter,
             ports={IDENTITY_PORT: self.identity, **(ports or {})},
+            instrumentation=instrumentation,
         )
 
 
