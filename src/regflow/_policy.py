@@ -52,6 +52,8 @@ class Policy:
     `vneid_min_level` is the lowest VNeID assurance level a sign-up by VNeID takes (2: the
     identity verified by the police), `vneid_password` whether its new account gets a
     password;
+    `account_exists_after_otp` holds "account exists" back until the OTP proves the record's
+    phone (no enumeration before it: OWASP ASVS 5.0; the seed tells it at the match);
     `password` the rules a new password follows (`PORTAL_PASSWORDS`, the seed's, or
     `STANDARDS_PASSWORDS`, NIST SP 800-63B's and ASVS 5.0's, or a host's own).
     """
@@ -71,6 +73,7 @@ class Policy:
         default=VneidPassword.OPTIONAL, converter=VneidPassword
     )
     password: PasswordProfile = PORTAL_PASSWORDS
+    account_exists_after_otp: bool = False
 
     def otp_message(self, code: str) -> SmsMessage:
         """The text that carries `code`, with the minutes it stays valid if the template says."""

@@ -35,6 +35,7 @@ from regflow.declare import (
 from regflow.flows.registration import (
     RegistrationContext,
     account_exists,
+    account_exists_at_match,
     account_of,
     answer_probed,
     bhxh_number_probed,
@@ -108,9 +109,12 @@ ACTIVE: Final = [s for s, info in STATES.items() if not info.terminal]
 _FORM: Final = [S.FILLING_FORM, S.DATA_MISMATCH]
 
 
-def transitions(form_check: Rule) -> list[dict[str, Any]]:
+def transitions(form_check: Rule, exists_at_match: Rule = account_exists) -> list[dict[str, Any]]:
     """The registration's transitions, the form checked by `form_check`: version 1's
-    `form_invalid`, or version 2's `id_form_invalid`, which asks for the CMND/CCCD number."""
+    `form_invalid`, or version 2's `id_form_invalid`, which asks for the CMND/CCCD number;
+    an existing account told right after the match by `exists_at_match`: version 1's
+    `account_exists`, or version 2's `account_exists_at_match`, which the host's policy may
+    hold back until the OTP (`Policy.account_exists_after_otp`)."""
     return [
     {"trigger": EXPIRE, "source": ACTIVE, "dest": S.EXPIRED, "conditions": [flow_expired]},
     # Step 2: "Chọn phương thức đăng ký" - Công dân + Bảo hiểm xã hội.
@@ -136,13 +140,14 @@ def transitions(form_check: Rule) -> list[dict[str, Any]]:
     {"trigger": "submit_form", "source": _FORM, "dest": S.DATA_MISMATCH,
      "conditions": [data_mismatch], "after": [count_mismatch]},
     {"trigger": "submit_form", "source": _FORM, "dest": S.ACCOUNT_EXISTS,
-     "conditions": [account_exists]},
+     "conditions": [exists_at_match]},
     {"trigger": "submit_form", "source": _FORM, "dest": None,
      "conditions": [otp.send_rate_limited]},
     {"trigger": "submit_form", "source": _FORM, "dest": S.OTP_PENDING,
      "after": [remember_citizen, otp.send_otp]},
     # Step 4: the OTP sent to the phone on the BHXH record (the kit's edges). A probed form
-    # did not tell whether an account exists (that would reveal a match): the code does.
+    # did not tell whether an account exists (that would reveal a match), nor did a form
+    # under `Policy.account_exists_after_otp`: the code does.
     *otp.confirm(pending=S.OTP_PENDING, expired=S.OTP_EXPIRED, locked=S.LOCKED, confirmed=[
         {"dest": S.ACCOUNT_EXISTS, "conditions": [account_exists]},
         {"dest": S.SETTING_PASSWORD},
@@ -159,7 +164,7 @@ def transitions(form_check: Rule) -> list[dict[str, Any]]:
 
 
 #: Version 2's transitions (the form asks for the CMND/CCCD number).
-TRANSITIONS: Final = transitions(id_form_invalid)
+TRANSITIONS: Final = transitions(id_form_invalid, account_exists_at_match)
 
 
 @attrs.frozen(kw_only=True)

@@ -260,6 +260,20 @@ def account_exists(step: Step) -> bool:
     return account is not None and account.flow_id != step.snapshot.flow_id
 
 
+@rule(
+    "account.exists",
+    vi="Đã có tài khoản, và cổng báo ngay khi hồ sơ BHXH khớp (mặc định); với"
+    " Policy.account_exists_after_otp, chỉ báo sau khi OTP chứng minh số điện thoại của hồ sơ.",
+    en="An account exists, told as soon as the BHXH record matches (the default); with"
+    " Policy.account_exists_after_otp, told only once the OTP proves the record's phone.",
+)
+def account_exists_at_match(step: Step) -> bool:
+    """The seed's answer right after the match, unless the host chose not to tell anyone
+    who has not proved the record's phone: then the form answers alike (a code to the
+    phone) whether an account exists, and the right code tells it (`account_exists`)."""
+    return not step.services.policy.account_exists_after_otp and account_exists(step)
+
+
 client_rate_limited = client_limit(
     "client_rate_limited",
     "client.rate_limited",

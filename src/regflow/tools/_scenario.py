@@ -526,7 +526,8 @@ RECIPES: Final[Mapping[tuple[str, str], Recipe]] = {
     ("submit_form", "bhxh_number_probed"): _form_for_probed_number,
     ("submit_form", "mismatch_limit_reached"): _last_mismatch,
     ("submit_form", "data_mismatch"): _mismatch,
-    ("submit_form", "account_exists"): _form_of_registered_citizen,
+    ("submit_form", "account_exists"): _form_of_registered_citizen,  # version 1's
+    ("submit_form", "account_exists_at_match"): _form_of_registered_citizen,
     ("submit_form", "otp_send_rate_limited"): _form_over_otp_send_limit,
     ("submit_form", "otherwise"): _matching_form,
     ("confirm_otp", "account_exists"): _code_of_registered_citizen,
