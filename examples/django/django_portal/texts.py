@@ -14,6 +14,7 @@ TEXTS: dict[str, M] = {
     "next": M("Tiếp tục", "Continue"),
     "details_title": M("Thông tin BHXH", "Social insurance details"),
     "bhxh_number": M("Mã số BHXH", "BHXH number"),
+    "id_number": M("Số CMND/CCCD (tên đăng nhập)", "CMND/CCCD number (the login)"),
     "full_name": M("Họ và tên", "Full name"),
     "date_of_birth": M("Ngày sinh (dd/mm/yyyy)", "Date of birth (dd/mm/yyyy)"),
     "phone": M("Số điện thoại", "Phone"),

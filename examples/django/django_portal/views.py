@@ -44,7 +44,7 @@ SCREENS = {
     State.EXPIRED: "ended",
 }
 SHOWN_ALSO = {"details": {State.DATA_MISMATCH}}
-FORM_FIELDS = ("bhxh_number", "full_name", "date_of_birth", "phone", "email")
+FORM_FIELDS = ("bhxh_number", "id_number", "full_name", "date_of_birth", "phone", "email")
 
 
 def language(request: HttpRequest) -> str:
@@ -98,6 +98,7 @@ def details(request: HttpRequest) -> HttpResponse:
         "details",
         lambda: SubmitForm(
             bhxh_number=typed["bhxh_number"],
+            id_number=typed["id_number"],
             full_name=typed["full_name"],
             date_of_birth=typed["date_of_birth"],
             phone=typed["phone"],

@@ -29,7 +29,7 @@ from regflow._policy import Policy
 from regflow.engine import Engine
 from regflow.kits.otp import ConfirmOtp
 from regflow.kits.password import SetPassword
-from regflow.machine import BHXH_REGISTRATION, State
+from regflow.machine import BHXH_REGISTRATION, BHXH_REGISTRATION_V1, State
 from regflow.tools._fakes import FakePorts, form_for
 from regflow.tools._report import abandoned
 from regflow.tools._scenario import STRONG_PASSWORD
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
     from regflow._view import FlowView
+    from regflow.declare import FlowSpec
 
 #: Seconds a citizen spends in each state before acting, drawn uniformly from the range.
 DELAYS: Final[Mapping[str, tuple[int, int]]] = {
@@ -178,12 +179,17 @@ def _send(engine: Engine, *, flow_id: str, event: object) -> FlowView:
 def _engines(ports: FakePorts, crowd: Crowd) -> dict[int, list[Engine]]:
     """Per version of the registration, one engine per server, all on the same fakes."""
     return {
-        version: [
-            ports.engine(attrs.evolve(BHXH_REGISTRATION, version=version))
-            for _ in range(crowd.servers)
-        ]
+        version: [ports.engine(_registration(version)) for _ in range(crowd.servers)]
         for version in crowd.versions
     }
+
+
+def _registration(version: int) -> FlowSpec:
+    """The shipped declaration of `version`, or else the current one released as `version`
+    (a version the simulation makes up, with no migration)."""
+    shipped = {spec.version: spec for spec in (BHXH_REGISTRATION_V1, BHXH_REGISTRATION)}
+    made_up = attrs.evolve(BHXH_REGISTRATION, version=version, migrations=())
+    return shipped.get(version, made_up)
 
 
 def _audit_logging(router: _Router) -> None:

@@ -25,6 +25,7 @@ def form_of(citizen: object = CITIZEN, **changes: str) -> dict[str, str]:
     record = CITIZEN if citizen is CITIZEN else HAS_ACCOUNT
     typed = {
         "bhxh_number": record.bhxh_number,
+        "id_number": record.id_number,
         "full_name": record.full_name,
         "date_of_birth": record.date_of_birth.strftime("%d/%m/%Y"),
         "phone": "0" + record.phone.removeprefix("+84"),
