@@ -739,11 +739,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\none INFO log line rendered as JSON by itself: {log_line_cost():.1f} µs")
     sizes = [[name, str(size)] for name, size in snapshot_sizes().items()]
     print("\n" + markdown(["snapshot JSON", "bytes"], sizes))
+    storage_per_flow(args.postgres, 200 if args.quick else args.storage_flows)
     read, rate = report_rate(report_lines)
     print(f"\nregflow report: {read:,} audit lines read at {rate:,.0f} lines/s")
     per_flow = memory_per_flow(memory_flows)
     print(f"\nmemory per flow waiting for its OTP: {per_flow:.0f} bytes ({memory_flows} flows)")
-    storage_per_flow(args.postgres, 200 if args.quick else args.storage_flows)
     durabilities: list[tuple[Literal["FULL", "NORMAL"], str]] = [
         ("NORMAL", "accounts synced (default)"),
         ("FULL", "all synced"),
