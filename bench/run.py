@@ -49,6 +49,7 @@ from regflow import (
     SetPassword,
     State,
     SubmitLogin,
+    production_logging,
 )
 from regflow.adapters.argon2 import Argon2Hasher
 from regflow.adapters.otel import OpenTelemetryInstrumentation
@@ -59,6 +60,8 @@ from regflow.testing import Crowd, FakePorts, InMemoryBhxhRegistry, form_for, si
 from regflow.tools._report import read_report
 
 if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
+
     from regflow import FlowView
     from regflow.ports import FlowStore, UserStore
 
@@ -68,6 +71,7 @@ OLD_PASSWORD = "Cũ-rồi-2025"  # noqa: S105 - the password a recovery replaces
 Start = Callable[[], str]
 Send = Callable[[str, object], object]
 Timings = dict[str, list[int]]
+DEVNULL_BYTES = open(os.devnull, "wb")  # noqa: SIM115, PTH123 - lives as long as the run
 
 
 # --- logging ------------------------------------------------------------------------------------
@@ -85,8 +89,18 @@ def configure_logging(level: int) -> None:
         logger_factory=structlog.WriteLoggerFactory(open(os.devnull, "w")),  # noqa: SIM115, PTH123 - lives as long as the run
         cache_logger_on_first_use=True,
     )
-    # The engine's module-level proxy caches its logger on first use, as production wants;
-    # a fresh one lets one run measure two configurations.
+    _fresh_engine_logger()
+
+
+def configure_production(level: int) -> None:
+    """regflow's recommended production set-up (`regflow.production_logging`), to /dev/null."""
+    structlog.configure(**production_logging(DEVNULL_BYTES, level))
+    _fresh_engine_logger()
+
+
+def _fresh_engine_logger() -> None:
+    """The engine's module-level proxy caches its logger on first use, as production wants;
+    a fresh one lets one run measure several configurations."""
     regflow.engine._engine._log = structlog.get_logger("regflow")  # noqa: SLF001 - benchmark only
 
 
@@ -217,9 +231,10 @@ class Variant:
     make: Callable[[FakePorts, FlowSpec], tuple[Start, Send]]
     log_level: int = logging.WARNING
     timings: Timings = attrs.Factory(dict)
+    set_up_logging: Callable[[int], None] = configure_logging
 
     def run(self, scenario: Scenario, records: list[BhxhRecord]) -> None:
-        configure_logging(self.log_level)
+        self.set_up_logging(self.log_level)
         ports = scenario.ports(records)
         start, send = self.make(ports, scenario.spec)
         gc.collect()
@@ -230,12 +245,18 @@ class Variant:
         return [t for times in self.timings.values() for t in times]
 
 
-def regflow_variant(name: str, level: int, *, traced: bool = False) -> Variant:
+def regflow_variant(
+    name: str,
+    level: int,
+    *,
+    traced: bool = False,
+    set_up_logging: Callable[[int], None] = configure_logging,
+) -> Variant:
     def make(ports: FakePorts, spec: FlowSpec) -> tuple[Start, Send]:
         engine = ports.engine(instrumentation=sdk_instrumentation() if traced else None)
         return (lambda: engine.start(spec.name).flow_id), engine.send
 
-    return Variant(name, make, level)
+    return Variant(name, make, level, set_up_logging=set_up_logging)
 
 
 def sdk_instrumentation() -> OpenTelemetryInstrumentation:
@@ -257,12 +278,17 @@ def peer_variant(name: str, dispatch: peers.Dispatch) -> Variant:
     return Variant(name, make)
 
 
+PRODUCTION = "regflow — INFO logs, production set-up (orjson, bytes)"
+
+
 def variants(*, with_peers: bool) -> list[Variant]:
-    """regflow at two log levels and the floor; the library peers when `with_peers`."""
+    """regflow at two log levels (INFO under two set-ups) and the floor; the library peers
+    when `with_peers`."""
     ours = [
         regflow_variant("regflow — logs filtered at WARNING", logging.WARNING),
         regflow_variant("regflow — INFO logs rendered as JSON", logging.INFO),
         peer_variant("floor: hand-written dict dispatch", peers.floor),
+        regflow_variant(PRODUCTION, logging.INFO, set_up_logging=configure_production),
         regflow_variant(
             "regflow — OpenTelemetry on, logs at WARNING", logging.WARNING, traced=True
         ),
@@ -313,7 +339,8 @@ def markdown(header: list[str], rows: list[list[str]]) -> str:
 
 
 def steps_table(measured: list[Variant]) -> str:
-    """Per request, all four triggers pooled; ratios are regflow's median ÷ the variant's."""
+    """Per request, all four triggers pooled; ratios are regflow's median ÷ the variant's
+    (regflow at WARNING, at INFO and the floor come first)."""
     warning, info, floor = (statistics.median(v.steps()) for v in measured[:3])
     header = [
         "variant",
@@ -350,8 +377,19 @@ def triggers_table(measured: list[Variant]) -> str:
 
 def otel_ratio(measured: list[Variant]) -> float:
     """Median request with OpenTelemetry on ÷ off (both with logs filtered at WARNING)."""
+    return _ratio(measured, "OpenTelemetry")
+
+
+def logging_ratios(measured: list[Variant]) -> tuple[float, float]:
+    """Median request with INFO lines rendered by the bench's default JSON set-up, and by
+    the production one, ÷ with logs filtered at WARNING."""
+    return _ratio(measured, "INFO logs rendered"), _ratio(measured, PRODUCTION)
+
+
+def _ratio(measured: list[Variant], name: str) -> float:
+    """The median request of the variant named with `name` ÷ regflow's at WARNING."""
     off = next(v for v in measured if v.name.startswith("regflow — logs filtered"))
-    on = next(v for v in measured if "OpenTelemetry" in v.name)
+    on = next(v for v in measured if name in v.name)
     return statistics.median(on.steps()) / statistics.median(off.steps())
 
 
@@ -463,6 +501,85 @@ def memory_per_flow(flows: int) -> float:
     return (after - before) / flows
 
 
+# --- storage per flow ---------------------------------------------------------------------------
+
+
+def _fill(flows: FlowStore, records: list[BhxhRecord]) -> None:
+    """Take every citizen of `records` to the OTP step, saving the flows in `flows`."""
+    ports = FakePorts(bhxh=InMemoryBhxhRegistry(records), flows=flows)  # type: ignore[arg-type]
+    ports.sms = DiscardSms()  # type: ignore[assignment]
+    ports.clock = SystemClock()  # type: ignore[assignment]  # real times, as stored in production
+    engine = ports.engine()
+    for record in records:
+        if to_otp_step(engine, record).state is not State.OTP_PENDING:
+            raise RuntimeError("a flow did not reach the OTP step")
+
+
+def sqlite_bytes_per_flow(flows: int) -> float:
+    """Bytes the SQLite file grows by per flow waiting for its OTP (table and its index):
+    the page count's delta over `flows` flows, after a first thousand set up the B-trees."""
+    configure_logging(logging.WARNING)
+    records = citizens(flows + 1000)
+    with tempfile.TemporaryDirectory() as directory:
+        database = SqliteDatabase(Path(directory) / "regflow.db")
+        try:
+            store = SqliteFlowStore(database)
+            _fill(store, records[:1000])
+            before = _sqlite_size(database)
+            _fill(store, records[1000:])
+            return (_sqlite_size(database) - before) / flows
+        finally:
+            database.close()
+
+
+def _sqlite_size(database: SqliteDatabase) -> int:
+    """The database's pages in bytes, the write-ahead log checkpointed into the file."""
+    with database.connect() as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+    return int(pages) * int(page_size)
+
+
+def postgres_bytes_per_flow(dsn: str, flows: int) -> tuple[float, float]:
+    """Bytes `regflow_flows` grows by per flow waiting for its OTP in PostgreSQL (heap,
+    TOAST and indexes: pg_total_relation_size), as the saves left it (with the dead row
+    versions of the earlier steps) and compacted (VACUUM FULL: the live row and its index
+    entries). In a schema of its own, dropped afterwards."""
+    from psycopg.conninfo import make_conninfo  # noqa: PLC0415 - only with a DSN
+
+    from regflow.adapters.postgres import PostgresFlowStore, create_schema, open_pool  # noqa: PLC0415
+
+    configure_logging(logging.WARNING)
+    schema = f"regflow_bench_{os.getpid()}"
+    records = citizens(flows + 1000)
+    pool = open_pool(make_conninfo(dsn, options=f"-c search_path={schema}"), max_size=1)
+    try:
+        with pool.connection() as connection:
+            connection.execute(f"CREATE SCHEMA {schema}")
+        create_schema(pool)
+        store = PostgresFlowStore(pool)
+        _fill(store, records[:1000])
+        before = _postgres_size(pool, compact=True)
+        _fill(store, records[1000:])
+        saved = _postgres_size(pool, compact=False)
+        compacted = _postgres_size(pool, compact=True)
+        return (saved - before) / flows, (compacted - before) / flows
+    finally:
+        with pool.connection() as connection:
+            connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        pool.close()
+
+
+def _postgres_size(pool: ConnectionPool, *, compact: bool) -> int:
+    with pool.connection() as connection:
+        if compact:
+            connection.execute("VACUUM FULL regflow_flows")
+        row = connection.execute("SELECT pg_total_relation_size('regflow_flows')").fetchone()
+    assert row is not None  # noqa: S101 - an aggregate has a row
+    return int(row[0])
+
+
 # --- end to end with the production hasher ------------------------------------------------------
 
 
@@ -559,6 +676,20 @@ def profile(flows: int) -> None:
     print(profiler.output_text(unicode=True, color=False, show_all=False))
 
 
+def storage_per_flow(dsn: str | None, flows: int) -> None:
+    """Print the bytes per flow waiting for its OTP in SQLite, and in PostgreSQL if given."""
+    sqlite = sqlite_bytes_per_flow(flows)
+    print(f"SQLite file per flow waiting for its OTP: {sqlite:.0f} bytes ({flows} flows)")
+    if dsn is None:
+        print("PostgreSQL not measured: give --postgres DSN or REGFLOW_TEST_POSTGRES_DSN")
+        return
+    saved, compacted = postgres_bytes_per_flow(dsn, flows)
+    print(
+        f"PostgreSQL regflow_flows per flow waiting for its OTP: {saved:.0f} bytes as saved, "
+        f"{compacted:.0f} after VACUUM FULL ({flows} flows, indexes included)"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: a few iterations")
@@ -569,6 +700,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--report-lines", type=int, default=1_000_000, help="audit lines regflow report reads"
     )
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("REGFLOW_TEST_POSTGRES_DSN"),
+        help="a PostgreSQL DSN to measure the bytes per flow in (REGFLOW_TEST_POSTGRES_DSN)",
+    )
+    parser.add_argument("--storage-flows", type=int, default=10_000, help="flows stored")
     args = parser.parse_args(argv)
     if args.profile:
         profile(2000)
@@ -588,6 +725,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\n{scenario.spec.name}, per request:\n\n" + steps_table(measured))
         print("\n" + triggers_table(measured))
         print(f"\nOpenTelemetry on ÷ off, median request: {otel_ratio(measured):.2f}")
+        default, production = logging_ratios(measured)
+        print(
+            f"INFO ÷ WARNING, median request: {default:.2f} (bench JSON set-up), "
+            f"{production:.2f} (production set-up)"
+        )
     told_after = account_told_after_otp(max(flows, 1000))
     print(
         "\nform answered under Policy.account_exists_after_otp, median: "
@@ -597,6 +739,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\none INFO log line rendered as JSON by itself: {log_line_cost():.1f} µs")
     sizes = [[name, str(size)] for name, size in snapshot_sizes().items()]
     print("\n" + markdown(["snapshot JSON", "bytes"], sizes))
+    storage_per_flow(args.postgres, 200 if args.quick else args.storage_flows)
     read, rate = report_rate(report_lines)
     print(f"\nregflow report: {read:,} audit lines read at {rate:,.0f} lines/s")
     per_flow = memory_per_flow(memory_flows)

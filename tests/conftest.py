@@ -6,6 +6,7 @@ import pytest
 import structlog
 
 from regflow import ChooseMethod, ConfirmOtp, Engine, FlowView, State
+from regflow.engine import _engine
 from regflow.testing import FakePorts, form_for
 
 if TYPE_CHECKING:
@@ -14,9 +15,20 @@ if TYPE_CHECKING:
 STRONG_PASSWORD = "Mật-khẩu-1A"  # lower, upper, digit, special, 11 characters
 
 
+def fresh_engine_logger(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give the engine a new lazy logger proxy, which binds the configuration in force
+    when it first logs (until `monkeypatch` puts the module's own back)."""
+    fresh = structlog.get_logger("regflow")
+    monkeypatch.setattr(_engine, "_log", fresh)
+    monkeypatch.setattr(_engine, "_CONFIGURED_LOG", fresh)
+
+
 @pytest.fixture(autouse=True)
-def _structlog_defaults() -> Iterator[None]:
-    """The CLI configures structlog for the process; give every test the defaults back."""
+def _structlog_defaults(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The CLI configures structlog for the process; give every test the defaults back,
+    and the engine a logger proxy of its own: one configured with
+    `cache_logger_on_first_use` (`regflow.production_logging`) stays bound for good."""
+    fresh_engine_logger(monkeypatch)
     yield
     structlog.reset_defaults()
 

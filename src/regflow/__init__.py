@@ -29,6 +29,7 @@ from regflow._errors import (
     StaleFlowError,
 )
 from regflow._limits import RateLimit, RateLimits
+from regflow._logging import configure_production_logging, production_logging
 from regflow._masking import mask_id, mask_phone
 from regflow._methods import CITIZEN_BY_BHXH, MethodRegistry, RegistrationMethod
 from regflow._passwords import (
@@ -141,6 +142,7 @@ __all__ = [
     "VneidState",
     "Wording",
     "bootstrap",
+    "configure_production_logging",
     "event",
     "fact",
     "flow_expired",
@@ -153,6 +155,7 @@ __all__ = [
     "normalise_record",
     "open_stores",
     "place_tone_marks",
+    "production_logging",
     "rule",
     "state",
 ]

@@ -540,7 +540,11 @@ def _emit(level: str, event: str, **fields: object) -> None:
     numbers, keyed digests), so rendering them cannot fail on anything a citizen typed; a
     host's logging that fails all the same loses the line, never the step it reports."""
     with suppress(Exception):  # the step is done: a log line cannot undo it
-        getattr(_log, level)(event, **fields)
+        # The engine's lazy proxy would find the level's method by a failed attribute
+        # lookup and `bind()`; asking `bind()` directly skips the failure (and, with
+        # `cache_logger_on_first_use`, returns the cached logger).
+        logger = _log.bind() if _log is _CONFIGURED_LOG else _log
+        getattr(logger, level)(event, **fields)
 
 
 def _stuck(
