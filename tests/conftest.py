@@ -8,6 +8,7 @@ import structlog
 from regflow import ChooseMethod, ConfirmOtp, Engine, FlowView, State
 from regflow.engine import _engine
 from regflow.testing import FakePorts, form_for
+from regflow.tools._tap import _Tap
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -17,9 +18,14 @@ STRONG_PASSWORD = "Mật-khẩu-1A"  # lower, upper, digit, special, 11 characte
 
 def fresh_engine_logger(monkeypatch: pytest.MonkeyPatch) -> None:
     """Give the engine a new lazy logger proxy, which binds the configuration in force
-    when it first logs (until `monkeypatch` puts the module's own back)."""
+    when it first logs (until `monkeypatch` puts the module's own back). Under the regflow
+    pytest plugin's tap (transition coverage), the tap keeps listening and logs through it."""
     fresh = structlog.get_logger("regflow")
-    monkeypatch.setattr(_engine, "_log", fresh)
+    current = _engine._log
+    if isinstance(current, _Tap):
+        monkeypatch.setattr(current, "logger", fresh)
+    else:
+        monkeypatch.setattr(_engine, "_log", fresh)
     monkeypatch.setattr(_engine, "_CONFIGURED_LOG", fresh)
 
 
