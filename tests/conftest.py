@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import structlog
 
-from regflow import ChooseMethod, ConfirmOtp, Engine, FlowView, State
+from regflow import AsyncEngine, ChooseMethod, ConfirmOtp, Engine, FlowView, State
 from regflow.engine import _engine
 from regflow.testing import FakePorts, form_for
+from regflow.tools import _fakes
+from regflow.tools._async_fakes import BlockingEngine
 from regflow.tools._tap import _Tap
 
 if TYPE_CHECKING:
@@ -37,6 +39,27 @@ def _structlog_defaults(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     fresh_engine_logger(monkeypatch)
     yield
     structlog.reset_defaults()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engine-driver",
+        choices=("sync", "async"),
+        default="sync",
+        help="run the engines the fakes build (FakePorts.engine, FaultPlan.engine) as "
+        "AsyncEngine on async fakes, behind a blocking facade: the behaviour tests, async",
+    )
+
+
+def blocking_async_engine(*specs: Any, **wiring: Any) -> BlockingEngine:
+    """What `Engine(*specs, **wiring)` is under ``--engine-driver=async``."""
+    return BlockingEngine(AsyncEngine(*specs, **_fakes.async_wiring(wiring)))
+
+
+@pytest.fixture(autouse=True)
+def _engine_driver(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.config.getoption("--engine-driver") == "async":
+        monkeypatch.setattr(_fakes, "Engine", blocking_async_engine)
 
 
 @pytest.fixture

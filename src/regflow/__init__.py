@@ -1,11 +1,12 @@
 """regflow: citizen self-service flows as guarded state machines, declared once.
 
-A flow is a `FlowSpec` (`regflow.declare`); an `Engine` runs the flows it is given over
-ports (`regflow.ports`) that host apps fill with adapters (`regflow.adapters`, fakes in
-`regflow.testing`). regflow ships the National Public Service Portal's registration by BHXH
-number (`BHXH_REGISTRATION`, declared in `regflow.machine`) and its password recovery
-(`PASSWORD_RECOVERY`), and the registration by the national identity platform over OpenID
-Connect (`VNEID_REGISTRATION`), built from reusable kits (`regflow.kits`).
+A flow is a `FlowSpec` (`regflow.declare`); an `Engine` (for asyncio hosts an
+`AsyncEngine`) runs the flows it is given over ports (`regflow.ports`) that host apps fill
+with adapters (`regflow.adapters`, fakes in `regflow.testing`). regflow ships the National
+Public Service Portal's registration by BHXH number (`BHXH_REGISTRATION`, declared in
+`regflow.machine`) and its password recovery (`PASSWORD_RECOVERY`), and the registration by
+the national identity platform over OpenID Connect (`VNEID_REGISTRATION`), built from
+reusable kits (`regflow.kits`).
 """
 
 from regflow._bootstrap import Stores, bootstrap, open_stores
@@ -56,7 +57,7 @@ from regflow.declare import (
     rule,
     state,
 )
-from regflow.engine import Engine
+from regflow.engine import AsyncEngine, Engine
 from regflow.flows.recovery import PASSWORD_RECOVERY, RecoveryState, SubmitLogin
 from regflow.flows.vneid import (
     VNEID_REGISTRATION,
@@ -90,6 +91,7 @@ __all__ = [
     "STANDARDS_PASSWORDS",
     "VNEID_REGISTRATION",
     "Account",
+    "AsyncEngine",
     "BeginVneid",
     "BhxhRecord",
     "ChooseMethod",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 import attrs
 
+from regflow._bridge import AsyncPortError, perform
 from regflow._errors import ERRORS, DuplicateAccountError, ErrorSpec, FlowError
 from regflow._limits import RateLimit
 from regflow._methods import MethodRegistry
@@ -84,14 +85,16 @@ def port_scope(port: str, operation: str) -> AbstractContextManager[None]:
 
 def call_port(port: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Call a port; any failure but a lost account race or a failure a rule already named
-    (a `PortFailureError`, such as a record BHXH holds wrongly) becomes a `PortFailureError`."""
+    (a `PortFailureError`, such as a record BHXH holds wrongly) becomes a `PortFailureError`.
+
+    An async port's answer is awaited (`regflow._bridge.perform`), under `AsyncEngine`."""
     observer = _OBSERVER.get()
     try:
         if observer is None:
-            return fn(*args, **kwargs)
+            return perform(fn, *args, **kwargs)
         with observer.port_call(port, getattr(fn, "__name__", port).lstrip("_")):
-            return fn(*args, **kwargs)
-    except (DuplicateAccountError, PortFailureError):
+            return perform(fn, *args, **kwargs)
+    except (DuplicateAccountError, PortFailureError, AsyncPortError):
         raise
     except Exception as exc:
         raise PortFailureError(port) from exc

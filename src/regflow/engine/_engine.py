@@ -13,6 +13,7 @@ it sees the failure.)
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import secrets
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, ParamSpec
 import attrs
 import structlog
 
+from regflow._bridge import perform
 from regflow._errors import DuplicateAccountError, FlowError, StaleFlowError, flow_error
 from regflow._masking import mask_id
 from regflow._methods import MethodRegistry
@@ -89,6 +91,8 @@ class Engine:
 
     #: How often one request re-reads its flow after losing a race before `flow.conflict`.
     MAX_ATTEMPTS: Final = MAX_ATTEMPTS
+    #: Whether a port may answer with awaitables: only under `AsyncEngine`'s driver.
+    _ACCEPTS_ASYNC_PORTS = False
 
     def __init__(  # noqa: PLR0913 - one argument per port, all keyword-only
         self,
@@ -131,6 +135,8 @@ class Engine:
             limiter=limiter,
             ports=dict(ports or {}),
         )
+        if not self._ACCEPTS_ASYNC_PORTS:
+            _refuse_async_ports(flows, self._services)
         self._versions = Versions(self._compile(spec) for spec in specs)
         self._catalogue = catalogue(specs)
         #: Every trigger by its payload type, to name a request in the logs before its
@@ -204,7 +210,7 @@ class Engine:
         )
         try:
             with port_scope("storage", "save"):
-                self._flows.save(snapshot)
+                perform(self._flows.save, snapshot)
         except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
             return self._failed(snapshot.flow_id, "start", PortFailureError("storage"), exc)
         _emit(
@@ -267,7 +273,7 @@ class Engine:
 
         Run it from a scheduler (or `regflow db purge-expired`); returns how many went.
         """
-        purged = self._flows.purge_expired(self._now())
+        purged = perform(self._flows.purge_expired, self._now())
         _emit("info", "flows.purged", count=purged)
         return purged
 
@@ -329,7 +335,7 @@ class Engine:
         server moved the flow first, or an old one advanced it): read it again."""
         try:
             with port_scope("storage", "load"):
-                snapshot = self._flows.load(flow_id)
+                snapshot = perform(self._flows.load, flow_id)
         except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
             return self._failed(flow_id, trigger, PortFailureError("storage"), exc)
         resolved = None if snapshot is None else self._versions.resolve(snapshot)
@@ -432,7 +438,7 @@ class Engine:
         following = attrs.evolve(snapshot, version=snapshot.version + 1, updated_at=now, **fields)
         try:
             with port_scope("storage", "save"):
-                self._flows.save(following)
+                perform(self._flows.save, following)
         except StaleFlowError:
             raise
         except Exception as exc:
@@ -492,7 +498,7 @@ class Engine:
         gateway = self._services.sms
         if gateway is None:  # a flow that sends texts without `requires={"sms"}`
             raise MissingPortError("sms")
-        gateway.send(sms.phone, sms.message)
+        perform(gateway.send, sms.phone, sms.message)
 
     def _failed(
         self,
@@ -525,6 +531,28 @@ class Engine:
             expires_at=snapshot.expires_at,
             **compiled.spec.view(snapshot, self._services),
         )
+
+
+def _refuse_async_ports(flows: FlowStore, services: Services) -> None:
+    """Fail at wiring, not at a citizen's first request, when a sync engine is given a
+    port whose methods are coroutines (which `AsyncEngine` runs)."""
+    given = [flows, *(getattr(services, name) for name in Services.BUILT_IN)]
+    for name, port in zip(("flows", *Services.BUILT_IN), given, strict=True):
+        if _is_async(port):
+            raise ValueError(f"the {name} port is async: run it with regflow.AsyncEngine")
+    for name, port in services.ports.items():
+        if _is_async(port):
+            raise ValueError(f"the port {name!r} is async: run it with regflow.AsyncEngine")
+
+
+def _is_async(port: object) -> bool:
+    """Whether any public method of `port` is a coroutine function (looked up statically:
+    a port's properties are not run)."""
+    return any(
+        inspect.iscoroutinefunction(inspect.getattr_static(port, name, None))
+        for name in dir(port)
+        if not name.startswith("_")
+    )
 
 
 #: structlog's own level-filtering loggers (`make_filtering_bound_logger`): they drop an event

@@ -1,20 +1,27 @@
 """The ports: what regflow needs from the outside world, one small Protocol each.
 
 Host apps implement these to plug in their own BHXH client, SMS provider and stores;
-`regflow.adapters` holds the ones regflow ships.
+`regflow.adapters` holds the ones regflow ships. Each I/O port has an `Async…` twin, the
+same methods as coroutines, for `AsyncEngine`.
 """
 
-from regflow.ports.bhxh import BhxhRegistry
+from regflow.ports.bhxh import AsyncBhxhRegistry, BhxhRegistry
 from regflow.ports.clock import Clock
-from regflow.ports.flows import FlowStore
-from regflow.ports.hasher import PasswordHasher
+from regflow.ports.flows import AsyncFlowStore, FlowStore
+from regflow.ports.hasher import AsyncPasswordHasher, PasswordHasher
 from regflow.ports.identity import IdentityProvider
 from regflow.ports.instrumentation import Instrumentation, Transition
-from regflow.ports.limiter import RateLimiter
-from regflow.ports.sms import SmsGateway
-from regflow.ports.users import UserStore
+from regflow.ports.limiter import AsyncRateLimiter, RateLimiter
+from regflow.ports.sms import AsyncSmsGateway, SmsGateway
+from regflow.ports.users import AsyncUserStore, UserStore
 
 __all__ = [
+    "AsyncBhxhRegistry",
+    "AsyncFlowStore",
+    "AsyncPasswordHasher",
+    "AsyncRateLimiter",
+    "AsyncSmsGateway",
+    "AsyncUserStore",
     "BhxhRegistry",
     "Clock",
     "FlowStore",

@@ -46,3 +46,9 @@ class BhxhRegistry(Protocol):
         `bhxh.unavailable`, never a data mismatch.
         """
         ...
+
+
+class AsyncBhxhRegistry(Protocol):
+    """`BhxhRegistry` for `AsyncEngine`: the same look-up, awaited."""
+
+    async def lookup(self, bhxh_number: str) -> BhxhRecord | None: ...

@@ -29,3 +29,13 @@ class FlowStore(Protocol):
     def purge_expired(self, now: datetime) -> int:
         """Delete flows whose `expires_at` is not after `now`; return how many."""
         ...
+
+
+class AsyncFlowStore(Protocol):
+    """`FlowStore` for `AsyncEngine`: the same methods and guarantees, awaited."""
+
+    async def load(self, flow_id: str) -> FlowSnapshot | None: ...
+
+    async def save(self, snapshot: FlowSnapshot) -> None: ...
+
+    async def purge_expired(self, now: datetime) -> int: ...

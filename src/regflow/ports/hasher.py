@@ -20,3 +20,12 @@ class PasswordHasher(Protocol):
     def verify(self, password_hash: str, password: str) -> bool:
         """Tell whether `password` matches `password_hash`."""
         ...
+
+
+class AsyncPasswordHasher(Protocol):
+    """`PasswordHasher` for `AsyncEngine`: the same methods, awaited (a slow hash run off
+    the event loop, in a thread or a process pool)."""
+
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password_hash: str, password: str) -> bool: ...

@@ -26,3 +26,11 @@ class RateLimiter(Protocol):
     def peek(self, key: str, limits: Sequence[RateLimit]) -> datetime | None:
         """Return when a request may be made (None: now), counting nothing."""
         ...
+
+
+class AsyncRateLimiter(Protocol):
+    """`RateLimiter` for `AsyncEngine`: the same counters, awaited."""
+
+    async def hit(self, key: str, limits: Sequence[RateLimit]) -> datetime | None: ...
+
+    async def peek(self, key: str, limits: Sequence[RateLimit]) -> datetime | None: ...

@@ -19,3 +19,9 @@ class SmsGateway(Protocol):
         the parameters or the text: they hold the OTP.
         """
         ...
+
+
+class AsyncSmsGateway(Protocol):
+    """`SmsGateway` for `AsyncEngine`: the same method and guarantees, awaited."""
+
+    async def send(self, phone: str, message: SmsMessage) -> None: ...

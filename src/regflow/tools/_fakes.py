@@ -24,9 +24,10 @@ from regflow.adapters.memory import (
     InMemoryRateLimiter,
     InMemoryUserStore,
 )
-from regflow.engine import Engine
+from regflow.engine import AsyncEngine, Engine
 from regflow.flows.vneid import CANCELLED, IDENTITY_PORT, VneidCallback
 from regflow.ports.identity import IdentityRefused, Refusal, code_challenge
+from regflow.tools._async_fakes import as_async
 from regflow.vn._validation import normalise_phone
 
 if TYPE_CHECKING:
@@ -246,22 +247,71 @@ class FakePorts:
         """The engine on these fakes, running `specs` (by default the flows regflow ships);
         no limits across flows unless a `limiter` is given (``limiter=ports.limiter`` counts
         on the fake clock, as the scenario runner does)."""
+        wiring = self._wiring(limiter, ports)
         return Engine(
             *(specs or ENGINE_FLOWS),
-            bhxh=self.bhxh,
-            sms=self.sms,
-            users=self.users,
-            flows=self.flows,
-            hasher=self.hasher,
-            clock=self.clock,
-            otp_secret=self.otp_secret,
-            previous_otp_secrets=self.previous_otp_secrets,
             policy=policy,
             methods=methods,
-            limiter=limiter,
-            ports={IDENTITY_PORT: self.identity, **(ports or {})},
             instrumentation=instrumentation,
+            **wiring,
         )
+
+    def async_engine(
+        self,
+        *specs: FlowSpec,
+        policy: Policy | None = None,
+        methods: MethodRegistry | None = None,
+        limiter: RateLimiter | None = None,
+        ports: Mapping[str, object] | None = None,
+        instrumentation: Instrumentation | None = None,
+    ) -> AsyncEngine:
+        """As `engine`, the `AsyncEngine` on these fakes made async (`as_async`): each port
+        call suspends the request once, as an async adapter's would."""
+        wiring = self._wiring(limiter, ports)
+        return AsyncEngine(
+            *(specs or ENGINE_FLOWS),
+            policy=policy,
+            methods=methods,
+            instrumentation=instrumentation,
+            **async_wiring(wiring),
+        )
+
+    def _wiring(
+        self, limiter: RateLimiter | None, ports: Mapping[str, object] | None
+    ) -> dict[str, Any]:
+        """The ports and secrets of an engine on these fakes."""
+        return {
+            "bhxh": self.bhxh,
+            "sms": self.sms,
+            "users": self.users,
+            "flows": self.flows,
+            "hasher": self.hasher,
+            "clock": self.clock,
+            "otp_secret": self.otp_secret,
+            "previous_otp_secrets": self.previous_otp_secrets,
+            "limiter": limiter,
+            "ports": {IDENTITY_PORT: self.identity, **(ports or {})},
+        }
+
+
+def async_wiring(wiring: Mapping[str, Any]) -> dict[str, Any]:
+    """An engine's keyword arguments with every port made async (`as_async`); the clock,
+    secrets and settings as they are."""
+    return {
+        name: _async_ports(value)
+        if name == "ports"
+        else as_async(value)
+        if name in _PORTS
+        else value
+        for name, value in wiring.items()
+    }
+
+
+_PORTS = frozenset({"bhxh", "sms", "users", "flows", "hasher", "limiter"})
+
+
+def _async_ports(ports: Mapping[str, object] | None) -> dict[str, object]:
+    return {name: as_async(port) for name, port in (ports or {}).items()}
 
 
 class Fault(enum.Enum):

@@ -1,0 +1,107 @@
+"""Async fakes: any sync port as an async one, and an async engine run from sync code.
+
+`as_async(port)` is what tests of an asyncio host (and regflow's own tests of `AsyncEngine`)
+give the engine instead of a fake: the same fake, each of its methods a coroutine that
+yields to the event loop once before it answers, so every port call of a request really
+suspends it, as a network call would. The fake keeps its state where a test reads it.
+
+`BlockingEngine` runs an `AsyncEngine` on an event loop of its own, in a thread of its own,
+behind the sync `Engine`'s methods: a sync test (or a sync caller of an async host) drives
+the async engine as it would drive the sync one, from any thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+
+    from regflow._policy import Policy
+    from regflow._view import FlowView
+    from regflow.declare._spec import FlowSpec
+    from regflow.engine import AsyncEngine
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class AsyncPort:
+    """`port` with every public method a coroutine that yields to the loop once.
+
+    Any other attribute (a fake's `sent` texts, its `accounts`) reads through to `port`.
+    """
+
+    def __init__(self, port: object) -> None:
+        self._port = port
+        for name in dir(port):
+            method = None if name.startswith("_") else getattr(port, name)
+            if callable(method) and not isinstance(method, type):
+                setattr(self, name, _awaiting(method))
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - the fake's own attribute
+        return getattr(self._port, name)
+
+    def __repr__(self) -> str:
+        return f"as_async({self._port!r})"
+
+
+def as_async(port: object) -> Any:  # noqa: ANN401 - the port's own type, its methods awaited
+    """`port` as an async port (`AsyncPort`); None stays None (a port not given)."""
+    return None if port is None else AsyncPort(port)
+
+
+def _awaiting(method: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
+    @functools.wraps(method)
+    async def awaited(*args: P.args, **kwargs: P.kwargs) -> R:
+        await asyncio.sleep(0)
+        return method(*args, **kwargs)
+
+    return awaited
+
+
+class BlockingEngine:
+    """An `AsyncEngine` behind the sync `Engine`'s methods, run on the event loop of one
+    thread that all blocking engines of the process share (started on first use)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @property
+    def MAX_ATTEMPTS(self) -> int:  # noqa: N802 - the sync engine's constant
+        return self.engine.MAX_ATTEMPTS
+
+    @property
+    def policy(self) -> Policy:
+        return self.engine.policy
+
+    @property
+    def flows(self) -> tuple[FlowSpec, ...]:
+        return self.engine.flows
+
+    def start(self, flow: str, *, client: str | None = None) -> FlowView:
+        return _blocking(self.engine.start(flow, client=client))
+
+    def view(self, flow_id: str) -> FlowView:
+        return _blocking(self.engine.view(flow_id))
+
+    def send(self, flow_id: str, event: object, *, client: str | None = None) -> FlowView:
+        return _blocking(self.engine.send(flow_id, event, client=client))
+
+    def purge_expired(self) -> int:
+        return _blocking(self.engine.purge_expired())
+
+
+@functools.cache
+def _shared_loop() -> asyncio.AbstractEventLoop:
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="regflow-blocking", daemon=True).start()
+    return loop
+
+
+def _blocking(request: Coroutine[Any, Any, R]) -> R:
+    """`request` run to its end on the shared loop, from any thread but the loop's own."""
+    return asyncio.run_coroutine_threadsafe(request, _shared_loop()).result()
