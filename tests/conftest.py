@@ -7,9 +7,8 @@ import structlog
 
 from regflow import AsyncEngine, ChooseMethod, ConfirmOtp, Engine, FlowView, State
 from regflow.engine import _engine
-from regflow.testing import FakePorts, form_for
+from regflow.testing import BlockingEngine, FakePorts, form_for
 from regflow.tools import _fakes
-from regflow.tools._async_fakes import BlockingEngine
 from regflow.tools._tap import _Tap
 
 if TYPE_CHECKING:

@@ -22,8 +22,7 @@ from regflow import (
     State,
 )
 from regflow._bridge import AsyncPortError, settle
-from regflow.testing import CITIZEN, FakePorts, form_for
-from regflow.tools._async_fakes import AsyncPort, as_async
+from regflow.testing import CITIZEN, AsyncPort, FakePorts, as_async, form_for
 
 if TYPE_CHECKING:
     from collections.abc import MutableMapping

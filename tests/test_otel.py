@@ -243,7 +243,8 @@ def instrumented(monkeypatch: pytest.MonkeyPatch, telemetry: Telemetry) -> Telem
     built = Engine.__init__
 
     def init(self: Engine, *specs: Any, **ports: Any) -> None:
-        ports.setdefault("instrumentation", telemetry.instrumentation)
+        if ports.get("instrumentation") is None:  # AsyncEngine passes None on
+            ports["instrumentation"] = telemetry.instrumentation
         built(self, *specs, **ports)
 
     monkeypatch.setattr(Engine, "__init__", init)

@@ -10,8 +10,10 @@ Every fake keeps state a test can check::
     ...
     code = ports.sms.last_code()
 
-and `simulate`, which drives a `Crowd` of citizens through the real engine and writes their
-audit logs (`regflow report` reads them); and the scenario runner, which plays generated
+`as_async(port)` makes any fake an async port and `ports.async_engine()` the `AsyncEngine` on
+them (`BlockingEngine` drives one from sync code); and `simulate`, which drives a `Crowd` of
+citizens through the real engine and writes their audit logs (`regflow report` reads them);
+and the scenario runner, which plays generated
 paths of any flow on them:
 ``ScenarioRunner(flow=PASSWORD_RECOVERY)`` takes the flow's `PLAYBOOKS` entry (its recipes,
 `RECOVERY_RECIPES`, and the account its citizen needs first); a host's flow passes its own.
@@ -23,6 +25,7 @@ from regflow.adapters.memory import (
     InMemoryRateLimiter,
     InMemoryUserStore,
 )
+from regflow.tools._async_fakes import AsyncPort, BlockingEngine, as_async
 from regflow.tools._fakes import (
     CITIZEN,
     VNEID_CITIZEN,
@@ -62,6 +65,8 @@ __all__ = [
     "STRONG_PASSWORD",
     "VNEID_CITIZEN",
     "VNEID_RECIPES",
+    "AsyncPort",
+    "BlockingEngine",
     "Crowd",
     "FakeClock",
     "FakeIdentityPlatform",
@@ -82,6 +87,7 @@ __all__ = [
     "SentSms",
     "SmsInbox",
     "Truth",
+    "as_async",
     "form_for",
     "give_account",
     "simulate",

@@ -13,9 +13,11 @@ the async engine as it would drive the sync one, from any thread.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import functools
 import threading
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -25,7 +27,6 @@ if TYPE_CHECKING:
     from regflow.declare._spec import FlowSpec
     from regflow.engine import AsyncEngine
 
-P = ParamSpec("P")
 R = TypeVar("R")
 
 
@@ -40,7 +41,7 @@ class AsyncPort:
         for name in dir(port):
             method = None if name.startswith("_") else getattr(port, name)
             if callable(method) and not isinstance(method, type):
-                setattr(self, name, _awaiting(method))
+                setattr(self, name, _awaiting(port, name))
 
     def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - the fake's own attribute
         return getattr(self._port, name)
@@ -54,11 +55,14 @@ def as_async(port: object) -> Any:  # noqa: ANN401 - the port's own type, its me
     return None if port is None else AsyncPort(port)
 
 
-def _awaiting(method: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
-    @functools.wraps(method)
-    async def awaited(*args: P.args, **kwargs: P.kwargs) -> R:
+def _awaiting(port: object, name: str) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """`port.name` as a coroutine function; the method is looked up at each call, so a test
+    that replaces it on the fake (to fail a save) replaces it for the engine too."""
+
+    @functools.wraps(getattr(port, name))
+    async def awaited(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - the port's own
         await asyncio.sleep(0)
-        return method(*args, **kwargs)
+        return getattr(port, name)(*args, **kwargs)
 
     return awaited
 
@@ -103,5 +107,20 @@ def _shared_loop() -> asyncio.AbstractEventLoop:
 
 
 def _blocking(request: Coroutine[Any, Any, R]) -> R:
-    """`request` run to its end on the shared loop, from any thread but the loop's own."""
-    return asyncio.run_coroutine_threadsafe(request, _shared_loop()).result()
+    """`request` run to its end on the shared loop, from any thread but the loop's own, in
+    a copy of the caller's `contextvars` context (as a call of the sync engine would see it)."""
+    context, answer = contextvars.copy_context(), concurrent.futures.Future[R]()
+
+    def settle(task: asyncio.Task[R]) -> None:
+        if task.cancelled():
+            answer.cancel()
+        elif (error := task.exception()) is not None:
+            answer.set_exception(error)
+        else:
+            answer.set_result(task.result())
+
+    def begin() -> None:
+        _shared_loop().create_task(request, context=context).add_done_callback(settle)
+
+    _shared_loop().call_soon_threadsafe(begin)
+    return answer.result()
