@@ -17,6 +17,7 @@ bash scripts/docs.sh build --strict --quiet --site-dir "$(mktemp -d)"
 REGFLOW_REDIS_URL="$(bash scripts/redis.sh)"
 export REGFLOW_REDIS_URL
 .venv/bin/python bench/run.py --quick >/dev/null  # a smoke run of the benchmark, so it never rots
+.venv/bin/python bench/slow_ports.py --smoke >/dev/null  # and of the slow-port one
 .venv/bin/pytest "$@"
 # The engine's behaviour tests once more, on AsyncEngine over async fakes: one set of rules,
 # two drivers (docs/architecture.md#two-drivers-sync-and-asyncio). Not when given arguments.
