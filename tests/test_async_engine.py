@@ -7,6 +7,7 @@ scripts/test.sh); these are the driver's own.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -22,13 +23,17 @@ from regflow import (
     State,
 )
 from regflow._bridge import AsyncPortError, settle
+from regflow.adapters.sqlite import SqliteFlowStore
+from regflow.adapters.threads import InThreads
 from regflow.testing import CITIZEN, AsyncPort, FakePorts, as_async, form_for
 
 if TYPE_CHECKING:
     from collections.abc import MutableMapping
+    from pathlib import Path
 
     from regflow._domain import BhxhRecord
     from regflow._view import FlowView
+    from regflow.declare import FlowSnapshot
 
 STRONG = "Mật-khẩu-1A"
 
@@ -196,3 +201,48 @@ def test_an_async_fake_keeps_the_fakes_state_and_yields() -> None:
     assert asyncio.iscoroutinefunction(users.find)
     assert users.accounts is ports.users.accounts
     assert as_async(None) is None
+
+
+def test_a_sqlite_store_in_threads_never_blocks_the_loop(tmp_path: Path) -> None:
+    """While a slow store call runs in the adapter's thread, the loop goes on ticking."""
+    ports = FakePorts.seeded()
+    flows = InThreads(_SlowStore(SqliteFlowStore(tmp_path / "regflow.sqlite3")))
+    engine = AsyncEngine(BHXH_REGISTRATION, **{**_wiring(ports), "flows": flows})
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.001)
+            ticks += 1
+
+    async def run() -> FlowView:
+        ticking = asyncio.create_task(ticker())
+        view = await engine.start("bhxh_registration")
+        ticking.cancel()
+        return view
+
+    view = asyncio.run(run())
+    flows.close()
+    assert view.ok, view.errors
+    assert ticks >= 10  # the save took 50 ms; a blocked loop would not have ticked at all
+
+
+class _SlowStore:
+    """A store whose saves take 50 ms, blocking their thread (as a slow disk would)."""
+
+    def __init__(self, store: SqliteFlowStore) -> None:
+        self._store = store
+        self.load, self.purge_expired = store.load, store.purge_expired
+
+    def save(self, snapshot: FlowSnapshot) -> None:
+        time.sleep(0.05)
+        self._store.save(snapshot)
+
+
+def test_a_sync_engine_refuses_an_adapter_in_threads(tmp_path: Path) -> None:
+    ports = FakePorts.seeded()
+    flows = InThreads(SqliteFlowStore(tmp_path / "regflow.sqlite3"))
+    with pytest.raises(ValueError, match="flows port is async"):
+        Engine(BHXH_REGISTRATION, **{**_wiring(ports), "flows": flows})
+    flows.close()

@@ -35,9 +35,10 @@ from regflow.adapters.postgres import (
     open_pool,
 )
 from regflow.adapters.sqlite import SqliteFlowStore, SqliteUserStore
+from regflow.adapters.threads import InThreads
 from regflow.engine import codec
 from regflow.ports import FlowStore, RateLimiter, UserStore
-from regflow.testing import FakePorts, form_for
+from regflow.testing import BlockingPort, FakePorts, form_for
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -106,6 +107,17 @@ def _sqlite(folder: Path) -> Backend:
     )
 
 
+def _sqlite_in_threads(folder: Path) -> Backend:
+    """SQLite as `AsyncEngine` takes it (`InThreads`), behind the sync protocol again."""
+    sqlite = _sqlite(folder)
+
+    def open_async() -> tuple[UserStore, FlowStore]:
+        users, flows = sqlite.open()
+        return BlockingPort(InThreads(users)), BlockingPort(InThreads(flows))
+
+    return attrs.evolve(sqlite, name="sqlite-in-threads", open=open_async)
+
+
 def _postgres(request: pytest.FixtureRequest) -> Backend:
     pool: ConnectionPool = request.getfixturevalue("postgres_pool")
     with pool.connection() as connection:
@@ -130,10 +142,12 @@ def _backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
         return _memory()
     if name == "sqlite":
         return _sqlite(tmp_path)
+    if name == "sqlite-in-threads":
+        return _sqlite_in_threads(tmp_path)
     return _postgres(request)
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=["memory", "sqlite", "sqlite-in-threads", "postgres"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     """Every backend: what the contract suite runs against."""
     return _backend(request, tmp_path)

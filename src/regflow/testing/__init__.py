@@ -25,7 +25,7 @@ from regflow.adapters.memory import (
     InMemoryRateLimiter,
     InMemoryUserStore,
 )
-from regflow.tools._async_fakes import AsyncPort, BlockingEngine, as_async
+from regflow.tools._async_fakes import AsyncPort, BlockingEngine, BlockingPort, as_async
 from regflow.tools._fakes import (
     CITIZEN,
     VNEID_CITIZEN,
@@ -67,6 +67,7 @@ __all__ = [
     "VNEID_RECIPES",
     "AsyncPort",
     "BlockingEngine",
+    "BlockingPort",
     "Crowd",
     "FakeClock",
     "FakeIdentityPlatform",

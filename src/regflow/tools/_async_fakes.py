@@ -99,6 +99,30 @@ class BlockingEngine:
         return _blocking(self.engine.purge_expired())
 
 
+class BlockingPort:
+    """An async port behind its sync protocol: each coroutine method run to its end on the
+    loop `BlockingEngine` shares, so the sync contract and race tests run against async
+    adapters as they stand (from any number of threads)."""
+
+    def __init__(self, port: object) -> None:
+        self._port = port
+        for name in dir(port):
+            method = None if name.startswith("_") else getattr(port, name)
+            if asyncio.iscoroutinefunction(method):
+                setattr(self, name, _blocking_call(method))
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - the port's own attribute
+        return getattr(self._port, name)
+
+
+def _blocking_call(method: Callable[..., Coroutine[Any, Any, R]]) -> Callable[..., R]:
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> R:  # noqa: ANN401 - the port's own arguments
+        return _blocking(method(*args, **kwargs))
+
+    return call
+
+
 @functools.cache
 def _shared_loop() -> asyncio.AbstractEventLoop:
     loop = asyncio.new_event_loop()
