@@ -34,16 +34,21 @@ from regflow.adapters.postgres import (
     create_schema,
     open_pool,
 )
+from regflow.adapters.postgres_async import (
+    AsyncPostgresFlowStore,
+    AsyncPostgresUserStore,
+    open_async_pool,
+)
 from regflow.adapters.sqlite import SqliteFlowStore, SqliteUserStore
 from regflow.adapters.threads import InThreads
 from regflow.engine import codec
 from regflow.ports import FlowStore, RateLimiter, UserStore
-from regflow.testing import BlockingPort, FakePorts, form_for
+from regflow.testing import BlockingPort, FakePorts, form_for, run_blocking
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from psycopg_pool import ConnectionPool
+    from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 POSTGRES_DSN = os.environ.get("REGFLOW_TEST_POSTGRES_DSN")
 NO_POSTGRES = (
@@ -118,6 +123,29 @@ def _sqlite_in_threads(folder: Path) -> Backend:
     return attrs.evolve(sqlite, name="sqlite-in-threads", open=open_async)
 
 
+@pytest.fixture(scope="session")
+def async_postgres_pool(
+    postgres_pool: ConnectionPool,  # noqa: ARG001 - skips without PostgreSQL, makes the schema
+) -> Iterator[AsyncConnectionPool]:
+    """The async pool, opened on the loop `BlockingPort` runs its calls on."""
+    assert POSTGRES_DSN is not None
+    pool = run_blocking(open_async_pool(POSTGRES_DSN, max_size=20))
+    yield pool
+    run_blocking(pool.close())
+
+
+def _postgres_async(request: pytest.FixtureRequest) -> Backend:
+    """PostgreSQL as `AsyncEngine` takes it (psycopg's async pool), behind the sync protocol."""
+    sync = _postgres(request)
+    pool: AsyncConnectionPool = request.getfixturevalue("async_postgres_pool")
+
+    def open_async() -> tuple[UserStore, FlowStore]:
+        users, flows = AsyncPostgresUserStore(pool), AsyncPostgresFlowStore(pool)
+        return BlockingPort(users), BlockingPort(flows)
+
+    return attrs.evolve(sync, name="postgres-async", open=open_async)
+
+
 def _postgres(request: pytest.FixtureRequest) -> Backend:
     pool: ConnectionPool = request.getfixturevalue("postgres_pool")
     with pool.connection() as connection:
@@ -144,16 +172,18 @@ def _backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
         return _sqlite(tmp_path)
     if name == "sqlite-in-threads":
         return _sqlite_in_threads(tmp_path)
+    if name == "postgres-async":
+        return _postgres_async(request)
     return _postgres(request)
 
 
-@pytest.fixture(params=["memory", "sqlite", "sqlite-in-threads", "postgres"])
+@pytest.fixture(params=["memory", "sqlite", "sqlite-in-threads", "postgres", "postgres-async"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     """Every backend: what the contract suite runs against."""
     return _backend(request, tmp_path)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "postgres-async"])
 def shared_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     """The backends that many processes share and that outlive a process."""
     return _backend(request, tmp_path)

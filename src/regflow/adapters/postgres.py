@@ -70,14 +70,12 @@ def _as_is(moment: datetime | None) -> datetime | None:
 
 def open_pool(dsn: str, *, max_size: int = 10, min_size: int = 1) -> ConnectionPool:
     """A pool of autocommit connections to `dsn`: each statement is its own transaction."""
-    return ConnectionPool(
-        dsn,
-        min_size=min_size,
-        max_size=max_size,
-        kwargs={"autocommit": True},
-        open=True,
-        name="regflow",
-    )
+    return ConnectionPool(dsn, open=True, name="regflow", **pool_options(max_size, min_size))
+
+
+def pool_options(max_size: int, min_size: int) -> dict[str, Any]:
+    """The settings both pools (sync and async) take: sizes, autocommit connections."""
+    return {"min_size": min_size, "max_size": max_size, "kwargs": {"autocommit": True}}
 
 
 def create_schema(pool: ConnectionPool) -> None:

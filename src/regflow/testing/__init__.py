@@ -25,7 +25,13 @@ from regflow.adapters.memory import (
     InMemoryRateLimiter,
     InMemoryUserStore,
 )
-from regflow.tools._async_fakes import AsyncPort, BlockingEngine, BlockingPort, as_async
+from regflow.tools._async_fakes import (
+    AsyncPort,
+    BlockingEngine,
+    BlockingPort,
+    as_async,
+    run_blocking,
+)
 from regflow.tools._fakes import (
     CITIZEN,
     VNEID_CITIZEN,
@@ -91,5 +97,6 @@ __all__ = [
     "as_async",
     "form_for",
     "give_account",
+    "run_blocking",
     "simulate",
 ]

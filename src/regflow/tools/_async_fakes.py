@@ -87,16 +87,16 @@ class BlockingEngine:
         return self.engine.flows
 
     def start(self, flow: str, *, client: str | None = None) -> FlowView:
-        return _blocking(self.engine.start(flow, client=client))
+        return run_blocking(self.engine.start(flow, client=client))
 
     def view(self, flow_id: str) -> FlowView:
-        return _blocking(self.engine.view(flow_id))
+        return run_blocking(self.engine.view(flow_id))
 
     def send(self, flow_id: str, event: object, *, client: str | None = None) -> FlowView:
-        return _blocking(self.engine.send(flow_id, event, client=client))
+        return run_blocking(self.engine.send(flow_id, event, client=client))
 
     def purge_expired(self) -> int:
-        return _blocking(self.engine.purge_expired())
+        return run_blocking(self.engine.purge_expired())
 
 
 class BlockingPort:
@@ -118,7 +118,7 @@ class BlockingPort:
 def _blocking_call(method: Callable[..., Coroutine[Any, Any, R]]) -> Callable[..., R]:
     @functools.wraps(method)
     def call(*args: Any, **kwargs: Any) -> R:  # noqa: ANN401 - the port's own arguments
-        return _blocking(method(*args, **kwargs))
+        return run_blocking(method(*args, **kwargs))
 
     return call
 
@@ -130,7 +130,7 @@ def _shared_loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-def _blocking(request: Coroutine[Any, Any, R]) -> R:
+def run_blocking(request: Coroutine[Any, Any, R]) -> R:
     """`request` run to its end on the shared loop, from any thread but the loop's own, in
     a copy of the caller's `contextvars` context (as a call of the sync engine would see it)."""
     context, answer = contextvars.copy_context(), concurrent.futures.Future[R]()
