@@ -24,9 +24,10 @@ from regflow import (
     State,
     bootstrap,
 )
-from regflow.adapters.limits import LimitsRateLimiter
+from regflow.adapters.limits import AsyncLimitsRateLimiter, LimitsRateLimiter
 from regflow.testing import (
     CITIZEN,
+    BlockingPort,
     FakeClock,
     FakePorts,
     FastHasher,
@@ -34,10 +35,11 @@ from regflow.testing import (
     InMemoryRateLimiter,
     SmsInbox,
     form_for,
+    run_blocking,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
     from pathlib import Path
 
     from regflow.ports import RateLimiter
@@ -54,13 +56,23 @@ def _redis_url() -> str:
     return url
 
 
-@pytest.fixture(params=["memory", "limits-memory", "limits-redis"])
-def limiter(request: pytest.FixtureRequest) -> InMemoryRateLimiter | LimitsRateLimiter:
-    if request.param == "memory":
-        return InMemoryRateLimiter(FakeClock(datetime.now(UTC)))
-    if request.param == "limits-memory":
-        return LimitsRateLimiter("memory://")
-    return LimitsRateLimiter(_redis_url())
+@pytest.fixture(
+    params=["memory", "limits-memory", "limits-redis", "limits-async-memory", "limits-async-redis"]
+)
+def limiter(request: pytest.FixtureRequest) -> Iterator[RateLimiter]:
+    if request.param.startswith("limits-async-"):  # behind its sync protocol, as the contract is
+        uri = "async+memory://"
+        if request.param.endswith("redis"):
+            uri = _redis_url().replace("redis://", "async+redis://", 1)
+        async_limiter = AsyncLimitsRateLimiter(uri)
+        yield BlockingPort(async_limiter)
+        run_blocking(async_limiter.aclose())
+    elif request.param == "memory":
+        yield InMemoryRateLimiter(FakeClock(datetime.now(UTC)))
+    elif request.param == "limits-memory":
+        yield LimitsRateLimiter("memory://")
+    else:
+        yield LimitsRateLimiter(_redis_url())
 
 
 def _key() -> str:
