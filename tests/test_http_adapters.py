@@ -6,7 +6,7 @@ import json
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import pytest
 from werkzeug import Request, Response
@@ -26,6 +26,8 @@ from regflow.adapters.http import (
     LOOKUP_PATH,
     MESSAGES_PATH,
     NOT_FOUND,
+    AsyncHttpBhxhRegistry,
+    AsyncHttpSmsGateway,
     CircuitBreaker,
     CircuitOpenError,
     HttpBhxhRegistry,
@@ -33,13 +35,14 @@ from regflow.adapters.http import (
     HttpSmsGateway,
     UpstreamUnavailableError,
 )
-from regflow.testing import CITIZEN, FakePorts, form_for
+from regflow.testing import CITIZEN, BlockingPort, FakePorts, form_for, run_blocking
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from pytest_httpserver import HTTPServer
 
+A = TypeVar("A", HttpBhxhRegistry, HttpSmsGateway)
 TIMEOUT = 0.2
 RECORD = {
     "bhxh_number": CITIZEN.bhxh_number,
@@ -73,18 +76,32 @@ def _settings(server: HTTPServer, attempts: int = 3) -> HttpSettings:
     )
 
 
-@pytest.fixture
-def bhxh(httpserver: HTTPServer) -> Iterator[HttpBhxhRegistry]:
-    registry = HttpBhxhRegistry(_settings(httpserver), breaker=CircuitBreaker(100))
-    yield registry
-    registry.close()
+@pytest.fixture(params=["sync", "async"])
+def bhxh(request: pytest.FixtureRequest, httpserver: HTTPServer) -> Iterator[HttpBhxhRegistry]:
+    yield from _either(request.param, HttpBhxhRegistry, AsyncHttpBhxhRegistry, httpserver)
 
 
-@pytest.fixture
-def sms(httpserver: HTTPServer) -> Iterator[HttpSmsGateway]:
-    gateway = HttpSmsGateway(_settings(httpserver), breaker=CircuitBreaker(100))
-    yield gateway
-    gateway.close()
+@pytest.fixture(params=["sync", "async"])
+def sms(request: pytest.FixtureRequest, httpserver: HTTPServer) -> Iterator[HttpSmsGateway]:
+    yield from _either(request.param, HttpSmsGateway, AsyncHttpSmsGateway, httpserver)
+
+
+def _either(
+    kind: str,
+    sync: type[A],
+    twin: type[AsyncHttpBhxhRegistry | AsyncHttpSmsGateway],
+    server: HTTPServer,
+) -> Iterator[A]:
+    """The sync adapter, or its async twin behind the sync protocol (`BlockingPort`)."""
+    settings, breaker = _settings(server), CircuitBreaker(100)
+    if kind == "sync":
+        adapter = sync(settings, breaker=breaker)
+        yield adapter
+        adapter.close()
+    else:
+        async_adapter = twin(settings, breaker=breaker)
+        yield cast("A", BlockingPort(async_adapter))  # the same methods, blocking
+        run_blocking(async_adapter.aclose())
 
 
 def _answers(*responses: Response) -> Callable[[Request], Response]:

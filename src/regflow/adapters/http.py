@@ -28,13 +28,15 @@ from regflow._errors import PortUnavailableError
 from regflow.vn._records import record_date
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from regflow._sms import SmsMessage
 
 T = TypeVar("T")
 
 __all__ = [
+    "AsyncHttpBhxhRegistry",
+    "AsyncHttpSmsGateway",
     "CircuitBreaker",
     "CircuitOpenError",
     "HttpBhxhRegistry",
@@ -91,11 +93,7 @@ class CircuitBreaker:
             return self._opened_at is not None and not self._trial_due()
 
     def call(self, fn: Callable[[], T]) -> T:
-        with self._lock:
-            if self._opened_at is not None:
-                if not self._trial_due():
-                    raise CircuitOpenError("circuit open: the service failed repeatedly")
-                self._opened_at = self._monotonic()  # one trial; the others still fail fast
+        self._admit()
         try:
             result = fn()
         except Exception:
@@ -103,6 +101,25 @@ class CircuitBreaker:
             raise
         self._record(failed=False)
         return result
+
+    async def acall(self, fn: Callable[[], Awaitable[T]]) -> T:
+        """As `call`, for a call that is awaited (the async adapters')."""
+        self._admit()
+        try:
+            result = await fn()
+        except Exception:
+            self._record(failed=True)
+            raise
+        self._record(failed=False)
+        return result
+
+    def _admit(self) -> None:
+        """Fail fast while open; once the pause is over, let one trial call through."""
+        with self._lock:
+            if self._opened_at is not None:
+                if not self._trial_due():
+                    raise CircuitOpenError("circuit open: the service failed repeatedly")
+                self._opened_at = self._monotonic()  # one trial; the others still fail fast
 
     def _trial_due(self) -> bool:
         assert self._opened_at is not None  # noqa: S101 - only asked while open
@@ -135,24 +152,13 @@ class HttpSettings:
     retry_budget: float = 5.0
 
 
+@attrs.define
 class _Upstream:
     """One service: an httpx client, its circuit breaker, the contract's error handling."""
 
-    def __init__(
-        self,
-        settings: HttpSettings,
-        breaker: CircuitBreaker | None,
-        transport: httpx.BaseTransport | None,
-    ) -> None:
-        headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else {}
-        self.settings = settings
-        self.breaker = breaker or CircuitBreaker()
-        self._client = httpx.Client(
-            base_url=settings.base_url,
-            headers=headers,
-            timeout=settings.timeout,
-            transport=transport,
-        )
+    settings: HttpSettings
+    breaker: CircuitBreaker
+    _client: httpx.Client
 
     def close(self) -> None:
         self._client.close()
@@ -169,15 +175,7 @@ class _Upstream:
         return self.breaker.call(lambda: read(self._post(path, body, retry=retry)))
 
     def _post(self, path: str, body: dict[str, object], *, retry: bool) -> httpx.Response:
-        settings = self.settings
-        attempts = stamina.retry_context(
-            on=_TransientError,
-            attempts=settings.attempts if retry else 1,
-            timeout=settings.retry_budget,
-            wait_initial=settings.wait_initial,
-            wait_max=settings.wait_max,
-        )
-        for attempt in attempts:
+        for attempt in stamina.retry_context(**_retries(self.settings, retry=retry)):
             with attempt:
                 return self._send(path, body)
         raise AssertionError("unreachable: stamina re-raises the last failure")
@@ -187,9 +185,69 @@ class _Upstream:
             response = self._client.post(path, json=body)
         except httpx.HTTPError as exc:  # timeouts, refused connections, broken streams
             raise _TransientError(f"{type(exc).__name__} on {path}") from exc
-        if response.status_code in _TRANSIENT_STATUSES or response.status_code >= 500:
-            raise _TransientError(f"HTTP {response.status_code} on {path}")
-        return response
+        return _usable(response, path)
+
+
+@attrs.define
+class _AsyncUpstream:
+    """`_Upstream` on `httpx.AsyncClient`: the same contract, retries and breaker, awaited."""
+
+    settings: HttpSettings
+    breaker: CircuitBreaker
+    _client: httpx.AsyncClient
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def post(
+        self,
+        path: str,
+        body: dict[str, object],
+        read: Callable[[httpx.Response], T],
+        *,
+        retry: bool,
+    ) -> T:
+        async def answer() -> T:
+            return read(await self._post(path, body, retry=retry))
+
+        return await self.breaker.acall(answer)
+
+    async def _post(self, path: str, body: dict[str, object], *, retry: bool) -> httpx.Response:
+        async for attempt in stamina.retry_context(**_retries(self.settings, retry=retry)):
+            with attempt:
+                return await self._send(path, body)
+        raise AssertionError("unreachable: stamina re-raises the last failure")
+
+    async def _send(self, path: str, body: dict[str, object]) -> httpx.Response:
+        try:
+            response = await self._client.post(path, json=body)
+        except httpx.HTTPError as exc:  # timeouts, refused connections, broken streams
+            raise _TransientError(f"{type(exc).__name__} on {path}") from exc
+        return _usable(response, path)
+
+
+def _client_options(settings: HttpSettings) -> dict[str, Any]:
+    """What both clients (sync and async) are built with."""
+    headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else {}
+    return {"base_url": settings.base_url, "headers": headers, "timeout": settings.timeout}
+
+
+def _retries(settings: HttpSettings, *, retry: bool) -> dict[str, Any]:
+    """How one call is attempted: backoff with jitter within the budget; once for a send."""
+    return {
+        "on": _TransientError,
+        "attempts": settings.attempts if retry else 1,
+        "timeout": settings.retry_budget,
+        "wait_initial": settings.wait_initial,
+        "wait_max": settings.wait_max,
+    }
+
+
+def _usable(response: httpx.Response, path: str) -> httpx.Response:
+    """The response, unless its status is one worth another attempt."""
+    if response.status_code in _TRANSIENT_STATUSES or response.status_code >= 500:
+        raise _TransientError(f"HTTP {response.status_code} on {path}")
+    return response
 
 
 def _expect(response: httpx.Response, *statuses: int) -> None:
@@ -255,26 +313,47 @@ def _record(answer: dict[str, Any]) -> BhxhRecord:
 
 
 class _HttpAdapter:
-    """What both adapters share: the upstream, its breaker, closing the connections."""
+    """What every adapter shares: its upstream and that upstream's breaker.
+
+    `transport` is httpx's, of the adapter's kind (`httpx.MockTransport` in tests; an async
+    one for the async adapters)."""
+
+    _upstream: Any
 
     def __init__(
         self,
         settings: HttpSettings,
         *,
         breaker: CircuitBreaker | None = None,
-        transport: httpx.BaseTransport | None = None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._upstream = _Upstream(settings, breaker, transport)
+        options = {"transport": transport, **_client_options(settings)}
+        self._upstream = self._upstream_of(settings, breaker or CircuitBreaker(), options)
+
+    @staticmethod
+    def _upstream_of(
+        settings: HttpSettings, breaker: CircuitBreaker, client_options: dict[str, Any]
+    ) -> Any:  # noqa: ANN401 - the subclass's upstream, sync or async
+        raise NotImplementedError
 
     @property
     def breaker(self) -> CircuitBreaker:
-        return self._upstream.breaker
+        breaker: CircuitBreaker = self._upstream.breaker
+        return breaker
+
+
+class _SyncHttpAdapter(_HttpAdapter):
+    @staticmethod
+    def _upstream_of(
+        settings: HttpSettings, breaker: CircuitBreaker, client_options: dict[str, Any]
+    ) -> _Upstream:
+        return _Upstream(settings, breaker, httpx.Client(**client_options))
 
     def close(self) -> None:
         self._upstream.close()
 
 
-class HttpBhxhRegistry(_HttpAdapter):
+class HttpBhxhRegistry(_SyncHttpAdapter):
     """`BhxhRegistry` over `LOOKUP_PATH`, a POST so the number stays out of URLs and access
     logs; retried, since a look-up changes nothing."""
 
@@ -285,7 +364,7 @@ class HttpBhxhRegistry(_HttpAdapter):
         return None if answer is None else _record(answer)
 
 
-class HttpSmsGateway(_HttpAdapter):
+class HttpSmsGateway(_SyncHttpAdapter):
     """`SmsGateway` over `MESSAGES_PATH`; one attempt per send (see the module doc).
 
     Posts what brandname providers take: the brandname, the approved template's id and its
@@ -294,12 +373,46 @@ class HttpSmsGateway(_HttpAdapter):
     """
 
     def send(self, phone: str, message: SmsMessage) -> None:
-        template = message.template
-        body: dict[str, object] = {
-            "to": phone,
-            "brandname": template.brandname,
-            "template_id": template.id,
-            "params": {name: message.params[name] for name in template.params},
-            "text": message.text,
-        }
-        self._upstream.post(MESSAGES_PATH, body, _sent, retry=False)
+        self._upstream.post(MESSAGES_PATH, _message_body(phone, message), _sent, retry=False)
+
+
+def _message_body(phone: str, message: SmsMessage) -> dict[str, object]:
+    template = message.template
+    return {
+        "to": phone,
+        "brandname": template.brandname,
+        "template_id": template.id,
+        "params": {name: message.params[name] for name in template.params},
+        "text": message.text,
+    }
+
+
+class _AsyncHttpAdapter(_HttpAdapter):
+    """An async adapter: close it with `aclose`, in the loop that used it."""
+
+    @staticmethod
+    def _upstream_of(
+        settings: HttpSettings, breaker: CircuitBreaker, client_options: dict[str, Any]
+    ) -> _AsyncUpstream:
+        return _AsyncUpstream(settings, breaker, httpx.AsyncClient(**client_options))
+
+    async def aclose(self) -> None:
+        await self._upstream.aclose()
+
+
+class AsyncHttpBhxhRegistry(_AsyncHttpAdapter):
+    """`AsyncBhxhRegistry` on `httpx.AsyncClient`: `HttpBhxhRegistry`, awaited."""
+
+    async def lookup(self, bhxh_number: str) -> BhxhRecord | None:
+        answer = await self._upstream.post(
+            LOOKUP_PATH, {"bhxh_number": bhxh_number}, _lookup_answer, retry=True
+        )
+        return None if answer is None else _record(answer)
+
+
+class AsyncHttpSmsGateway(_AsyncHttpAdapter):
+    """`AsyncSmsGateway` on `httpx.AsyncClient`: `HttpSmsGateway`, awaited (one attempt)."""
+
+    async def send(self, phone: str, message: SmsMessage) -> None:
+        body = _message_body(phone, message)
+        await self._upstream.post(MESSAGES_PATH, body, _sent, retry=False)
