@@ -162,6 +162,26 @@ def test_a_sync_engine_refuses_an_async_port_when_wired() -> None:
         )
 
 
+class _SneakyRegistry:
+    """A sync-looking port whose look-up hands back a coroutine (wired past the check)."""
+
+    def lookup(self, bhxh_number: str) -> object:
+        return _DownRegistry().lookup(bhxh_number)
+
+
+def test_an_awaitable_answer_under_the_sync_engine_is_that_ports_failure(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ports = FakePorts.seeded()
+    engine = Engine(BHXH_REGISTRATION, **{**ports._wiring(None, None), "bhxh": _SneakyRegistry()})
+    flow_id = engine.start("bhxh_registration").flow_id
+    engine.send(flow_id, ChooseMethod("citizen", "bhxh"))
+    view = engine.send(flow_id, form_for())
+    assert [error.code for error in view.errors] == ["bhxh.unavailable"]
+    assert view.state is State.FILLING_FORM
+    assert "error_type=AsyncPortError" in capsys.readouterr().out
+
+
 def test_settle_outside_the_async_engine_refuses_an_awaitable() -> None:
     async def answer() -> int:
         return 1
