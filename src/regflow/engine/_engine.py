@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, ParamSpec
 import attrs
 import structlog
 
-from regflow._bridge import perform
+from regflow._bridge import settle
 from regflow._errors import DuplicateAccountError, FlowError, StaleFlowError, flow_error
 from regflow._masking import mask_id
 from regflow._methods import MethodRegistry
@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 
     from regflow.declare._spec import FlowSpec
     from regflow.ports import (
+        AsyncFlowStore,
+        AsyncSmsGateway,
         BhxhRegistry,
         Clock,
         FlowStore,
@@ -118,7 +120,8 @@ class Engine:
                 raise ValueError(f"otp_secret needs at least {_MIN_SECRET_BYTES} random bytes")
         if not specs:
             raise ValueError("an Engine runs at least one flow: Engine(BHXH_REGISTRATION, …)")
-        self._flows = flows
+        #: Under `AsyncEngine` an `AsyncFlowStore`: every call goes through `settle`.
+        self._flows: FlowStore | AsyncFlowStore = flows
         self._clock = clock
         #: Metrics and traces (`regflow.adapters.otel`); None calls nothing at all.
         self._instrumentation = instrumentation
@@ -210,7 +213,7 @@ class Engine:
         )
         try:
             with port_scope("storage", "save"):
-                perform(self._flows.save, snapshot)
+                settle(self._flows.save(snapshot))
         except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
             return self._failed(snapshot.flow_id, "start", PortFailureError("storage"), exc)
         _emit(
@@ -273,7 +276,7 @@ class Engine:
 
         Run it from a scheduler (or `regflow db purge-expired`); returns how many went.
         """
-        purged = perform(self._flows.purge_expired, self._now())
+        purged = settle(self._flows.purge_expired(self._now()))
         _emit("info", "flows.purged", count=purged)
         return purged
 
@@ -335,7 +338,7 @@ class Engine:
         server moved the flow first, or an old one advanced it): read it again."""
         try:
             with port_scope("storage", "load"):
-                snapshot = perform(self._flows.load, flow_id)
+                snapshot = settle(self._flows.load(flow_id))
         except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
             return self._failed(flow_id, trigger, PortFailureError("storage"), exc)
         resolved = None if snapshot is None else self._versions.resolve(snapshot)
@@ -438,7 +441,7 @@ class Engine:
         following = attrs.evolve(snapshot, version=snapshot.version + 1, updated_at=now, **fields)
         try:
             with port_scope("storage", "save"):
-                perform(self._flows.save, following)
+                settle(self._flows.save(following))
         except StaleFlowError:
             raise
         except Exception as exc:
@@ -495,10 +498,10 @@ class Engine:
         return None
 
     def _text(self, sms: OutgoingSms) -> None:
-        gateway = self._services.sms
+        gateway: SmsGateway | AsyncSmsGateway | None = self._services.sms
         if gateway is None:  # a flow that sends texts without `requires={"sms"}`
             raise MissingPortError("sms")
-        perform(gateway.send, sms.phone, sms.message)
+        settle(gateway.send(sms.phone, sms.message))
 
     def _failed(
         self,
