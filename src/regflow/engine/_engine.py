@@ -541,14 +541,14 @@ def _refuse_async_ports(flows: FlowStore, services: Services) -> None:
     port whose methods are coroutines (which `AsyncEngine` runs)."""
     given = [flows, *(getattr(services, name) for name in Services.BUILT_IN)]
     for name, port in zip(("flows", *Services.BUILT_IN), given, strict=True):
-        if _is_async(port):
+        if is_async(port):
             raise ValueError(f"the {name} port is async: run it with regflow.AsyncEngine")
     for name, port in services.ports.items():
-        if _is_async(port):
+        if is_async(port):
             raise ValueError(f"the port {name!r} is async: run it with regflow.AsyncEngine")
 
 
-def _is_async(port: object) -> bool:
+def is_async(port: object) -> bool:
     """Whether any public method of `port` is a coroutine function (looked up statically:
     a port's properties are not run)."""
     return any(
