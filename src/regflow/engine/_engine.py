@@ -17,7 +17,6 @@ import inspect
 import logging
 import re
 import secrets
-from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Final, ParamSpec
 
 import attrs
@@ -570,12 +569,14 @@ def _emit(level: str, event: str, **fields: object) -> None:
     """Log one event. Its fields are the engine's own (ids of its shape, codes, masked
     numbers, keyed digests), so rendering them cannot fail on anything a citizen typed; a
     host's logging that fails all the same loses the line, never the step it reports."""
-    with suppress(Exception):  # the step is done: a log line cannot undo it
+    try:
         # The engine's lazy proxy would find the level's method by a failed attribute
         # lookup and `bind()`; asking `bind()` directly skips the failure (and, with
         # `cache_logger_on_first_use`, returns the cached logger).
         logger = _log.bind() if _log is _CONFIGURED_LOG else _log
         getattr(logger, level)(event, **fields)
+    except Exception:  # noqa: BLE001, S110 - the step is done: a log line cannot undo it
+        pass  # (`try` costs nothing until it raises; `contextlib.suppress` costs a call)
 
 
 def _stuck(
