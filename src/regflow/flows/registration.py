@@ -231,6 +231,13 @@ def id_form_invalid(step: Step) -> bool:
     en="The details typed differ from the BHXH record (or BHXH has no such number).",
 )
 def data_mismatch(step: Step) -> bool:
+    return record_differs(step)
+
+
+@fact
+def record_differs(step: Step) -> bool:
+    """Whether the form differs from the BHXH record: a fact, as the mismatch limit, the
+    mismatch itself and the match edge (``unless=``) each ask it in one request."""
     typed, record = valid_form(step), bhxh_record(step)
     return (
         record is None

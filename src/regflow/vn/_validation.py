@@ -7,6 +7,7 @@ whatever type or size it has.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
@@ -240,8 +241,12 @@ def _parse_phone(value: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=4096)
 def _mobile(national: str) -> str | None:
-    """The E.164 form of a Vietnamese national number if it is a mobile's, now or before 2018."""
+    """The E.164 form of a Vietnamese national number if it is a mobile's, now or before 2018.
+
+    Kept for the last numbers asked: a registration asks it of the phone typed and of the
+    phone on the BHXH record, which are the same number when the citizen is who they say."""
     national = _current_number(national)
     return f"+84{national}" if _is_vietnamese_mobile(national) else None
 
