@@ -319,6 +319,13 @@ _CATALOGUE = (
         "The request body is not valid JSON of the expected shape.",
     ),
     _spec("request.too_large", "Yêu cầu quá lớn.", "The request is too large."),
+    _spec("request.not_found", "Không có địa chỉ này.", "There is no such address."),
+    _spec(
+        # a POST without the host's anti-CSRF header: not sent by the host's own front-end
+        "request.header_missing",
+        "Yêu cầu thiếu tiêu đề bảo vệ của ứng dụng.",
+        "The request lacks the application's protective header.",
+    ),
     _spec("request.field_missing", "Vui lòng điền trường này.", "This field is missing."),
     _spec(
         "request.field_type",

@@ -11,7 +11,6 @@ The engine's rules stay the judges: the constraints are hints that spare a round
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
 from typing import Final
 
@@ -60,13 +59,20 @@ def ui(
 @attrs.frozen(kw_only=True)
 class UiField:
     """One input of a screen: `name` is the payload field's, `required` whether the event
-    needs it (no default), `constraints` the declared ``max_length`` and ``pattern``."""
+    needs it (no default), `max_length` and `pattern` what the declaration constrains."""
 
     name: str
     type: str
     required: bool
     label: Message
-    constraints: Mapping[str, int | str]
+    max_length: int | None = None
+    pattern: str | None = None
+
+    @property
+    def constraints(self) -> dict[str, int | str]:
+        """The constraints the declaration gives, by name (``max_length``, ``pattern``)."""
+        given = {"max_length": self.max_length, "pattern": self.pattern}
+        return {name: value for name, value in given.items() if value is not None}
 
 
 def fields_of(payload: type, *, required: frozenset[str] = frozenset()) -> tuple[UiField, ...]:
@@ -79,13 +85,13 @@ def _field(field: attrs.Attribute[object], required: frozenset[str]) -> UiField:
     declared = field.metadata.get(UI_KEY)
     if not isinstance(declared, FieldUi):
         declared = FieldUi(label=Message(field.name, field.name), kind=_kind_of(field.type))
-    constraints = {"max_length": declared.max_length, "pattern": declared.pattern}
     return UiField(
         name=field.name,
         type=declared.kind,
         required=field.default is attrs.NOTHING or field.name in required,
         label=declared.label,
-        constraints={key: value for key, value in constraints.items() if value is not None},
+        max_length=declared.max_length,
+        pattern=declared.pattern,
     )
 
 
