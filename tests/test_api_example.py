@@ -13,7 +13,7 @@ import httpx
 import psycopg
 import pytest
 
-from regflow import PortUnavailableError
+from regflow import BhxhRecord, PortUnavailableError
 from regflow.adapters.memory import InMemoryBhxhRegistry
 from regflow.testing import CITIZEN, STRONG_PASSWORD, FakePorts, SmsInbox, form_for
 from regflow_api import (
@@ -102,7 +102,8 @@ def test_a_citizen_registers_through_the_json_api(app: FastAPI, ports: FakePorts
         )
         assert form.status_code == 200
         fields = nodes_of(form)
-        assert fields["id_number"]["required"] and not fields["email"]["required"]
+        assert fields["id_number"]["required"]
+        assert not fields["email"]["required"]
         assert fields["date_of_birth"]["type"] == "date"
         assert fields["bhxh_number"]["label"] == {"vi": "Mã số BHXH", "en": "BHXH number"}
         assert fields["bhxh_number"]["constraints"] == {"max_length": 320}
@@ -119,7 +120,9 @@ def test_a_citizen_registers_through_the_json_api(app: FastAPI, ports: FakePorts
         done = await call("POST", f"{events}/set_password", password)
         assert done.status_code == 200
         assert (done.json()["state"], done.json()["finished"]) == ("completed", True)
-        assert done.json()["account_id"] == ports.users.find(CITIZEN.id_number, None).account_id
+        account = ports.users.find(CITIZEN.id_number, CITIZEN.bhxh_number)
+        assert account is not None
+        assert done.json()["account_id"] == account.account_id
         assert done.json()["ui"]["nodes"] == []
         again = await call("GET", f"/flows/{flow_id}")
         assert again.json()["state"] == "completed"
@@ -167,3 +170,190 @@ async def _register(client: httpx.AsyncClient, sms: SmsInbox) -> None:
         sent = await client.post(f"/flows/{flow_id}/events/{event}", json=body(), headers=headers)
         assert sent.json()["state"] == state, sent.json()
     assert (await client.get(f"/flows/{flow_id}")).json()["finished"]
+
+
+#: Each: a body of choose_method as sent, the status and the (code, field) it answers.
+ODD_BODIES = [
+    (b"{", 400, ("request.malformed", None)),
+    (
+        b'{"subject": "\\ud800", "method": "bhxh"}',
+        400,
+        ("request.malformed", None),
+    ),  # lone surrogate
+    (b"\xff\xfe", 400, ("request.malformed", None)),  # not UTF-8
+    (b"[1, 2]", 400, ("request.malformed", None)),
+    (b'"citizen"', 400, ("request.malformed", None)),
+    ({"subject": 1, "method": "bhxh"}, 422, ("request.field_type", "subject")),
+    ({"subject": None, "method": "bhxh"}, 422, ("request.field_type", "subject")),
+    ({"subject": ["citizen"], "method": "bhxh"}, 422, ("request.field_type", "subject")),
+    ({"method": "bhxh"}, 422, ("request.field_missing", "subject")),
+    (
+        {"subject": "citizen", "method": "bhxh", "admin": True},
+        422,
+        ("request.field_unknown", "admin"),
+    ),
+    ({"subject": "x" * 321, "method": "bhxh"}, 422, ("request.field_too_long", "subject")),
+    ({"subject": "c\x00", "method": "bhxh"}, 422, ("method.unsupported", "method")),
+    (
+        b'{"subject": "citizen", "method": "' + b"x" * 20_000 + b'"}',
+        413,
+        ("request.too_large", None),
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "status", "error"), ODD_BODIES)
+def test_odd_bodies_get_a_json_refusal_and_change_nothing(
+    app: FastAPI, body: object, status: int, error: tuple[str, str | None]
+) -> None:
+    async def scenario(call: Call) -> None:
+        started = await call("POST", "/flows/bhxh_registration")
+        flow_id = started.json()["id"]
+        sent = await call("POST", f"/flows/{flow_id}/events/choose_method", body)
+        assert (sent.status_code, codes(sent)) == (status, [error])
+        assert (await call("GET", f"/flows/{flow_id}")).json()["state"] == "choosing_method"
+
+    run(app, scenario)
+
+
+def test_a_form_of_odd_text_is_the_flows_to_judge(app: FastAPI) -> None:
+    """NUL, a lone surrogate sent as UTF-8's replacement and text the rules refuse reach the
+    flow, whose rules answer with their own codes."""
+
+    async def scenario(call: Call) -> None:
+        flow_id = await _to_form(call)
+        odd = {**FORM, "full_name": "Nguyễn\x00Văn", "phone": "\ufffd" * 10, "bhxh_number": "١٢٣"}
+        sent = await call("POST", f"/flows/{flow_id}/events/submit_form", odd)
+        assert sent.status_code == 422
+        assert set(codes(sent)) >= {("full_name.invalid", "full_name"), ("phone.invalid", "phone")}
+        assert sent.json()["state"] == "filling_form"
+
+    run(app, scenario)
+
+
+#: Each: the method, the path, the status and the code it answers.
+ODD_ADDRESSES = [
+    ("POST", "/flows/no_such_flow", 404, "flow.unknown"),
+    ("GET", "/flows/AAAAAAAAAAAAAAAAAAAAAA", 404, "flow.not_found"),
+    ("GET", "/flows/%ED%A0%80%00", 404, "flow.not_found"),
+    ("POST", "/flows/AAAAAAAAAAAAAAAAAAAAAA/events/confirm_otp", 404, "flow.not_found"),
+    ("POST", "/flows/{flow_id}/events/no_such_event", 404, "event.invalid"),
+    ("POST", "/flows/{flow_id}/events/submit_login", 404, "event.invalid"),  # another flow's
+    ("POST", "/flows/{flow_id}/events/resend_otp", 409, "event.not_allowed"),
+    ("GET", "/nowhere", 404, "request.not_found"),
+    ("PUT", "/flows/bhxh_registration", 405, "request.not_found"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "status", "code"), ODD_ADDRESSES)
+def test_what_does_not_exist_is_a_json_404(
+    app: FastAPI, method: str, path: str, status: int, code: str
+) -> None:
+    async def scenario(call: Call) -> None:
+        flow_id = (await call("POST", "/flows/bhxh_registration")).json()["id"]
+        sent = await call(method, path.format(flow_id=flow_id), {})
+        assert sent.status_code == status
+        assert [c for c, _ in codes(sent)] == [code]
+
+    run(app, scenario)
+
+
+def test_a_post_without_the_anti_csrf_header_is_refused(app: FastAPI) -> None:
+    async def scenario(call: Call) -> None:
+        sent = await call("POST", "/flows/bhxh_registration", headers={CSRF_HEADER: ""})
+        assert (sent.status_code, codes(sent)) == (403, [("request.header_missing", None)])
+
+    run(app, scenario)
+
+
+def test_cors_lets_only_the_allowed_origins_in(app: FastAPI) -> None:
+    async def scenario(call: Call) -> None:
+        for origin, allowed in (("https://app.example.vn", True), ("https://evil.example", False)):
+            preflight = {
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": CSRF_HEADER,
+            }
+            answer = await call("OPTIONS", "/flows/bhxh_registration", headers=preflight)
+            assert (answer.headers.get("access-control-allow-origin") == origin) is allowed
+
+    run(app, scenario)
+
+
+class _FlakyBhxh(InMemoryBhxhRegistry):
+    """A BHXH registry that is down while `down` is set."""
+
+    down = True
+
+    def lookup(self, bhxh_number: str) -> BhxhRecord | None:
+        if self.down:
+            raise PortUnavailableError("BHXH is down")
+        return super().lookup(bhxh_number)
+
+
+def test_a_failing_service_is_a_503_and_the_flow_goes_on_after() -> None:
+    bhxh = _FlakyBhxh([CITIZEN])
+    app = create_app(FakePorts(bhxh=bhxh).async_engine(*FLOWS), SETTINGS)
+
+    async def scenario(call: Call) -> None:
+        flow_id = await _to_form(call)
+        failed = await call("POST", f"/flows/{flow_id}/events/submit_form", FORM)
+        assert (failed.status_code, codes(failed)) == (503, [("bhxh.unavailable", None)])
+        assert failed.json()["errors"][0]["retryable"]
+        assert failed.json()["state"] == "filling_form"
+        bhxh.down = False
+        again = await call("POST", f"/flows/{flow_id}/events/submit_form", FORM)
+        assert (again.status_code, again.json()["state"]) == (200, "otp_pending")
+
+    run(app, scenario)
+
+
+def test_the_openapi_schema_lists_every_flows_events_and_fields(app: FastAPI) -> None:
+    async def scenario(call: Call) -> None:
+        schema = (await call("GET", "/openapi.json")).json()
+        paths = schema["paths"]
+        for spec in FLOWS:
+            assert "post" in paths[f"/flows/{spec.name}"]
+            for name, info in spec.events.items():
+                body = paths[f"/flows/{{flow_id}}/events/{name}"]["post"]["requestBody"]
+                models = body["content"]["application/json"]["schema"]
+                found = [
+                    m for m in models.get("oneOf", [models]) if m["title"].startswith(spec.name)
+                ]
+                model = next(
+                    m for m in found if m["title"] == f"{spec.name}_v{spec.version}_{name}"
+                )
+                assert list(model.get("properties", {})) == [f.name for f in info.fields]
+                assert set(model.get("required", [])) == {f.name for f in info.fields if f.required}
+        submit = paths["/flows/{flow_id}/events/submit_form"]["post"]["requestBody"]
+        v2 = next(
+            m
+            for m in submit["content"]["application/json"]["schema"]["oneOf"]
+            if m["title"] == "bhxh_registration_v2_submit_form"
+        )
+        assert v2["properties"]["phone"]["x-label"] == {"vi": "Số điện thoại", "en": "Phone number"}
+        assert v2["properties"]["phone"]["maxLength"] == 320
+
+    run(app, scenario)
+
+
+def test_settings_come_from_the_environment_and_refuse_an_unsafe_production() -> None:
+    environ = {
+        "REGFLOW_API_DATABASE": "postgresql://db/regflow",
+        "REGFLOW_API_ORIGINS": "https://a.vn, https://b.vn,",
+        "REGFLOW_API_OTP_SECRET": "ab" * 32,
+    }
+    settings = ApiSettings.from_env(environ)
+    assert (settings.postgres, settings.origins) == (True, ("https://a.vn", "https://b.vn"))
+    assert settings.secret() == bytes.fromhex("ab" * 32)
+    assert len(ApiSettings(dev=True).secret()) == 32
+    for secret in ("", "zz" * 32, "ab" * 8):
+        with pytest.raises(UnsafeSettingsError, match="OTP_SECRET"):
+            ApiSettings(otp_secret=secret).secret()
+
+    async def production_without_services() -> None:
+        async with open_engine(ApiSettings(database=":memory:", otp_secret="ab" * 32)):
+            pass
+
+    with pytest.raises(UnsafeSettingsError, match="BHXH_URL"):
+        asyncio.run(production_without_services())
