@@ -6,14 +6,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import httpx
 import psycopg
 import pytest
+import uvicorn
+from playwright.sync_api import expect, sync_playwright
 
+from browser_tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from regflow import BhxhRecord, PortUnavailableError
+from regflow.adapters.demo import demo_citizens
 from regflow.adapters.memory import InMemoryBhxhRegistry
 from regflow.testing import CITIZEN, STRONG_PASSWORD, FakePorts, SmsInbox, form_for
 from regflow_api import (
@@ -26,7 +35,7 @@ from regflow_api import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Coroutine
+    from collections.abc import Awaitable, Callable, Coroutine, Iterator
 
     from fastapi import FastAPI
 
@@ -357,3 +366,64 @@ def test_settings_come_from_the_environment_and_refuse_an_unsafe_production() ->
 
     with pytest.raises(UnsafeSettingsError, match="BHXH_URL"):
         asyncio.run(production_without_services())
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """The app under uvicorn on a free loopback port, in development mode on a SQLite file
+    (its own engine, opened by the app's lifespan)."""
+    settings = ApiSettings(dev=True, database=str(tmp_path / "api.sqlite3"))
+    config = uvicorn.Config(create_app(settings=settings), log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    listening = socket.create_server(("127.0.0.1", 0))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{listening.getsockname()[1]}"
+    server.should_exit = True
+    thread.join()
+    listening.close()
+
+
+def _walk_to_the_otp_screen(url: str) -> str:
+    """The tiny front-end in Chromium, from "Đăng ký" to the OTP screen; its lead."""
+    citizen = demo_citizens()[0]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(base_url=url)
+        page.goto("/")
+        page.click("#start")
+        expect(page.locator("#state")).to_have_attribute("data-state", "choosing_method")
+        page.fill("#subject", "citizen")
+        page.fill("#method", "bhxh")
+        page.click("#send-choose_method")
+        expect(page.locator("#state")).to_have_attribute("data-state", "filling_form")
+        page.fill("#bhxh_number", citizen.bhxh_number)
+        page.click("#send-submit_form")  # the browser's own check: the required fields
+        expect(page.locator("#state")).to_have_attribute("data-state", "filling_form")
+        for name, value in attrs.asdict(form_for(citizen)).items():
+            if value is not None:
+                page.fill(f"#{name}", value)
+        page.fill("#phone", "0999")
+        page.click("#send-submit_form")
+        expect(page.locator("[data-code='phone.invalid']")).to_be_visible()
+        page.fill("#phone", form_for(citizen).phone)
+        page.click("#send-submit_form")
+        expect(page.locator("#state")).to_have_attribute("data-state", "otp_pending")
+        expect(page.locator("#code")).to_be_visible()
+        lead = page.locator("#state").inner_text()
+        page.reload()  # the flow id is kept: the same screen comes back
+        expect(page.locator("#state")).to_have_attribute("data-state", "otp_pending")
+        browser.close()
+    return lead
+
+
+def test_the_static_front_end_renders_the_ui_nodes_to_the_otp_screen(served: str) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/chromium.sh (scripts/test.sh does)")
+    # Playwright's sync API refuses a thread where another browser's event loop runs (the
+    # portal's tests keep theirs open for the whole run): this one runs on a thread of its own.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        lead = thread.submit(_walk_to_the_otp_screen, served).result()
+    assert lead == "Chờ nhập OTP"

@@ -81,7 +81,7 @@ def create_app(engine: AsyncEngine | None = None, settings: ApiSettings | None =
             yield
 
     app = FastAPI(title="regflow JSON API", version="1", lifespan=lifespan)
-    _routes(app, api, settings)
+    _routes(app, api)
     app.add_exception_handler(HTTPException, _http_refusal)
     app.add_middleware(BodyLimit, max_body=settings.max_body, csrf_header=settings.csrf_header)
     app.add_middleware(
@@ -106,7 +106,7 @@ def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def _routes(app: FastAPI, api: _Api, settings: ApiSettings) -> None:
+def _routes(app: FastAPI, api: _Api) -> None:
     names = sorted({spec.name for spec in api.specs.values()})
     for name in names:
         app.add_api_route(
@@ -140,8 +140,7 @@ def _routes(app: FastAPI, api: _Api, settings: ApiSettings) -> None:
     app.add_api_route(
         "/flows/{flow_id}/events/{event}", _unknown_event, methods=["POST"], include_in_schema=False
     )
-    if settings.dev or STATIC.is_dir():
-        app.add_api_route("/", _index, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/", _index, methods=["GET"], include_in_schema=False)
 
 
 def _starter(api: _Api, name: str) -> Callable[[Request], Awaitable[JSONResponse]]:
