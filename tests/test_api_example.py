@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ import uvicorn
 from playwright.sync_api import expect, sync_playwright
 
 from browser_tests.conftest import CHROMIUM, CHROMIUM_ARGS
-from regflow import BhxhRecord, PortUnavailableError
+from regflow import BhxhRecord, Policy, PortUnavailableError, RateLimit, RateLimits
 from regflow.adapters.demo import demo_citizens
 from regflow.adapters.memory import InMemoryBhxhRegistry
 from regflow.testing import CITIZEN, STRONG_PASSWORD, FakePorts, SmsInbox, form_for
@@ -271,6 +272,30 @@ def test_a_post_without_the_anti_csrf_header_is_refused(app: FastAPI) -> None:
     async def scenario(call: Call) -> None:
         sent = await call("POST", "/flows/bhxh_registration", headers={CSRF_HEADER: ""})
         assert (sent.status_code, codes(sent)) == (403, [("request.header_missing", None)])
+
+    run(app, scenario)
+
+
+def test_a_host_that_checks_requests_otherwise_may_drop_the_header(ports: FakePorts) -> None:
+    app = create_app(ports.async_engine(*FLOWS), ApiSettings(csrf_header=""))
+
+    async def scenario(call: Call) -> None:
+        sent = await call("POST", "/flows/bhxh_registration", headers={CSRF_HEADER: ""})
+        assert sent.status_code == 201
+
+    run(app, scenario)
+
+
+def test_a_limit_across_flows_is_a_429_with_its_time(ports: FakePorts) -> None:
+    limits = RateLimits(starts_per_client=(RateLimit(1, timedelta(hours=1)),))
+    engine = ports.async_engine(*FLOWS, policy=Policy(rate_limits=limits), limiter=ports.limiter)
+    app = create_app(engine, SETTINGS)
+
+    async def scenario(call: Call) -> None:
+        assert (await call("POST", "/flows/bhxh_registration")).status_code == 201
+        refused = await call("POST", "/flows/bhxh_registration")
+        assert (refused.status_code, codes(refused)) == (429, [("client.start_rate_limited", None)])
+        assert refused.json()["errors"][0]["retry_at"]
 
     run(app, scenario)
 

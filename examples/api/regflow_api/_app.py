@@ -94,10 +94,9 @@ def create_app(engine: AsyncEngine | None = None, settings: ApiSettings | None =
 
 
 async def _http_refusal(_: Request, exc: Exception) -> JSONResponse:
-    """Starlette's own refusals (no such route, method) in the API's shape."""
-    status = exc.status_code if isinstance(exc, HTTPException) else 400
-    code = "request.not_found" if status in {404, 405} else "request.malformed"
-    return refused(status, (refusal(code),))
+    """Starlette's own refusals (no such route, no such method on it) in the API's shape."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    return refused(status, (refusal("request.not_found"),))
 
 
 def _client(request: Request) -> str | None:
