@@ -192,6 +192,7 @@ ODD_BODIES = [
     ),  # lone surrogate
     (b"\xff\xfe", 400, ("request.malformed", None)),  # not UTF-8
     (b"[1, 2]", 400, ("request.malformed", None)),
+    (b"subject=citizen&method=bhxh", 400, ("request.malformed", None)),  # a form's body
     (b'"citizen"', 400, ("request.malformed", None)),
     ({"subject": 1, "method": "bhxh"}, 422, ("request.field_type", "subject")),
     ({"subject": None, "method": "bhxh"}, 422, ("request.field_type", "subject")),
