@@ -528,6 +528,7 @@ class Engine:
             flow=snapshot.flow,
             state=snapshot.state,
             version=snapshot.version,
+            flow_version=snapshot.flow_version,
             errors=tuple(errors),
             allowed_events=compiled.allowed[snapshot.state],  # type: ignore[index]
             expires_at=snapshot.expires_at,
