@@ -12,6 +12,13 @@ from regflow.ports.hasher import AsyncPasswordHasher, PasswordHasher
 from regflow.ports.identity import IdentityProvider
 from regflow.ports.instrumentation import Instrumentation, Transition
 from regflow.ports.limiter import AsyncRateLimiter, RateLimiter
+from regflow.ports.outbox import (
+    ClaimedMessage,
+    Outbox,
+    OutboxMessage,
+    OutboxQueue,
+    OutboxStore,
+)
 from regflow.ports.sms import AsyncSmsGateway, SmsGateway
 from regflow.ports.users import AsyncUserStore, UserStore
 
@@ -23,10 +30,15 @@ __all__ = [
     "AsyncSmsGateway",
     "AsyncUserStore",
     "BhxhRegistry",
+    "ClaimedMessage",
     "Clock",
     "FlowStore",
     "IdentityProvider",
     "Instrumentation",
+    "Outbox",
+    "OutboxMessage",
+    "OutboxQueue",
+    "OutboxStore",
     "PasswordHasher",
     "RateLimiter",
     "SmsGateway",
