@@ -10,6 +10,7 @@ reusable kits (`regflow.kits`).
 """
 
 from regflow._bootstrap import Stores, bootstrap, open_stores
+from regflow._delivery import Backoff, Delivery, deliver_outbox
 from regflow._domain import (
     REMEDIES,
     Account,

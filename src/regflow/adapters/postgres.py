@@ -24,7 +24,7 @@ from regflow.adapters import _sql
 from regflow.engine import codec
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
     from datetime import datetime, timedelta
 
     from regflow.declare import FlowSnapshot
@@ -218,7 +218,7 @@ class PostgresOutbox:
         self._write_schema = write_schema
 
     def save_with(self, snapshot: FlowSnapshot, messages: Sequence[OutboxMessage]) -> None:
-        rows = _sql.outbox_rows(messages, snapshot.updated_at, Jsonb)
+        rows = _sql.outbox_rows(messages, snapshot.updated_at, _jsonb)
         with self._pool.connection() as connection, connection.transaction():
             _save_flow(connection, snapshot, self._write_schema)
             connection.cursor().executemany(_sql.INSERT_OUTBOX, rows)
@@ -248,3 +248,7 @@ class PostgresOutbox:
         key = {"idempotency_key": claimed.message.idempotency_key, "lease": claimed.lease}
         with self._pool.connection() as connection:
             connection.execute(statement, {**key, **values})
+
+
+def _jsonb(payload: Mapping[str, object]) -> Jsonb:
+    return Jsonb(dict(payload))

@@ -156,10 +156,15 @@ class Engine:
         }
 
     def _compile(self, spec: FlowSpec) -> CompiledFlow:
-        missing = sorted(name for name in spec.requires if not self._services.has(name))
+        missing = sorted(name for name in spec.requires if not self._has(name))
         if missing:
             raise ValueError(f"the flow {spec.name!r} needs the port(s) {', '.join(missing)}")
         return CompiledFlow.of(spec)
+
+    def _has(self, port: str) -> bool:
+        """Whether the engine has `port`: an outbox stands for the SMS gateway, which only
+        its worker calls."""
+        return self._services.has(port) or (port == "sms" and self._outbox is not None)
 
     @property
     def policy(self) -> Policy:

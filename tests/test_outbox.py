@@ -1,0 +1,460 @@
+"""The outbox: a step's text is saved with the step and sent by a worker, once.
+
+Every test runs on SQLite and on PostgreSQL (`$REGFLOW_TEST_POSTGRES_DSN`); the crash tests
+kill a process (`tests.outbox_crash`) at each point of a text's way and count, at a
+provider that honours idempotency keys, the texts the citizen's phone got.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import httpx
+import pytest
+
+from regflow import (
+    SHIPPED_FLOWS,
+    Backoff,
+    ChooseMethod,
+    ConfirmOtp,
+    Delivery,
+    Engine,
+    Policy,
+    RateLimit,
+    RateLimits,
+    SmsMessage,
+    StaleFlowError,
+    State,
+    deliver_outbox,
+    open_stores,
+)
+from regflow.adapters.http import AsyncHttpSmsGateway, HttpSettings, HttpSmsGateway
+from regflow.adapters.memory import InMemoryRateLimiter
+from regflow.adapters.postgres import (
+    PostgresFlowStore,
+    PostgresOutbox,
+    PostgresUserStore,
+    create_schema,
+    open_pool,
+)
+from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteOutbox, SqliteUserStore
+from regflow.ports import FlowStore, Outbox, OutboxMessage, UserStore
+from regflow.testing import FakeClock, FakePorts, form_for, run_blocking
+
+from .outbox_crash import DIED, FLOW_ID, POINTS, CountingProvider
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from regflow import FlowView
+
+POSTGRES_DSN = os.environ.get("REGFLOW_TEST_POSTGRES_DSN")
+ROOT = Path(__file__).parent.parent
+LEASE = timedelta(minutes=2)
+
+
+@attrs.frozen
+class Stores:
+    name: str
+    users: UserStore
+    flows: FlowStore
+    outbox: Outbox
+    #: Where another process finds them: a file or a DSN.
+    location: str
+    #: The outbox rows as (idempotency_key, status, attempts), read around the port.
+    rows: Any
+
+
+def _sqlite(folder: Path) -> Stores:
+    path = folder / "regflow.sqlite3"
+    database = SqliteDatabase(path)
+
+    def rows() -> list[tuple[str, str, int]]:
+        with database.connect() as connection:
+            found = connection.execute(_ROWS).fetchall()
+        return [tuple(row) for row in found]
+
+    return Stores(
+        "sqlite",
+        SqliteUserStore(database),
+        SqliteFlowStore(database),
+        SqliteOutbox(database),
+        str(path),
+        rows,
+    )
+
+
+_ROWS = "SELECT idempotency_key, status, attempts FROM regflow_outbox ORDER BY idempotency_key"
+
+
+@pytest.fixture(scope="module")
+def postgres_pool() -> Iterator[Any]:
+    if not POSTGRES_DSN:
+        pytest.skip("no PostgreSQL: set REGFLOW_TEST_POSTGRES_DSN")
+    pool = open_pool(POSTGRES_DSN, max_size=4)
+    create_schema(pool)
+    yield pool
+    pool.close()
+
+
+def _postgres(pool: Any) -> Stores:
+    with pool.connection() as connection:
+        connection.execute(
+            "TRUNCATE regflow_outbox, regflow_flows, regflow_id_numbers, regflow_accounts"
+        )
+
+    def rows() -> list[tuple[str, str, int]]:
+        with pool.connection() as connection:
+            return [tuple(row) for row in connection.execute(_ROWS).fetchall()]
+
+    assert POSTGRES_DSN is not None
+    return Stores(
+        "postgres",
+        PostgresUserStore(pool),
+        PostgresFlowStore(pool),
+        PostgresOutbox(pool),
+        POSTGRES_DSN,
+        rows,
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Stores:
+    if request.param == "sqlite":
+        return _sqlite(tmp_path)
+    return _postgres(request.getfixturevalue("postgres_pool"))
+
+
+def _engine(ports: FakePorts, stores: Stores, **settings: Any) -> Engine:
+    return Engine(
+        *SHIPPED_FLOWS,
+        bhxh=ports.bhxh,
+        sms=ports.sms,
+        users=stores.users,
+        flows=stores.flows,
+        hasher=ports.hasher,
+        clock=ports.clock,
+        otp_secret=ports.otp_secret,
+        ports={"identity": ports.identity},
+        outbox=stores.outbox,
+        **settings,
+    )
+
+
+def _at_otp(engine: Engine) -> FlowView:
+    flow_id = engine.start("bhxh_registration").flow_id
+    engine.send(flow_id, ChooseMethod("citizen", "bhxh"))
+    return engine.send(flow_id, form_for())
+
+
+def _deliver(ports: FakePorts, stores: Stores, **settings: Any) -> Delivery:
+    return deliver_outbox(stores.outbox, ports.sms, clock=ports.clock, **settings)
+
+
+# --- a text goes out once, after the save -------------------------------------------------
+
+
+def test_a_steps_text_waits_in_the_outbox_and_the_worker_sends_it_once(stores: Stores) -> None:
+    ports = FakePorts.seeded()
+    engine = _engine(ports, stores)
+    view = _at_otp(engine)
+    key = f"{view.flow_id}:{view.version}:0"
+
+    assert (view.state, view.errors, ports.sms.sent) == (State.OTP_PENDING, (), [])
+    assert stores.rows() == [(key, "pending", 0)]
+
+    assert _deliver(ports, stores) == Delivery(delivered=1)
+    assert _deliver(ports, stores) == Delivery()
+    [sent] = ports.sms.sent
+    assert (sent.phone, sent.message.idempotency_key) == ("+84912345678", key)
+    assert stores.rows() == []  # delivered: the row and its code are gone
+    confirmed = engine.send(view.flow_id, ConfirmOtp(ports.sms.last_code()))
+    assert confirmed.state is State.SETTING_PASSWORD
+
+
+def test_without_an_outbox_the_text_goes_out_inline_and_nothing_is_queued(
+    stores: Stores,
+) -> None:
+    ports = FakePorts.seeded()
+    engine = _engine(ports, attrs.evolve(stores, outbox=None))  # type: ignore[arg-type]
+    _at_otp(engine)
+    assert len(ports.sms.sent) == 1
+    assert stores.rows() == []
+
+
+def test_a_stale_save_stores_no_message_either(stores: Stores) -> None:
+    ports = FakePorts.seeded()
+    view = _at_otp(_engine(ports, stores))
+    snapshot = stores.flows.load(view.flow_id)
+    assert snapshot is not None
+    message = OutboxMessage(idempotency_key="k:1:0", kind="sms", payload={})
+
+    with pytest.raises(StaleFlowError):
+        stores.outbox.save_with(attrs.evolve(snapshot, version=2), [message])
+    assert [row[0] for row in stores.rows()] == [f"{view.flow_id}:{view.version}:0"]
+
+
+# --- the limits across flows count before the save -----------------------------------------
+
+
+def _limited(ports: FakePorts, stores: Stores, limiter: Any = None) -> Engine:
+    policy = Policy(rate_limits=RateLimits(otp_sends_per_phone=(RateLimit(1, timedelta(hours=1)),)))
+    return _engine(
+        ports, stores, policy=policy, limiter=limiter or InMemoryRateLimiter(ports.clock)
+    )
+
+
+def test_a_phone_without_room_gets_nothing_queued_and_the_form_to_submit_again(
+    stores: Stores,
+) -> None:
+    ports = FakePorts.seeded()
+    engine = _limited(ports, stores)
+    _at_otp(engine)
+    refused = _at_otp(engine)
+
+    assert refused.error_codes() == ("otp.send_rate_limited",)
+    assert refused.state is State.FILLING_FORM
+    assert len(stores.rows()) == 1
+
+
+class _NoRoomToSend(InMemoryRateLimiter):
+    """Room when the flow looks (`peek`), none when the engine counts the text (`hit`): a
+    phone another flow used up meanwhile."""
+
+    def hit(self, key: str, limits: Any) -> Any:
+        if key.startswith("regflow:otp_send:"):
+            return self._clock.now() + timedelta(hours=1)
+        return super().hit(key, limits)
+
+
+def test_a_probed_flows_quiet_text_without_room_says_nothing_and_queues_nothing(
+    stores: Stores,
+) -> None:
+    ports = FakePorts.seeded()
+    policy = Policy(rate_limits=RateLimits(mismatches_per_bhxh_number=(RateLimit(1, LEASE),)))
+    engine = _engine(ports, stores, policy=policy, limiter=_NoRoomToSend(ports.clock))
+    flow_id = engine.start("bhxh_registration").flow_id
+    engine.send(flow_id, ChooseMethod("citizen", "bhxh"))
+    engine.send(flow_id, form_for(full_name="NGUYEN VAN SAI"))  # the number's one mismatch
+    probed = _at_otp(engine)
+
+    assert (probed.state, probed.error_codes()) == (State.OTP_PENDING, ("bhxh.number_probed",))
+    assert stores.rows() == []
+    kept = stores.flows.load(probed.flow_id)
+    assert kept is not None
+    assert kept.context["otp"] is not None  # as a decoy's: the send is not undone
+
+
+# --- retries, backoff, dead letters ---------------------------------------------------------
+
+
+def test_a_failed_send_is_retried_after_its_backoff(stores: Stores) -> None:
+    ports = FakePorts.seeded()
+    _at_otp(_engine(ports, stores))
+    ports.sms.fail_next()
+    backoff = Backoff(first=timedelta(seconds=10))
+
+    assert _deliver(ports, stores, backoff=backoff, jitter=lambda: 0.0) == Delivery(retried=1)
+    ports.clock.advance(seconds=4)
+    assert _deliver(ports, stores, backoff=backoff) == Delivery()  # due after 5 s
+    ports.clock.advance(seconds=1)
+    assert _deliver(ports, stores, backoff=backoff) == Delivery(delivered=1)
+    assert len(ports.sms.sent) == 1
+
+
+def test_after_its_last_attempt_a_message_is_a_dead_letter(stores: Stores) -> None:
+    ports = FakePorts.seeded()
+    view = _at_otp(_engine(ports, stores))
+    ports.sms.fail_next(5)
+
+    assert _deliver(ports, stores, max_attempts=2) == Delivery(retried=1)
+    ports.clock.advance(minutes=20)
+    assert _deliver(ports, stores, max_attempts=2) == Delivery(dead=1)
+    ports.clock.advance(days=1)
+    assert _deliver(ports, stores, max_attempts=2) == Delivery()
+    assert stores.rows() == [(f"{view.flow_id}:{view.version}:0", "dead", 2)]
+
+
+def test_the_backoff_doubles_up_to_its_cap_and_jitter_takes_up_to_half_off() -> None:
+    backoff = Backoff(first=timedelta(seconds=10), cap=timedelta(minutes=1))
+
+    assert backoff.delay(1, 0.0) == timedelta(seconds=5)
+    assert backoff.delay(1, 0.5) == timedelta(seconds=7.5)
+    assert backoff.delay(2, 0.0) == timedelta(seconds=10)
+    assert backoff.delay(3, 0.99) < backoff.delay(4, 0.0) * 2
+    assert backoff.delay(10**6, 0.999) < timedelta(minutes=1)  # capped, and no overflow
+
+
+# --- a host's kinds of message ---------------------------------------------------------------
+
+
+def _queued(stores: Stores, *messages: OutboxMessage) -> None:
+    """`messages` saved with a flow's next step, as a host's hook would have them."""
+    ports = FakePorts.seeded()
+    engine = _engine(ports, attrs.evolve(stores, outbox=None))  # type: ignore[arg-type]
+    snapshot = stores.flows.load(engine.start("bhxh_registration").flow_id)
+    assert snapshot is not None
+    stores.outbox.save_with(attrs.evolve(snapshot, version=2), messages)
+
+
+def test_a_hosts_kind_goes_to_its_handler_and_one_without_a_handler_waits(
+    stores: Stores,
+) -> None:
+    welcome = OutboxMessage(idempotency_key="f:2:0", kind="welcome", payload={"to": "a"})
+    unknown = OutboxMessage(idempotency_key="f:2:1", kind="unknown", payload={})
+    _queued(stores, welcome, unknown)
+    handled: list[OutboxMessage] = []
+
+    done = deliver_outbox(stores.outbox, handlers={"welcome": handled.append}, clock=FakeClock())
+
+    assert done == Delivery(delivered=1, retried=1)
+    assert handled == [welcome]
+    assert dict(handled[0].payload) == {"to": "a"}
+
+
+def test_a_text_without_a_gateway_waits_for_one(stores: Stores) -> None:
+    ports = FakePorts.seeded()
+    _at_otp(_engine(ports, stores))
+    assert deliver_outbox(stores.outbox, None, clock=ports.clock) == Delivery(retried=1)
+
+
+# --- leases: two workers never send one message ----------------------------------------------
+
+
+def test_two_workers_claiming_at_once_never_share_a_message(stores: Stores) -> None:
+    ports = FakePorts.seeded()
+    engine = _engine(ports, stores)
+    for _ in range(12):
+        _at_otp(engine)
+        ports.clock.advance(minutes=61)  # the phone's texts of the last hour
+    start = threading.Barrier(2)
+    claimed: list[list[str]] = [[], []]
+
+    def worker(index: int) -> None:
+        start.wait()
+        for _ in range(12):
+            batch = stores.outbox.claim(ports.clock.now(), limit=1, lease=LEASE)
+            claimed[index] += [item.message.idempotency_key for item in batch]
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert not set(claimed[0]) & set(claimed[1])
+    assert len(claimed[0]) + len(claimed[1]) == 12
+
+
+def test_a_lease_that_ran_out_passes_to_another_worker_and_the_first_cannot_fail_it(
+    stores: Stores,
+) -> None:
+    ports = FakePorts.seeded()
+    _at_otp(_engine(ports, stores))
+    now = ports.clock.now()
+    [first] = stores.outbox.claim(now, limit=10, lease=LEASE)
+
+    assert stores.outbox.claim(now + LEASE / 2, limit=10, lease=LEASE) == []
+    [second] = stores.outbox.claim(now + LEASE, limit=10, lease=LEASE)
+    stores.outbox.mark_dead(first)
+    stores.outbox.mark_failed(first, retry_at=now + timedelta(days=1))
+
+    assert (second.message, second.attempts) == (first.message, 2)
+    assert [row[1:] for row in stores.rows()] == [("pending", 2)]
+    stores.outbox.mark_delivered(second)
+    assert stores.rows() == []
+
+
+# --- crashes between every pair of steps -------------------------------------------------------
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_crash_at_any_point_neither_loses_nor_doubles_the_text(
+    stores: Stores, point: str, tmp_path: Path
+) -> None:
+    sent = tmp_path / "sent.jsonl"
+    died = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [
+            sys.executable,
+            "-m",
+            "tests.outbox_crash",
+            stores.name,
+            stores.location,
+            point,
+            str(sent),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert died.returncode == DIED, died.stderr
+    [flow_id] = [
+        line[len(FLOW_ID) :] for line in died.stdout.splitlines() if line.startswith(FLOW_ID)
+    ]
+
+    clock = FakeClock()
+    clock.set(clock.now().replace(year=2999))  # every lease the dead worker held has run out
+    provider = CountingProvider(sent)
+    deliver_outbox(stores.outbox, provider, clock=clock)
+    deliver_outbox(stores.outbox, provider, clock=clock)
+
+    snapshot = stores.flows.load(flow_id)
+    assert snapshot is not None
+    intended = [] if point == "before_save" else [f"{flow_id}:{snapshot.version}:0"]
+    assert provider.delivered() == intended
+    assert stores.rows() == []
+
+
+# --- the wiring: open_stores, the HTTP adapter, the CLI ----------------------------------------
+
+
+def test_open_stores_gives_the_databases_outbox(tmp_path: Path) -> None:
+    with open_stores(tmp_path / "regflow.sqlite3") as opened:
+        assert isinstance(opened.outbox, SqliteOutbox)
+
+
+def _text(key: str | None) -> SmsMessage:
+    return attrs.evolve(Policy().otp_message("123456"), idempotency_key=key)
+
+
+@pytest.mark.parametrize("key", ["flow:3:0", None])
+def test_the_http_sms_adapter_sends_the_idempotency_key_as_a_header(key: str | None) -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(202)
+
+    settings = HttpSettings(base_url="http://sms.test")
+    HttpSmsGateway(settings, transport=httpx.MockTransport(answer)).send("+84912345678", _text(key))
+
+    assert seen[0].headers.get("Idempotency-Key") == key
+
+
+def test_the_async_http_sms_adapter_sends_it_too() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(202)
+
+    gateway = AsyncHttpSmsGateway(
+        HttpSettings(base_url="http://sms.test"), transport=httpx.MockTransport(answer)
+    )
+
+    async def send() -> None:
+        await gateway.send("+84912345678", _text("flow:3:0"))
+        await gateway.aclose()
+
+    run_blocking(send())
+
+    assert seen[0].headers["Idempotency-Key"] == "flow:3:0"
