@@ -7,6 +7,7 @@ provider that honours idempotency keys, the texts the citizen's phone got.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import httpx
 import pytest
 
 from regflow import (
+    BHXH_REGISTRATION,
     SHIPPED_FLOWS,
     Backoff,
     ChooseMethod,
@@ -32,6 +34,7 @@ from regflow import (
     SmsMessage,
     StaleFlowError,
     State,
+    bootstrap,
     deliver_outbox,
     open_stores,
 )
@@ -46,7 +49,9 @@ from regflow.adapters.postgres import (
 )
 from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteOutbox, SqliteUserStore
 from regflow.ports import FlowStore, Outbox, OutboxMessage, UserStore
-from regflow.testing import FakeClock, FakePorts, form_for, run_blocking
+from regflow.testing import FakeClock, FakePorts, SmsInbox, form_for, run_blocking
+from regflow.tools._cli import main
+from regflow.tools._outbox_run import run, sms_gateway
 
 from .outbox_crash import DIED, FLOW_ID, POINTS, CountingProvider
 
@@ -187,6 +192,42 @@ def test_without_an_outbox_the_text_goes_out_inline_and_nothing_is_queued(
     _at_otp(engine)
     assert len(ports.sms.sent) == 1
     assert stores.rows() == []
+
+
+def test_an_app_server_with_an_outbox_needs_no_sms_gateway(tmp_path: Path) -> None:
+    stores = _sqlite(tmp_path)
+    ports = FakePorts.seeded()
+    given: dict[str, Any] = {
+        "bhxh": ports.bhxh,
+        "users": stores.users,
+        "hasher": ports.hasher,
+        "flows": stores.flows,
+        "clock": ports.clock,
+        "otp_secret": ports.otp_secret,
+    }
+
+    with pytest.raises(ValueError, match=r"needs the port\(s\) sms"):
+        Engine(BHXH_REGISTRATION, **given)
+    engine = Engine(BHXH_REGISTRATION, outbox=stores.outbox, **given)
+    assert _at_otp(engine).state is State.OTP_PENDING
+
+
+def test_bootstrap_takes_the_outbox(tmp_path: Path) -> None:
+    ports = FakePorts.seeded()
+    with open_stores(tmp_path / "regflow.sqlite3") as opened:
+        engine = bootstrap(
+            bhxh=ports.bhxh,
+            sms=ports.sms,
+            otp_secret=ports.otp_secret,
+            users=opened.users,
+            flows=opened.flows,
+            hasher=ports.hasher,
+            outbox=opened.outbox,
+        )
+        _at_otp(engine)
+        assert ports.sms.sent == []
+        assert opened.outbox is not None
+        assert deliver_outbox(opened.outbox, ports.sms) == Delivery(delivered=1)
 
 
 def test_a_stale_save_stores_no_message_either(stores: Stores) -> None:
@@ -458,3 +499,88 @@ def test_the_async_http_sms_adapter_sends_it_too() -> None:
     run_blocking(send())
 
     assert seen[0].headers["Idempotency-Key"] == "flow:3:0"
+
+
+# --- regflow outbox run -------------------------------------------------------------------------
+
+#: The gateway `regflow outbox run --sms tests.test_outbox:CLI_SMS` sends through.
+CLI_SMS = SmsInbox()
+
+
+def _queued_text(tmp_path: Path) -> Path:
+    stores = _sqlite(tmp_path)
+    _at_otp(_engine(FakePorts.seeded(), stores))
+    return Path(stores.location)
+
+
+def test_outbox_run_once_delivers_what_is_due_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = _queued_text(tmp_path)
+    CLI_SMS.sent.clear()
+    capsys.readouterr()  # the engine's log lines
+    command = ["outbox", "run", "--once", "--database", str(database)]
+
+    assert main([*command, "--sms", "tests.test_outbox:CLI_SMS"]) == 0
+    assert main([*command, "--sms", "regflow.testing:SmsInbox"]) == 0  # a class: one is made
+
+    assert capsys.readouterr().out.splitlines() == [
+        "delivered=1 retried=0 dead=0",
+        "delivered=0 retried=0 dead=0",
+    ]
+    assert len(CLI_SMS.sent) == 1
+
+
+@pytest.mark.parametrize("target", ["tests.test_outbox", "tests.test_outbox:ROOT"])
+def test_outbox_run_names_what_is_not_a_gateway(target: str) -> None:
+    with pytest.raises(TypeError, match=r"tests\.test_outbox"):
+        sms_gateway(target)
+
+
+class _StopError(Exception):
+    """Stops the worker's loop in a test, as a SIGTERM would."""
+
+
+def test_the_worker_loops_past_a_failed_run_and_pauses_only_when_nothing_is_due(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = _queued_text(tmp_path)
+    runs: Iterator[Delivery | Exception] = iter(
+        [RuntimeError("database down"), Delivery(delivered=1), Delivery()]
+    )
+
+    def deliver(*_: object, **__: object) -> Delivery:
+        answer = next(runs)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    pauses: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == 2:
+            raise _StopError
+
+    monkeypatch.setattr("regflow.tools._outbox_run.deliver_outbox", deliver)
+    out = io.StringIO()
+    with pytest.raises(_StopError):
+        run(str(database), SmsInbox(), once=False, interval=0.5, limit=1, out=out, sleep=sleep)
+
+    # failed: pause; a full batch: straight on; empty: pause
+    assert pauses == [0.5, 0.5]
+    assert out.getvalue().splitlines() == [
+        "delivered=1 retried=0 dead=0",
+        "delivered=0 retried=0 dead=0",
+    ]
+
+
+def test_outbox_run_once_lets_a_failed_run_fail_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def deliver(*_: object, **__: object) -> Delivery:
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr("regflow.tools._outbox_run.deliver_outbox", deliver)
+    with pytest.raises(RuntimeError):
+        run(str(tmp_path / "db"), SmsInbox(), once=True, interval=1, limit=1, out=io.StringIO())
