@@ -54,6 +54,7 @@ from regflow.tools._cli import main
 from regflow.tools._outbox_run import run, sms_gateway
 
 from .outbox_crash import DIED, FLOW_ID, POINTS, CountingProvider
+from .stores.conftest import NO_POSTGRES
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -102,7 +103,9 @@ _ROWS = "SELECT idempotency_key, status, attempts FROM regflow_outbox ORDER BY i
 @pytest.fixture(scope="module")
 def postgres_pool() -> Iterator[Any]:
     if not POSTGRES_DSN:
-        pytest.skip("no PostgreSQL: set REGFLOW_TEST_POSTGRES_DSN")
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true needs the PostgreSQL tests to run: " + NO_POSTGRES)
+        pytest.skip(NO_POSTGRES)
     pool = open_pool(POSTGRES_DSN, max_size=4)
     create_schema(pool)
     yield pool
