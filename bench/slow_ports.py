@@ -3,10 +3,11 @@
     .venv/bin/python bench/slow_ports.py            # 500 flows, BHXH answering after 200 ms
     .venv/bin/python bench/slow_ports.py --smoke    # 20 flows after 20 ms: numbers meaningless
 
-Every flow is brought to the BHXH form first; then all of them submit it at once and each
-submit is timed, the look-up answering after `--latency`. The async engine awaits an async
-BHXH (`asyncio.sleep`) on one loop, one thread; the sync engine runs the submits on a thread
-pool of `--threads` workers (a threaded server's), its BHXH blocking in `time.sleep`. Printed:
+Every flow is brought to the BHXH form first, and its form made; then all of them submit it
+at once and each submit is timed, the look-up answering after `--latency`. The async engine
+awaits an async BHXH (`asyncio.sleep`) on one loop, one thread; the sync engine runs the
+submits on a thread pool of `--threads` workers (a threaded server's), its BHXH blocking in
+`time.sleep`. Printed:
 how many look-ups were in flight at once, and what p50/p99 of a submit adds to the port's own
 latency, in one run.
 """
@@ -28,7 +29,7 @@ from regflow import BHXH_REGISTRATION, AsyncEngine, ChooseMethod, Engine, State
 from regflow.testing import FakePorts, as_async, form_for
 
 if TYPE_CHECKING:
-    from regflow import BhxhRecord
+    from regflow import BhxhRecord, SubmitForm
 
 
 class _Counted:
@@ -89,15 +90,17 @@ def run_async(flows: int, latency: float) -> tuple[list[float], int]:
         await engine.send(flow_id, ChooseMethod("citizen", "bhxh"))
         return flow_id
 
-    async def submit(flow_id: str, queued: float) -> float:
-        view = await engine.send(flow_id, form_for())
+    async def submit(flow_id: str, form: SubmitForm, queued: float) -> float:
+        view = await engine.send(flow_id, form)
         assert view.state is State.OTP_PENDING, view.errors  # noqa: S101 - a bench's sanity
         return time.perf_counter() - queued
 
     async def crowd() -> list[float]:
         ids = [await at_form() for _ in range(flows)]
+        forms = [form_for() for _ in ids]  # the request bodies, made before the clock starts
         queued = time.perf_counter()  # as for the threads: every submit timed from one start
-        return list(await asyncio.gather(*(submit(flow_id, queued) for flow_id in ids)))
+        submits = (submit(flow_id, form, queued) for flow_id, form in zip(ids, forms, strict=True))
+        return list(await asyncio.gather(*submits))
 
     return asyncio.run(crowd()), bhxh.in_flight.most
 
@@ -111,10 +114,11 @@ def run_threads(flows: int, latency: float, threads: int) -> tuple[list[float], 
         flow_id = engine.start("bhxh_registration").flow_id
         engine.send(flow_id, ChooseMethod("citizen", "bhxh"))
         ids.append(flow_id)
+    forms = {flow_id: form_for() for flow_id in ids}
     queued = time.perf_counter()
 
     def submit(flow_id: str) -> float:
-        view = engine.send(flow_id, form_for())
+        view = engine.send(flow_id, forms[flow_id])
         assert view.state is State.OTP_PENDING, view.errors  # noqa: S101 - a bench's sanity
         return time.perf_counter() - queued  # a threaded server's request waits in its queue
 
@@ -155,11 +159,12 @@ def _overhead(flows: int) -> None:
     async def one(name: str) -> None:
         flow_id = (await driven.start("bhxh_registration")).flow_id
         await driven.send(flow_id, ChooseMethod("citizen", "bhxh"))
+        form = form_for()
         began = time.perf_counter()
         if name == "async":
-            await driven.send(flow_id, form_for())
+            await driven.send(flow_id, form)
         else:
-            sync.send(flow_id, form_for())
+            sync.send(flow_id, form)
         times[name].append(time.perf_counter() - began)
 
     async def alternate() -> None:

@@ -21,6 +21,7 @@ from regflow import (
     Engine,
     SetPassword,
     State,
+    _bridge,
 )
 from regflow._bridge import AsyncPortError, settle
 from regflow.adapters.sqlite import SqliteFlowStore
@@ -186,9 +187,20 @@ def test_settle_outside_the_async_engine_refuses_an_awaitable() -> None:
     async def answer() -> int:
         return 1
 
+    assert settle(1) == 1  # int is now known plain; a coroutine is still seen for what it is
     with pytest.raises(AsyncPortError):
         settle(answer())  # type: ignore[arg-type]  # what a wrongly typed port hands back
-    assert settle(1) == 1
+
+
+def test_settle_remembers_plain_answer_types_up_to_its_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Hosts that make answer classes on the fly must not grow the cache without end."""
+    monkeypatch.setattr(_bridge, "_PLAIN_TYPES", set())
+    monkeypatch.setattr(_bridge, "_PLAIN_TYPES_KEPT", 3)
+    made = [type(f"Answer{n}", (), {})() for n in range(5)]
+    assert [settle(answer) for answer in made] == made
+    assert {type(answer) for answer in made[:3]} == _bridge._PLAIN_TYPES
 
 
 def test_a_hosts_bound_log_fields_reach_the_lines_of_an_awaited_request() -> None:

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from regflow import ChooseMethod, State
+from regflow.flows import registration
+from regflow.testing import FakePorts, form_for
 from regflow.vn import _validation
+
+if TYPE_CHECKING:
+    import pytest
 
 SEPARATORS = ("", " ", ".", "-")
 
@@ -65,3 +72,21 @@ def test_impossible_days_of_the_portal_format_are_refused() -> None:
     assert _validation.parse_date("29/02/2023") is None
     assert _validation.parse_date("29/02/2024") == date(2024, 2, 29)
     assert _validation.parse_date("1/5/1990") == date(1990, 5, 1)
+
+
+def test_a_submit_compares_the_form_with_the_record_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mismatch limit, the mismatch and the match edge all ask whether the form differs
+    from the record; it is worked out once a request (two names normalised, not four)."""
+    names: list[str] = []
+
+    def counted(name: str) -> str:
+        names.append(name)
+        return _validation.normalise_name(name)
+
+    monkeypatch.setattr(registration, "normalise_name", counted)
+    ports = FakePorts.seeded()
+    engine = ports.engine()
+    flow_id = engine.start("bhxh_registration").flow_id
+    engine.send(flow_id, ChooseMethod("citizen", "bhxh"))
+    assert engine.send(flow_id, form_for()).state is State.OTP_PENDING
+    assert len(names) == 2

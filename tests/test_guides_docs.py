@@ -38,6 +38,7 @@ RUN_HERE = [
     "docs/vneid.md",
     "docs/versioning.md",
     "docs/observability.md",
+    "docs/api.md",
     "docs/outbox.md",
 ]
 #: The servers a page's examples talk to: the variable they read, and where the tests get it.

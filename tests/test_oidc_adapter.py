@@ -4,8 +4,9 @@ tokens the tests have the provider make (tampered, expired, forged), none mocked
 
 from __future__ import annotations
 
+import asyncio
 import socket
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import attrs
@@ -15,14 +16,14 @@ from joserfc.jwk import RSAKey
 
 from regflow import VNEID_REGISTRATION, FlowView, VneidCallback, VneidState
 from regflow.adapters.http import UpstreamUnavailableError
-from regflow.adapters.oidc import OidcIdentityProvider
+from regflow.adapters.oidc import AsyncOidcIdentityProvider, OidcIdentityProvider, OidcSettings
 from regflow.flows.vneid import BeginVneid, SkipPassword
 from regflow.ports.identity import IdentityRefused, Refusal, code_challenge
-from regflow.testing import VNEID_CITIZEN, FakePorts
+from regflow.testing import VNEID_CITIZEN, BlockingPort, FakePorts, run_blocking
 from regflow.testing.oidc import LoopbackProvider
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from regflow import Engine
 
@@ -43,11 +44,34 @@ def provider(started: LoopbackProvider) -> LoopbackProvider:
     return started
 
 
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    """Every test runs against both adapters: the async one behind the sync protocol."""
+    return str(request.param)
+
+
 @pytest.fixture
-def adapter(provider: LoopbackProvider) -> Iterator[OidcIdentityProvider]:
-    oidc = OidcIdentityProvider(provider.settings(redirect_uri=REDIRECT_URI))
-    yield oidc
-    oidc.close()
+def make(kind: str) -> Iterator[Callable[[OidcSettings], OidcIdentityProvider]]:
+    made: list[OidcIdentityProvider | AsyncOidcIdentityProvider] = []
+
+    def adapter_of(settings: OidcSettings) -> OidcIdentityProvider:
+        oidc = (OidcIdentityProvider if kind == "sync" else AsyncOidcIdentityProvider)(settings)
+        made.append(oidc)
+        return oidc if isinstance(oidc, OidcIdentityProvider) else cast("Any", BlockingPort(oidc))
+
+    yield adapter_of
+    for oidc in made:
+        if isinstance(oidc, OidcIdentityProvider):
+            oidc.close()
+        else:
+            run_blocking(oidc.aclose())
+
+
+@pytest.fixture
+def adapter(
+    provider: LoopbackProvider, make: Callable[[OidcSettings], OidcIdentityProvider]
+) -> OidcIdentityProvider:
+    return make(provider.settings(redirect_uri=REDIRECT_URI))
 
 
 def at_platform(url: str, decision: str = "approve") -> VneidCallback:
@@ -220,17 +244,21 @@ def test_a_failing_token_endpoint_is_an_outage_not_a_refusal(
         redeem(adapter, code)
 
 
-def test_a_client_the_platform_refuses_is_an_outage(provider: LoopbackProvider) -> None:
+def test_a_client_the_platform_refuses_is_an_outage(
+    provider: LoopbackProvider, make: Callable[[OidcSettings], OidcIdentityProvider]
+) -> None:
     settings = attrs.evolve(provider.settings(redirect_uri=REDIRECT_URI), client_secret="wrong")
-    oidc = OidcIdentityProvider(settings)
+    oidc = make(settings)
     code = a_code(oidc)
     with pytest.raises(UpstreamUnavailableError, match="token endpoint answered 401"):
         redeem(oidc, code)
 
 
-def test_a_discovery_document_of_another_issuer_is_an_outage(provider: LoopbackProvider) -> None:
+def test_a_discovery_document_of_another_issuer_is_an_outage(
+    provider: LoopbackProvider, make: Callable[[OidcSettings], OidcIdentityProvider]
+) -> None:
     settings = provider.settings(redirect_uri=REDIRECT_URI)
-    oidc = OidcIdentityProvider(attrs.evolve(settings, issuer=provider.issuer + "/"))
+    oidc = make(attrs.evolve(settings, issuer=provider.issuer + "/"))
     with pytest.raises(UpstreamUnavailableError, match="another issuer"):
         oidc.authorization_url(state="s", nonce="n", code_challenge="c")
 
@@ -242,9 +270,11 @@ def _closed_port() -> int:
     return port
 
 
-def test_an_unreachable_platform_is_an_outage(provider: LoopbackProvider) -> None:
+def test_an_unreachable_platform_is_an_outage(
+    provider: LoopbackProvider, make: Callable[[OidcSettings], OidcIdentityProvider]
+) -> None:
     settings = provider.settings(redirect_uri=REDIRECT_URI)
-    oidc = OidcIdentityProvider(attrs.evolve(settings, issuer=f"http://127.0.0.1:{_closed_port()}"))
+    oidc = make(attrs.evolve(settings, issuer=f"http://127.0.0.1:{_closed_port()}"))
     with pytest.raises(UpstreamUnavailableError, match="ConnectError"):
         oidc.authorization_url(state="s", nonce="n", code_challenge="c")
 
@@ -329,3 +359,30 @@ def test_a_platform_down_at_the_callback_is_retryable_and_changes_nothing(
     assert view.retryable
     assert view.state is VneidState.AWAITING_CALLBACK
     assert engine.send(flow.flow_id, callback).state is VneidState.SETTING_PASSWORD
+
+
+def test_the_async_adapter_registers_a_citizen_under_the_async_engine(
+    provider: LoopbackProvider,
+) -> None:
+    """The async adapter as an asyncio host wires it: awaited by `AsyncEngine`, refused by
+    the sync `Engine` at wiring."""
+    oidc = AsyncOidcIdentityProvider(provider.settings(redirect_uri=REDIRECT_URI))
+    ports = FakePorts.seeded()
+    with pytest.raises(ValueError, match="async"):
+        ports.engine(VNEID_REGISTRATION, ports={"identity": oidc})
+
+    async def register() -> FlowView:
+        engine = ports.async_engine(VNEID_REGISTRATION, ports={"identity": oidc})
+        flow = await engine.start("vneid_registration")
+        begun = await engine.send(flow.flow_id, BeginVneid())
+        url = begun.details.authorization_url
+        callback = await asyncio.to_thread(at_platform, url)
+        assert (await engine.send(flow.flow_id, callback)).state is VneidState.SETTING_PASSWORD
+        done = await engine.send(flow.flow_id, SkipPassword())
+        await oidc.aclose()
+        return done
+
+    done = asyncio.run(register())
+    assert done.state is VneidState.COMPLETED
+    assert done.account is not None
+    assert done.account.verification_level == 2

@@ -23,6 +23,7 @@ import pytest
 from regflow import (
     BHXH_REGISTRATION,
     SHIPPED_FLOWS,
+    AsyncEngine,
     Backoff,
     ChooseMethod,
     ConfirmOtp,
@@ -57,9 +58,9 @@ from .outbox_crash import DIED, FLOW_ID, POINTS, CountingProvider
 from .stores.conftest import NO_POSTGRES
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator, Sequence
 
-    from regflow import FlowView
+    from regflow import FlowSnapshot, FlowView
 
 POSTGRES_DSN = os.environ.get("REGFLOW_TEST_POSTGRES_DSN")
 ROOT = Path(__file__).parent.parent
@@ -213,6 +214,48 @@ def test_an_app_server_with_an_outbox_needs_no_sms_gateway(tmp_path: Path) -> No
         Engine(BHXH_REGISTRATION, **given)
     engine = Engine(BHXH_REGISTRATION, outbox=stores.outbox, **given)
     assert _at_otp(engine).state is State.OTP_PENDING
+
+
+class _AsyncOutbox:
+    """An `AsyncOutboxStore` over a sync one, as an async adapter would be."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    async def save_with(self, snapshot: FlowSnapshot, messages: Sequence[OutboxMessage]) -> None:
+        self.outbox.save_with(snapshot, messages)
+
+
+@pytest.mark.parametrize("wrap", [lambda outbox: outbox, _AsyncOutbox], ids=["sync", "async"])
+def test_async_engine_saves_the_text_with_the_step_too(
+    tmp_path: Path, wrap: Callable[[Outbox], Any]
+) -> None:
+    stores, ports = _sqlite(tmp_path), FakePorts.seeded()
+    engine = AsyncEngine(
+        BHXH_REGISTRATION,
+        bhxh=ports.bhxh,
+        users=stores.users,
+        flows=stores.flows,
+        hasher=ports.hasher,
+        clock=ports.clock,
+        otp_secret=ports.otp_secret,
+        outbox=wrap(stores.outbox),
+    )
+
+    async def at_otp() -> FlowView:
+        flow_id = (await engine.start("bhxh_registration")).flow_id
+        await engine.send(flow_id, ChooseMethod("citizen", "bhxh"))
+        return await engine.send(flow_id, form_for())
+
+    view = run_blocking(at_otp())
+    assert stores.rows() == [(f"{view.flow_id}:{view.version}:0", "pending", 0)]
+
+
+def test_the_sync_engine_refuses_an_async_outbox(tmp_path: Path) -> None:
+    stores = _sqlite(tmp_path)
+    async_outbox: Any = _AsyncOutbox(stores.outbox)  # what a host's wiring mistake gives
+    with pytest.raises(ValueError, match="the outbox port is async"):
+        _engine(FakePorts.seeded(), attrs.evolve(stores, outbox=async_outbox))
 
 
 def test_bootstrap_takes_the_outbox(tmp_path: Path) -> None:

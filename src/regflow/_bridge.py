@@ -6,7 +6,7 @@ port answers with an awaitable (an async adapter's coroutine), `settle` hands it
 greenlet's parent, the asyncio task, which awaits it on the event loop and switches back
 with the answer, or throws the port's exception in where the port was called. Under the
 sync `Engine` a port answers with a value and `settle` passes it through, so the sync host
-pays one type check per port call.
+pays one set lookup per port call: the types already seen not to be awaitable.
 
 It is the bridge SQLAlchemy's asyncio extension runs its sync ORM on (`greenlet_spawn` and
 `await_only`), and the alternatives are worse for a library of rules a host extends: an
@@ -47,9 +47,21 @@ class _Driven(greenlet):
         self.gr_context = driver.gr_context
 
 
+_PLAIN_TYPES: set[type] = set()
+"""Types of answers seen not to be awaitable; `isawaitable` costs an ABC check a call."""
+
+_PLAIN_TYPES_KEPT = 1024
+"""A bound on `_PLAIN_TYPES`, for hosts that make answer classes on the fly."""
+
+
 def settle(answer: R | Awaitable[R]) -> R:
     """A port's answer: `answer` itself, or what it awaits to when it is awaitable."""
+    kind = type(answer)
+    if kind in _PLAIN_TYPES:
+        return cast("R", answer)
     if not isawaitable(answer):
+        if len(_PLAIN_TYPES) < _PLAIN_TYPES_KEPT:
+            _PLAIN_TYPES.add(kind)
         return answer
     current = getcurrent()
     if not isinstance(current, _Driven):
@@ -57,11 +69,6 @@ def settle(answer: R | Awaitable[R]) -> R:
             answer.close()  # a coroutine never awaited warns when collected
         raise AsyncPortError("an async port needs regflow.AsyncEngine, not Engine")
     return cast("R", current.driver.switch(answer))
-
-
-def perform(port_method: Callable[P, R | Awaitable[R]], *args: P.args, **kwargs: P.kwargs) -> R:
-    """Call a port's method and `settle` its answer."""
-    return settle(port_method(*args, **kwargs))
 
 
 async def drive(run: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:

@@ -13,6 +13,7 @@ import attrs
 
 from regflow._errors import Message
 from regflow._masking import mask_id
+from regflow._ui import ui
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -168,21 +169,25 @@ class Account:
 class ChooseMethod:
     """The "Chọn phương thức đăng ký" screen: registrant type and method."""
 
-    subject: str
-    method: str
+    subject: str = attrs.field(metadata=ui("Đối tượng đăng ký", "Registrant"))
+    method: str = attrs.field(metadata=ui("Phương thức đăng ký", "Method"))
 
 
 @attrs.frozen(kw_only=True)
 class SubmitForm:
     """The "Đăng ký bằng Bảo hiểm xã hội" form, as typed (strings straight from the page)."""
 
-    bhxh_number: str = attrs.field(repr=_masked)
-    full_name: str
-    date_of_birth: str | date
-    phone: str = attrs.field(repr=_masked)
-    email: str | None = None
+    bhxh_number: str = attrs.field(repr=_masked, metadata=ui("Mã số BHXH", "BHXH number"))
+    full_name: str = attrs.field(metadata=ui("Họ và tên", "Full name"))
+    date_of_birth: str | date = attrs.field(
+        metadata=ui("Ngày sinh (dd/mm/yyyy)", "Date of birth (dd/mm/yyyy)", kind="date")
+    )
+    phone: str = attrs.field(repr=_masked, metadata=ui("Số điện thoại", "Phone number", kind="tel"))
+    email: str | None = attrs.field(default=None, metadata=ui("Email", "Email", kind="email"))
     #: The CMND/CCCD number (the login name), which version 2 of the registration asks for.
-    id_number: str | None = attrs.field(default=None, repr=_masked)
+    id_number: str | None = attrs.field(
+        default=None, repr=_masked, metadata=ui("Số CMND/CCCD", "CMND/CCCD number")
+    )
 
 
 @attrs.frozen

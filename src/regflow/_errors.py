@@ -312,6 +312,37 @@ _CATALOGUE = (
         "Yêu cầu không hợp lệ.",
         "The request is not valid.",
     ),
+    # a request a JSON host (examples/api) refuses before the flow sees it
+    _spec(
+        "request.malformed",
+        "Yêu cầu không phải là JSON hợp lệ.",
+        "The request body is not valid JSON of the expected shape.",
+    ),
+    _spec("request.too_large", "Yêu cầu quá lớn.", "The request is too large."),
+    _spec("request.not_found", "Không có địa chỉ này.", "There is no such address."),
+    _spec(
+        # a POST without the host's anti-CSRF header: not sent by the host's own front-end
+        "request.header_missing",
+        "Yêu cầu thiếu tiêu đề bảo vệ của ứng dụng.",
+        "The request lacks the application's protective header.",
+    ),
+    _spec("request.field_missing", "Vui lòng điền trường này.", "This field is missing."),
+    _spec(
+        "request.field_type",
+        "Giá trị của trường này phải là chuỗi ký tự.",
+        "This field's value must be text.",
+    ),
+    _spec(
+        "request.field_unknown",
+        "Trường này không thuộc bước hiện tại.",
+        "This field is not part of the current step.",
+    ),
+    _spec("request.field_too_long", "Giá trị quá dài.", "The value is too long."),
+    _spec(
+        "request.field_invalid",
+        "Giá trị không đúng định dạng.",
+        "The value does not have the expected form.",
+    ),
     _spec(
         "storage.unavailable",
         "Hệ thống đang bận. Vui lòng thử lại sau.",

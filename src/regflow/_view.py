@@ -17,7 +17,8 @@ class FlowView:
     (of any flow with the OTP kit) and `details`, what the flow itself chooses to show
     (`regflow.machine.RegistrationDetails` for a registration).
 
-    `flow` names the flow's declaration; `state` (a member of the flow's `StrEnum`) is
+    `flow` names the flow's declaration (`flow_version` which version of it), `version`
+    counts the flow's saved steps; `state` (a member of the flow's `StrEnum`) is
     None only when the flow could not be read at all (unknown id, storage down); `errors`
     explains why the last event was refused or failed. `allowed_events` names the triggers
     the current step accepts; `account` is the account a completed flow made or changed.
@@ -34,6 +35,8 @@ class FlowView:
     state: str | None
     flow: str | None = None
     version: int = 0
+    #: The version of the flow's declaration it runs on (`FlowSpec.version`; 0: no flow).
+    flow_version: int = 0
     errors: tuple[FlowError, ...] = ()
     allowed_events: frozenset[str] = frozenset()
     expires_at: datetime | None = None

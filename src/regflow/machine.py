@@ -230,6 +230,10 @@ BHXH_REGISTRATION_V1: Final = FlowSpec(
 BHXH_REGISTRATION: Final = attrs.evolve(
     BHXH_REGISTRATION_V1,
     version=2,
+    events={
+        **EVENTS,
+        "submit_form": attrs.evolve(EVENTS["submit_form"], required={"id_number"}),
+    },
     transitions=TRANSITIONS,
     migrations=[
         Migration(

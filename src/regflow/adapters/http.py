@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 import attrs
 import httpx
@@ -242,7 +242,20 @@ def _client_options(settings: HttpSettings) -> dict[str, Any]:
     return {"base_url": settings.base_url, "headers": headers, "timeout": settings.timeout}
 
 
-def _retries(settings: HttpSettings, *, retry: bool) -> dict[str, Any]:
+class _Patience(Protocol):
+    """The settings that shape retries, the HTTP adapters' and the OpenID Connect one's."""
+
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def retry_budget(self) -> float: ...
+    @property
+    def wait_initial(self) -> float: ...
+    @property
+    def wait_max(self) -> float: ...
+
+
+def _retries(settings: _Patience, *, retry: bool) -> dict[str, Any]:
     """How one call is attempted: backoff with jitter within the budget; once for a send."""
     return {
         "on": _TransientError,

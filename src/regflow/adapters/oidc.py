@@ -35,13 +35,19 @@ from joserfc.errors import ExpiredTokenError, InvalidClaimError, JoseError, Miss
 from joserfc.jwk import KeySet
 
 from regflow._domain import VerifiedIdentity
-from regflow.adapters.http import CircuitBreaker, UpstreamUnavailableError
+from regflow.adapters.http import (
+    CircuitBreaker,
+    UpstreamUnavailableError,
+    _retries,
+    _TransientError,
+    _usable,
+)
 from regflow.ports.identity import IdentityRefused, Refusal
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
-__all__ = ["DISCOVERY_PATH", "OidcIdentityProvider", "OidcSettings"]
+__all__ = ["DISCOVERY_PATH", "AsyncOidcIdentityProvider", "OidcIdentityProvider", "OidcSettings"]
 
 DISCOVERY_PATH: Final = "/.well-known/openid-configuration"
 #: The discovery document's entries the adapter needs.
@@ -50,7 +56,6 @@ _ENDPOINTS: Final = ("issuer", "authorization_endpoint", "token_endpoint", "jwks
 _CHECKS: Final = {"iss": "issuer", "aud": "audience", "nonce": "nonce", "exp": "expiry"}
 #: The OAuth error of a code that is used, expired or another client's (RFC 6749 §5.2).
 _INVALID_GRANT: Final = "invalid_grant"
-_TRANSIENT_STATUSES: Final = frozenset({429, 502, 503, 504})
 
 _log = structlog.get_logger("regflow.oidc")
 
@@ -87,34 +92,24 @@ class OidcSettings:
     retry_budget: float = 5.0
 
 
-class _TransientError(UpstreamUnavailableError):
-    """No answer, or a status worth another attempt."""
-
-
-class OidcIdentityProvider:
-    """`IdentityProvider` over OpenID Connect's authorization code flow with PKCE."""
+class _OidcClient:
+    """What both adapters do without I/O: build the requests, read the answers, check the
+    ID token. The sync and async adapters add only the calls, so the protocol is written
+    once."""
 
     def __init__(
         self,
         settings: OidcSettings,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        breaker: CircuitBreaker | None = None,
-        now: Callable[[], int] | None = None,
+        breaker: CircuitBreaker | None,
+        now: Callable[[], int] | None,
     ) -> None:
         self.settings = settings
         self.breaker = breaker or CircuitBreaker()
         self._now = now or (lambda: int(time.time()))
-        self._client = httpx.Client(timeout=settings.timeout, transport=transport)
         self._metadata: dict[str, str] | None = None
         self._keys: KeySet | None = None
 
-    def close(self) -> None:
-        self._client.close()
-
-    # --- the port ---------------------------------------------------------------------------
-
-    def authorization_url(self, *, state: str, nonce: str, code_challenge: str) -> str:
+    def _authorization_url(self, endpoint: str, state: str, nonce: str, challenge: str) -> str:
         settings = self.settings
         query = {
             "response_type": "code",
@@ -123,22 +118,10 @@ class OidcIdentityProvider:
             "scope": settings.scope,
             "state": state,
             "nonce": nonce,
-            "code_challenge": code_challenge,
+            "code_challenge": challenge,
             "code_challenge_method": "S256",
         }
-        return f"{self._endpoint('authorization_endpoint')}?{urlencode(query)}"
-
-    def exchange(
-        self, *, code: str, code_verifier: str, nonce: str
-    ) -> VerifiedIdentity | IdentityRefused:
-        answer = self.breaker.call(lambda: self._redeem(code, code_verifier))
-        if isinstance(answer, IdentityRefused):
-            return self._refused(answer)
-        try:
-            claims = self._verified_claims(answer, nonce)
-            return _identity(claims, self.settings.levels)
-        except _TokenRefusedError as refused:
-            return self._refused(IdentityRefused(Refusal.TOKEN_INVALID, refused.detail))
+        return f"{endpoint}?{urlencode(query)}"
 
     @staticmethod
     def _refused(refused: IdentityRefused) -> IdentityRefused:
@@ -147,13 +130,10 @@ class OidcIdentityProvider:
 
     # --- the platform's documents -------------------------------------------------------------
 
-    def _endpoint(self, name: str) -> str:
-        if self._metadata is None:
-            self._metadata = self.breaker.call(self._discover)
-        return self._metadata[name]
+    def _discovery_url(self) -> str:
+        return f"{self.settings.issuer.rstrip('/')}{DISCOVERY_PATH}"
 
-    def _discover(self) -> dict[str, str]:
-        document = _json(self._get(f"{self.settings.issuer.rstrip('/')}{DISCOVERY_PATH}"))
+    def _metadata_of(self, document: object) -> dict[str, str]:
         if not isinstance(document, dict) or not all(
             isinstance(document.get(name), str) for name in _ENDPOINTS
         ):
@@ -162,44 +142,17 @@ class OidcIdentityProvider:
             raise UpstreamUnavailableError("the discovery document is another issuer's")
         return {name: document[name] for name in _ENDPOINTS}
 
-    def _key_set(self, kid: object) -> KeySet:
-        """The platform's keys, fetched again when they do not hold the token's key."""
+    def _keys_held(self, kid: object) -> KeySet | None:
+        """The platform's keys, or None when they must be fetched (again: they do not hold
+        the token's key)."""
         if self._keys is None or (isinstance(kid, str) and not _holds(self._keys, kid)):
-            uri = self._endpoint("jwks_uri")
-            self._keys = self.breaker.call(lambda: _key_set(_json(self._get(uri))))
+            return None
         return self._keys
-
-    def _get(self, url: str) -> httpx.Response:
-        settings = self.settings
-        attempts = stamina.retry_context(
-            on=_TransientError,
-            attempts=settings.attempts,
-            timeout=settings.retry_budget,
-            wait_initial=settings.wait_initial,
-            wait_max=settings.wait_max,
-        )
-        for attempt in attempts:
-            with attempt:
-                response = self._send(lambda: self._client.get(url))
-                if response.status_code != 200:
-                    raise UpstreamUnavailableError(f"HTTP {response.status_code} on {url}")
-                return response
-        raise AssertionError("unreachable: stamina re-raises the last failure")
-
-    @staticmethod
-    def _send(request: Callable[[], httpx.Response]) -> httpx.Response:
-        try:
-            response = request()
-        except httpx.HTTPError as exc:
-            raise _TransientError(type(exc).__name__) from exc
-        if response.status_code in _TRANSIENT_STATUSES or response.status_code >= 500:
-            raise _TransientError(f"HTTP {response.status_code}")
-        return response
 
     # --- the token --------------------------------------------------------------------------
 
-    def _redeem(self, code: str, code_verifier: str) -> str | IdentityRefused:
-        """The ID token the code earns, or the platform's refusal of the code."""
+    def _token_request(self, code: str, code_verifier: str) -> dict[str, Any]:
+        """The token endpoint's request (`httpx`'s keyword arguments) that redeems `code`."""
         settings = self.settings
         form = {
             "grant_type": "authorization_code",
@@ -209,26 +162,19 @@ class OidcIdentityProvider:
         }
         # RFC 6749 §2.3.1: the client's id and secret are form-encoded inside Basic.
         auth = (quote(settings.client_id, safe=""), quote(settings.client_secret, safe=""))
-        url = self._endpoint("token_endpoint")
-        response = self._send(lambda: self._client.post(url, data=form, auth=auth))
-        answer = _json(response)
-        if response.status_code == 400 and _error_of(answer) == _INVALID_GRANT:
-            return IdentityRefused(Refusal.CODE_REJECTED, _INVALID_GRANT)
-        if response.status_code != 200 or not isinstance(answer, dict):
-            # invalid_client, unauthorized_client…: the portal's registration, not the citizen
-            raise UpstreamUnavailableError(f"the token endpoint answered {response.status_code}")
-        token = answer.get("id_token")
-        if not isinstance(token, str):
-            raise UpstreamUnavailableError("the token endpoint sent no ID token")
-        return token
+        return {"data": form, "auth": auth}
 
-    def _verified_claims(self, token: str, nonce: str) -> dict[str, Any]:
-        settings = self.settings
+    def _identity_of(
+        self, token: str, nonce: str, keys: KeySet
+    ) -> VerifiedIdentity | IdentityRefused:
         try:
-            kid = jws.extract_compact(token.encode("ascii")).headers().get("kid")
-        except (JoseError, ValueError, UnicodeError) as exc:
-            raise _TokenRefusedError("malformed") from exc
-        keys = self._key_set(kid)
+            claims = self._verified_claims(token, nonce, keys)
+            return _identity(claims, self.settings.levels)
+        except _TokenRefusedError as refused:
+            return self._refused(IdentityRefused(Refusal.TOKEN_INVALID, refused.detail))
+
+    def _verified_claims(self, token: str, nonce: str, keys: KeySet) -> dict[str, Any]:
+        settings = self.settings
         try:
             decoded = jwt.decode(token, keys, algorithms=list(settings.algorithms))
         except (JoseError, ValueError) as exc:  # a bad signature, an unknown key, `none`…
@@ -252,6 +198,169 @@ class OidcIdentityProvider:
         except JoseError as exc:  # issued in the future, not yet valid
             raise _TokenRefusedError("claims") from exc
         return decoded.claims
+
+
+class OidcIdentityProvider(_OidcClient):
+    """`IdentityProvider` over OpenID Connect's authorization code flow with PKCE."""
+
+    def __init__(
+        self,
+        settings: OidcSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        breaker: CircuitBreaker | None = None,
+        now: Callable[[], int] | None = None,
+    ) -> None:
+        super().__init__(settings, breaker, now)
+        self._client = httpx.Client(timeout=settings.timeout, transport=transport)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def authorization_url(self, *, state: str, nonce: str, code_challenge: str) -> str:
+        endpoint = self._endpoint("authorization_endpoint")
+        return self._authorization_url(endpoint, state, nonce, code_challenge)
+
+    def exchange(
+        self, *, code: str, code_verifier: str, nonce: str
+    ) -> VerifiedIdentity | IdentityRefused:
+        token = self.breaker.call(lambda: self._redeem(code, code_verifier))
+        if isinstance(token, IdentityRefused):
+            return self._refused(token)
+        kid = _kid_of(token)
+        if isinstance(kid, IdentityRefused):
+            return self._refused(kid)
+        return self._identity_of(token, nonce, self._key_set(kid))
+
+    def _endpoint(self, name: str) -> str:
+        if self._metadata is None:
+            self._metadata = self.breaker.call(
+                lambda: self._metadata_of(_json(self._get(self._discovery_url())))
+            )
+        return self._metadata[name]
+
+    def _key_set(self, kid: object) -> KeySet:
+        keys = self._keys_held(kid)
+        if keys is None:
+            uri = self._endpoint("jwks_uri")
+            keys = self._keys = self.breaker.call(lambda: _key_set(_json(self._get(uri))))
+        return keys
+
+    def _get(self, url: str) -> httpx.Response:
+        for attempt in stamina.retry_context(**_retries(self.settings, retry=True)):
+            with attempt:
+                return _fetched(url, _send(url, lambda: self._client.get(url)))
+        raise AssertionError("unreachable: stamina re-raises the last failure")
+
+    def _redeem(self, code: str, code_verifier: str) -> str | IdentityRefused:
+        """The ID token the code earns, or the platform's refusal of the code."""
+        url, request = self._endpoint("token_endpoint"), self._token_request(code, code_verifier)
+        return _token_of(_send(url, lambda: self._client.post(url, **request)))
+
+
+class AsyncOidcIdentityProvider(_OidcClient):
+    """`AsyncIdentityProvider` over OpenID Connect, on `httpx.AsyncClient`: the same
+    requests, checks and answers as `OidcIdentityProvider`, awaited (`AsyncEngine`)."""
+
+    def __init__(
+        self,
+        settings: OidcSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        breaker: CircuitBreaker | None = None,
+        now: Callable[[], int] | None = None,
+    ) -> None:
+        super().__init__(settings, breaker, now)
+        self._client = httpx.AsyncClient(timeout=settings.timeout, transport=transport)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def authorization_url(self, *, state: str, nonce: str, code_challenge: str) -> str:
+        endpoint = await self._endpoint("authorization_endpoint")
+        return self._authorization_url(endpoint, state, nonce, code_challenge)
+
+    async def exchange(
+        self, *, code: str, code_verifier: str, nonce: str
+    ) -> VerifiedIdentity | IdentityRefused:
+        token = await self.breaker.acall(lambda: self._redeem(code, code_verifier))
+        if isinstance(token, IdentityRefused):
+            return self._refused(token)
+        kid = _kid_of(token)
+        if isinstance(kid, IdentityRefused):
+            return self._refused(kid)
+        return self._identity_of(token, nonce, await self._key_set(kid))
+
+    async def _endpoint(self, name: str) -> str:
+        if self._metadata is None:
+            self._metadata = await self.breaker.acall(self._discover)
+        return self._metadata[name]
+
+    async def _discover(self) -> dict[str, str]:
+        return self._metadata_of(_json(await self._get(self._discovery_url())))
+
+    async def _key_set(self, kid: object) -> KeySet:
+        keys = self._keys_held(kid)
+        if keys is None:
+            keys = self._keys = await self.breaker.acall(self._fetch_keys)
+        return keys
+
+    async def _fetch_keys(self) -> KeySet:
+        return _key_set(_json(await self._get(await self._endpoint("jwks_uri"))))
+
+    async def _get(self, url: str) -> httpx.Response:
+        async for attempt in stamina.retry_context(**_retries(self.settings, retry=True)):
+            with attempt:
+                return _fetched(url, await _asend(url, self._client.get(url)))
+        raise AssertionError("unreachable: stamina re-raises the last failure")
+
+    async def _redeem(self, code: str, code_verifier: str) -> str | IdentityRefused:
+        url = await self._endpoint("token_endpoint")
+        request = self._token_request(code, code_verifier)
+        return _token_of(await _asend(url, self._client.post(url, **request)))
+
+
+def _send(url: str, request: Callable[[], httpx.Response]) -> httpx.Response:
+    try:
+        return _usable(request(), url)
+    except httpx.HTTPError as exc:
+        raise _TransientError(f"{type(exc).__name__} on {url}") from exc
+
+
+async def _asend(url: str, request: Awaitable[httpx.Response]) -> httpx.Response:
+    try:
+        return _usable(await request, url)
+    except httpx.HTTPError as exc:
+        raise _TransientError(f"{type(exc).__name__} on {url}") from exc
+
+
+def _fetched(url: str, response: httpx.Response) -> httpx.Response:
+    if response.status_code != 200:
+        raise UpstreamUnavailableError(f"HTTP {response.status_code} on {url}")
+    return response
+
+
+def _token_of(response: httpx.Response) -> str | IdentityRefused:
+    """The ID token of the token endpoint's answer, or its refusal of the code."""
+    answer = _json(response)
+    if response.status_code == 400 and _error_of(answer) == _INVALID_GRANT:
+        return IdentityRefused(Refusal.CODE_REJECTED, _INVALID_GRANT)
+    if response.status_code != 200 or not isinstance(answer, dict):
+        # invalid_client, unauthorized_client…: the portal's registration, not the citizen
+        raise UpstreamUnavailableError(f"the token endpoint answered {response.status_code}")
+    token = answer.get("id_token")
+    if not isinstance(token, str):
+        raise UpstreamUnavailableError("the token endpoint sent no ID token")
+    return token
+
+
+def _kid_of(token: str) -> object:
+    """The ``kid`` of the token's header (None when it names none), or its refusal as
+    malformed."""
+    try:
+        return jws.extract_compact(token.encode("ascii")).headers().get("kid")
+    except (JoseError, ValueError, UnicodeError):
+        return IdentityRefused(Refusal.TOKEN_INVALID, "malformed")
 
 
 class _TokenRefusedError(Exception):

@@ -5,12 +5,14 @@
 - `rule` / `Rule`: a guard named after the business rule, with the codes it reports;
 - `fact`: a fact about a step, computed once (a port call, say);
 - `Step`: one event applied to one snapshot, as rules and actions see it;
+- `ui`: a payload field's label and constraints, which `EventInfo.fields` reads (`UiField`);
 - `Migration`, with `when` and `otherwise`: how flows begun on an older version of a
   declaration move onto a newer one;
 - `EXPIRE` and `flow_expired`: the engine's own trigger, and the rule that ends a flow
   past its lifetime.
 """
 
+from regflow._ui import UiField, ui
 from regflow.declare._migration import Migration, Route, otherwise, when
 from regflow.declare._rules import (
     EXPIRE,
@@ -59,6 +61,7 @@ __all__ = [
     "Services",
     "StateInfo",
     "Step",
+    "UiField",
     "call_port",
     "client_limit",
     "event",
@@ -70,5 +73,6 @@ __all__ = [
     "reports_until",
     "rule",
     "state",
+    "ui",
     "when",
 ]

@@ -19,6 +19,7 @@ import attrs
 from transitions import Machine
 
 from regflow._errors import ErrorSpec, Message
+from regflow._ui import UiField, fields_of
 from regflow.declare._migration import Migration
 from regflow.declare._rules import EXPIRE
 
@@ -55,17 +56,34 @@ FLOW_LOCKED: Final = state("Phiên bị khóa", "Flow locked", terminal="flow.lo
 FLOW_EXPIRED: Final = state("Phiên hết hạn", "Flow expired", terminal="flow.expired")
 
 
+def _name_set(names: Iterable[str]) -> frozenset[str]:
+    return frozenset(names)
+
+
 @attrs.frozen
 class EventInfo:
-    """A trigger's payload type (a frozen attrs class) and the button's label."""
+    """A trigger's payload type (a frozen attrs class), the button's label, and the fields
+    of the payload this flow requires though the class gives them a default."""
 
     payload: type
     label: Message
+    required: frozenset[str] = attrs.field(default=frozenset(), converter=_name_set)
+
+    def __attrs_post_init__(self) -> None:
+        unknown = sorted(self.required - {field.name for field in attrs.fields(self.payload)})
+        if unknown:
+            raise ValueError(f"{self.payload.__name__} has no field(s) {unknown}")
+
+    @property
+    def fields(self) -> tuple[UiField, ...]:
+        """The inputs of the event's screen, as the payload's `regflow.declare.ui` declares."""
+        return fields_of(self.payload, required=self.required)
 
 
-def event(payload: type, vi: str, en: str) -> EventInfo:
-    """An event of a declaration: what the citizen sends, and what the button says."""
-    return EventInfo(payload, Message(vi, en))
+def event(payload: type, vi: str, en: str, *, required: Iterable[str] = ()) -> EventInfo:
+    """An event of a declaration: what the citizen sends, and what the button says;
+    `required` names optional fields of `payload` that this flow needs all the same."""
+    return EventInfo(payload, Message(vi, en), _name_set(required))
 
 
 Lifetime = timedelta | Callable[["Policy"], timedelta]
@@ -78,10 +96,6 @@ def _no_view(_: FlowSnapshot, __: Services) -> Mapping[str, Any]:
 
 def _nobody(_: object) -> str | None:
     return None
-
-
-def _port_names(names: Iterable[str]) -> frozenset[str]:
-    return frozenset(names)
 
 
 def _error_specs(errors: Iterable[ErrorSpec]) -> tuple[ErrorSpec, ...]:
@@ -134,7 +148,7 @@ class FlowSpec:
     context: type = attrs.field(validator=_attrs_class)
     lifetime: Lifetime
     view: ViewFields = _no_view
-    requires: frozenset[str] = attrs.field(default=frozenset(), converter=_port_names)
+    requires: frozenset[str] = attrs.field(default=frozenset(), converter=_name_set)
     errors: tuple[ErrorSpec, ...] = attrs.field(default=(), converter=_error_specs)
     #: Whom a flow is about, for the logs (masked there): an ID number, say.
     subject: Callable[[Any], str | None] = _nobody

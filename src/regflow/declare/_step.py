@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 import attrs
 
-from regflow._bridge import perform
+from regflow._bridge import settle
 from regflow._errors import ERRORS, DuplicateAccountError, ErrorSpec, FlowError
 from regflow._limits import RateLimit
 from regflow._methods import MethodRegistry
@@ -87,15 +87,15 @@ def call_port(port: str, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) 
     """Call a port; any failure but a lost account race or a failure a rule already named
     (a `PortFailureError`, such as a record BHXH holds wrongly) becomes a `PortFailureError`.
 
-    An async port's answer is awaited (`regflow._bridge.perform`), under `AsyncEngine`; under
+    An async port's answer is awaited (`regflow._bridge.settle`), under `AsyncEngine`; under
     `Engine` it is an `AsyncPortError`, a failure of that port like any other (as the engine's
     own store calls report it), logged with its type."""
     observer = _OBSERVER.get()
     try:
         if observer is None:
-            return perform(fn, *args, **kwargs)
+            return settle(fn(*args, **kwargs))
         with observer.port_call(port, getattr(fn, "__name__", port).lstrip("_")):
-            return perform(fn, *args, **kwargs)
+            return settle(fn(*args, **kwargs))
     except (DuplicateAccountError, PortFailureError):
         raise
     except Exception as exc:

@@ -17,13 +17,12 @@ import inspect
 import logging
 import re
 import secrets
-from contextlib import suppress
 from typing import TYPE_CHECKING, Any, Final, ParamSpec
 
 import attrs
 import structlog
 
-from regflow._bridge import perform
+from regflow._bridge import settle
 from regflow._errors import DuplicateAccountError, FlowError, StaleFlowError, flow_error
 from regflow._masking import mask_id
 from regflow._methods import MethodRegistry
@@ -54,6 +53,8 @@ if TYPE_CHECKING:
 
     from regflow.declare._spec import FlowSpec
     from regflow.ports import (
+        AsyncFlowStore,
+        AsyncSmsGateway,
         BhxhRegistry,
         Clock,
         FlowStore,
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
         UserStore,
     )
     from regflow.ports.instrumentation import Operation
-    from regflow.ports.outbox import OutboxStore
+    from regflow.ports.outbox import AsyncOutboxStore, OutboxStore
 
 #: The shape of the ids `Engine.start` gives (`secrets.token_urlsafe(16)`): anything else is
 #: no flow of this engine, answered without asking the store and never logged.
@@ -125,8 +126,9 @@ class Engine:
                 raise ValueError(f"otp_secret needs at least {_MIN_SECRET_BYTES} random bytes")
         if not specs:
             raise ValueError("an Engine runs at least one flow: Engine(BHXH_REGISTRATION, …)")
-        self._flows = flows
-        self._outbox = outbox
+        #: Under `AsyncEngine` an `AsyncFlowStore`: every call goes through `settle`.
+        self._flows: FlowStore | AsyncFlowStore = flows
+        self._outbox: OutboxStore | AsyncOutboxStore | None = outbox
         self._clock = clock
         #: Metrics and traces (`regflow.adapters.otel`); None calls nothing at all.
         self._instrumentation = instrumentation
@@ -144,7 +146,7 @@ class Engine:
             ports=dict(ports or {}),
         )
         if not self._ACCEPTS_ASYNC_PORTS:
-            _refuse_async_ports(flows, self._services)
+            _refuse_async_ports(flows, self._services, outbox)
         self._versions = Versions(self._compile(spec) for spec in specs)
         self._catalogue = catalogue(specs)
         #: Every trigger by its payload type, to name a request in the logs before its
@@ -223,7 +225,7 @@ class Engine:
         )
         try:
             with port_scope("storage", "save"):
-                perform(self._flows.save, snapshot)
+                settle(self._flows.save(snapshot))
         except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
             return self._failed(snapshot.flow_id, "start", PortFailureError("storage"), exc)
         _emit(
@@ -286,7 +288,7 @@ class Engine:
 
         Run it from a scheduler (or `regflow db purge-expired`); returns how many went.
         """
-        purged = perform(self._flows.purge_expired, self._now())
+        purged = settle(self._flows.purge_expired(self._now()))
         _emit("info", "flows.purged", count=purged)
         return purged
 
@@ -348,7 +350,7 @@ class Engine:
         server moved the flow first, or an old one advanced it): read it again."""
         try:
             with port_scope("storage", "load"):
-                snapshot = perform(self._flows.load, flow_id)
+                snapshot = settle(self._flows.load(flow_id))
         except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
             return self._failed(flow_id, trigger, PortFailureError("storage"), exc)
         resolved = None if snapshot is None else self._versions.resolve(snapshot)
@@ -464,9 +466,9 @@ class Engine:
         try:
             with port_scope("storage", "save"):
                 if effects and self._outbox is not None:
-                    perform(self._outbox.save_with, following, keyed(following, effects))
+                    settle(self._outbox.save_with(following, keyed(following, effects)))
                 else:
-                    perform(self._flows.save, following)
+                    settle(self._flows.save(following))
         except StaleFlowError:
             raise
         except Exception as exc:
@@ -550,10 +552,10 @@ class Engine:
         return None
 
     def _text(self, sms: OutgoingSms) -> None:
-        gateway = self._services.sms
+        gateway: SmsGateway | AsyncSmsGateway | None = self._services.sms
         if gateway is None:  # a flow that sends texts without `requires={"sms"}`
             raise MissingPortError("sms")
-        perform(gateway.send, sms.phone, sms.message)
+        settle(gateway.send(sms.phone, sms.message))
 
     def _failed(
         self,
@@ -581,6 +583,7 @@ class Engine:
             flow=snapshot.flow,
             state=snapshot.state,
             version=snapshot.version,
+            flow_version=snapshot.flow_version,
             errors=tuple(errors),
             allowed_events=compiled.allowed[snapshot.state],  # type: ignore[index]
             expires_at=snapshot.expires_at,
@@ -588,19 +591,19 @@ class Engine:
         )
 
 
-def _refuse_async_ports(flows: FlowStore, services: Services) -> None:
+def _refuse_async_ports(flows: FlowStore, services: Services, outbox: OutboxStore | None) -> None:
     """Fail at wiring, not at a citizen's first request, when a sync engine is given a
     port whose methods are coroutines (which `AsyncEngine` runs)."""
-    given = [flows, *(getattr(services, name) for name in Services.BUILT_IN)]
-    for name, port in zip(("flows", *Services.BUILT_IN), given, strict=True):
-        if _is_async(port):
+    given = [flows, outbox, *(getattr(services, name) for name in Services.BUILT_IN)]
+    for name, port in zip(("flows", "outbox", *Services.BUILT_IN), given, strict=True):
+        if is_async(port):
             raise ValueError(f"the {name} port is async: run it with regflow.AsyncEngine")
     for name, port in services.ports.items():
-        if _is_async(port):
+        if is_async(port):
             raise ValueError(f"the port {name!r} is async: run it with regflow.AsyncEngine")
 
 
-def _is_async(port: object) -> bool:
+def is_async(port: object) -> bool:
     """Whether any public method of `port` is a coroutine function (looked up statically:
     a port's properties are not run)."""
     return any(
@@ -622,12 +625,14 @@ def _emit(level: str, event: str, **fields: object) -> None:
     """Log one event. Its fields are the engine's own (ids of its shape, codes, masked
     numbers, keyed digests), so rendering them cannot fail on anything a citizen typed; a
     host's logging that fails all the same loses the line, never the step it reports."""
-    with suppress(Exception):  # the step is done: a log line cannot undo it
+    try:
         # The engine's lazy proxy would find the level's method by a failed attribute
         # lookup and `bind()`; asking `bind()` directly skips the failure (and, with
         # `cache_logger_on_first_use`, returns the cached logger).
         logger = _log.bind() if _log is _CONFIGURED_LOG else _log
         getattr(logger, level)(event, **fields)
+    except Exception:  # noqa: BLE001, S110 - the step is done: a log line cannot undo it
+        pass  # (`try` costs nothing until it raises; `contextlib.suppress` costs a call)
 
 
 def _stuck(

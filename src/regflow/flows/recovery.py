@@ -36,6 +36,7 @@ from regflow.declare import (
     flow_expired,
     rule,
     state,
+    ui,
 )
 from regflow.kits.otp import (
     OTP_EVENTS,
@@ -75,7 +76,9 @@ class RecoveryState(enum.StrEnum):
 class SubmitLogin:
     """The "Quên mật khẩu" screen: the login (CMND/CCCD number) as typed."""
 
-    login: str = attrs.field(repr=_masked)
+    login: str = attrs.field(
+        repr=_masked, metadata=ui("Tên đăng nhập (số CMND/CCCD)", "Login (CMND/CCCD number)")
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from regflow._bridge import perform
+from regflow._bridge import settle
 from regflow._domain import Account, BhxhRecord, ChooseMethod, RegistrationForm, SubmitForm
 from regflow._errors import flow_error
 from regflow._masking import mask_id
@@ -105,7 +105,7 @@ def _read_record(registry: BhxhRegistry, number: str) -> BhxhRecord | None:
     itself, for a value it cannot put in a `BhxhRecord` at all (a date of birth that is only
     a year): either way that is BHXH's data error, not an outage."""
     try:
-        record = perform(registry.lookup, number)  # awaited under AsyncEngine
+        record = settle(registry.lookup(number))  # awaited under AsyncEngine
         return None if record is None else normalise_record(record, number)
     except RecordValueError as error:
         raise RecordInvalidError(error) from None
@@ -231,6 +231,13 @@ def id_form_invalid(step: Step) -> bool:
     en="The details typed differ from the BHXH record (or BHXH has no such number).",
 )
 def data_mismatch(step: Step) -> bool:
+    return record_differs(step)
+
+
+@fact
+def record_differs(step: Step) -> bool:
+    """Whether the form differs from the BHXH record: a fact, as the mismatch limit, the
+    mismatch itself and the match edge (``unless=``) each ask it in one request."""
     typed, record = valid_form(step), bhxh_record(step)
     return (
         record is None

@@ -46,6 +46,7 @@ from regflow.declare import (
     flow_expired,
     rule,
     state,
+    ui,
 )
 from regflow.kits.otp import (
     OTP_EVENTS,
@@ -96,6 +97,12 @@ class VneidState(enum.StrEnum):
 # --- events -----------------------------------------------------------------------------------
 
 
+#: The callback's fields: the query string of the platform's redirect, typed by nobody.
+_FROM_REDIRECT: Final = ui(
+    "Tham số chuyển hướng", "Redirect parameter", kind="hidden", max_length=None
+)
+
+
 @attrs.frozen
 class BeginVneid:
     """The button "Đăng nhập bằng VNeID": the host then redirects to `authorization_url`."""
@@ -106,16 +113,18 @@ class VneidCallback:
     """What the platform sent back to the redirect URI, as the query string had it: the
     code and the state, or an error (``access_denied`` when the citizen cancelled)."""
 
-    code: str | None = attrs.field(default=None, repr=_hidden)
-    state: str | None = attrs.field(default=None, repr=_hidden)
-    error: str | None = None
+    code: str | None = attrs.field(default=None, repr=_hidden, metadata=_FROM_REDIRECT)
+    state: str | None = attrs.field(default=None, repr=_hidden, metadata=_FROM_REDIRECT)
+    error: str | None = attrs.field(default=None, metadata=_FROM_REDIRECT)
 
 
 @attrs.frozen
 class LinkByPassword:
     """The link screen: the existing account's password (never shown in a repr)."""
 
-    password: str = attrs.field(repr=_hidden)
+    password: str = attrs.field(
+        repr=_hidden, metadata=ui("Mật khẩu tài khoản", "The account's password", kind="password")
+    )
 
 
 @attrs.frozen

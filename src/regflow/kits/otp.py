@@ -23,6 +23,7 @@ import attrs
 
 from regflow import _otp
 from regflow._masking import mask_id
+from regflow._ui import ui
 from regflow.declare._rules import Rule, reports_until, rule
 from regflow.declare._spec import event, state
 from regflow.declare._step import OutgoingSms, Step, fact
@@ -46,7 +47,7 @@ def _hidden(_: object) -> str:
 class ConfirmOtp:
     """The OTP screen's "Xác nhận" (the code is never shown in a repr)."""
 
-    code: str = attrs.field(repr=_hidden)
+    code: str = attrs.field(repr=_hidden, metadata=ui("Mã OTP", "OTP code", kind="otp"))
 
 
 @attrs.frozen

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from regflow._passwords import PersonalData, password_errors
+from regflow._ui import ui
 from regflow.declare._rules import Rule, rule
 from regflow.declare._step import Step, call_port, fact
 from regflow.vn._validation import normalise_password
@@ -33,8 +34,10 @@ def _hidden(_: object) -> str:
 class SetPassword:
     """The password screen: the password and its confirmation (never shown in a repr)."""
 
-    password: str = attrs.field(repr=_hidden)
-    confirmation: str = attrs.field(repr=_hidden)
+    password: str = attrs.field(repr=_hidden, metadata=ui("Mật khẩu", "Password", kind="password"))
+    confirmation: str = attrs.field(
+        repr=_hidden, metadata=ui("Nhập lại mật khẩu", "Confirm the password", kind="password")
+    )
 
 
 #: Every code a password rule may report, whichever profile the policy selects.

@@ -9,10 +9,11 @@ from regflow.ports.bhxh import AsyncBhxhRegistry, BhxhRegistry
 from regflow.ports.clock import Clock
 from regflow.ports.flows import AsyncFlowStore, FlowStore
 from regflow.ports.hasher import AsyncPasswordHasher, PasswordHasher
-from regflow.ports.identity import IdentityProvider
+from regflow.ports.identity import AsyncIdentityProvider, IdentityProvider
 from regflow.ports.instrumentation import Instrumentation, Transition
 from regflow.ports.limiter import AsyncRateLimiter, RateLimiter
 from regflow.ports.outbox import (
+    AsyncOutboxStore,
     ClaimedMessage,
     Outbox,
     OutboxMessage,
@@ -25,6 +26,8 @@ from regflow.ports.users import AsyncUserStore, UserStore
 __all__ = [
     "AsyncBhxhRegistry",
     "AsyncFlowStore",
+    "AsyncIdentityProvider",
+    "AsyncOutboxStore",
     "AsyncPasswordHasher",
     "AsyncRateLimiter",
     "AsyncSmsGateway",

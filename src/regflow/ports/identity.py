@@ -64,3 +64,17 @@ class IdentityProvider(Protocol):
         cannot be fetched, an answer outside the protocol): the engine reports a retryable
         ``identity.unavailable``, never the citizen's mistake."""
         ...
+
+
+class AsyncIdentityProvider(Protocol):
+    """`IdentityProvider` for `AsyncEngine`: the same calls, awaited."""
+
+    async def authorization_url(self, *, state: str, nonce: str, code_challenge: str) -> str:
+        """As `IdentityProvider.authorization_url`."""
+        ...
+
+    async def exchange(
+        self, *, code: str, code_verifier: str, nonce: str
+    ) -> VerifiedIdentity | IdentityRefused:
+        """As `IdentityProvider.exchange`."""
+        ...

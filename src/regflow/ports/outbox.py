@@ -64,6 +64,14 @@ class OutboxStore(Protocol):
         ...
 
 
+class AsyncOutboxStore(Protocol):
+    """`OutboxStore` for `AsyncEngine`: the same method and guarantees, awaited."""
+
+    async def save_with(
+        self, snapshot: FlowSnapshot, messages: Sequence[OutboxMessage]
+    ) -> None: ...
+
+
 class OutboxQueue(Protocol):
     """The worker side: claim due messages, then record each one's fate."""
 

@@ -19,6 +19,8 @@ import functools
 import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from regflow.engine._engine import is_async
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
 
@@ -51,8 +53,11 @@ class AsyncPort:
 
 
 def as_async(port: object) -> Any:  # noqa: ANN401 - the port's own type, its methods awaited
-    """`port` as an async port (`AsyncPort`); None stays None (a port not given)."""
-    return None if port is None else AsyncPort(port)
+    """`port` as an async port (`AsyncPort`); None stays None (a port not given), and an
+    async port (a real async adapter a test wires in) stays itself."""
+    if port is None or is_async(port):
+        return port
+    return AsyncPort(port)
 
 
 def _awaiting(port: object, name: str) -> Callable[..., Coroutine[Any, Any, Any]]:

@@ -579,6 +579,15 @@ _OWN_WORDING = (
 )
 
 
+def _reporter(code: str) -> str:
+    """Who reports a code no flow names: the engine, or a JSON host before the flow."""
+    return (
+        "a JSON host, before the flow (examples/api)"
+        if code.startswith("request.")
+        else "the engine"
+    )
+
+
 def errors_page(flows: Sequence[FlowSpec] = SHIPPED_FLOWS) -> str:
     """Every code of regflow and of `flows`, with both messages and who reports it."""
     reporters = _reporters(flows)
@@ -601,7 +610,7 @@ def errors_page(flows: Sequence[FlowSpec] = SHIPPED_FLOWS) -> str:
             f"- **Tiếng Việt:** {spec.message.vi}",
             f"- **English:** {spec.message.en}",
             f"- **Retryable:** {'yes' if spec.retryable else 'no'}",
-            f"- **Reported by:** {', '.join(reporters.get(code, ['the engine']))}",
+            f"- **Reported by:** {', '.join(reporters.get(code, [_reporter(code)]))}",
             "",
         ]
     return "\n".join(lines)

@@ -7,6 +7,7 @@ whatever type or size it has.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
@@ -16,6 +17,7 @@ import phonenumbers
 
 from regflow._domain import RegistrationForm
 from regflow._errors import FlowError, flow_error
+from regflow._ui import MAX_INPUT_LENGTH
 from regflow.vn._provinces import PROVINCE_CODES
 from regflow.vn._tone_marks import words_with_tone_marks_placed
 
@@ -29,7 +31,7 @@ MAX_NAME_LENGTH = 100
 EARLIEST_BIRTH = date(1900, 1, 1)
 #: Vietnam's time (UTC+7 all year, no summer time): the calendar a date of birth is written in.
 VIETNAM = timezone(timedelta(hours=7), "ICT")
-_MAX_FIELD_LENGTH = 320  # longer than any valid value of any field: stop work on junk early
+_MAX_FIELD_LENGTH = MAX_INPUT_LENGTH  # longer than any valid value of any field
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y")
 #: What strptime's ``%d/%m/%Y`` takes in ASCII digits.
 _DAY_MONTH_YEAR = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
@@ -240,8 +242,12 @@ def _parse_phone(value: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=4096)
 def _mobile(national: str) -> str | None:
-    """The E.164 form of a Vietnamese national number if it is a mobile's, now or before 2018."""
+    """The E.164 form of a Vietnamese national number if it is a mobile's, now or before 2018.
+
+    Kept for the last numbers asked: a registration asks it of the phone typed and of the
+    phone on the BHXH record, which are the same number when the citizen is who they say."""
     national = _current_number(national)
     return f"+84{national}" if _is_vietnamese_mobile(national) else None
 
