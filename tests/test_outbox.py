@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import httpx
 import pytest
+import structlog
 
 from regflow import (
     BHXH_REGISTRATION,
@@ -339,6 +340,22 @@ def test_a_probed_flows_quiet_text_without_room_says_nothing_and_queues_nothing(
     assert kept.context["otp"] is not None  # as a decoy's: the send is not undone
 
 
+def test_the_worker_logs_no_code_and_no_phone(stores: Stores) -> None:
+    ports = FakePorts.seeded()
+    _at_otp(_engine(ports, stores))
+    ports.sms.fail_next()
+    with structlog.testing.capture_logs() as logs:
+        _deliver(ports, stores, max_attempts=1)  # a dead letter
+    _at_otp(_engine(ports, stores))
+    with structlog.testing.capture_logs() as more:
+        _deliver(ports, stores)
+    code = ports.sms.last_code()
+
+    assert [log["event"] for log in [*logs, *more]] == ["outbox.dead_letter", "outbox.delivered"]
+    assert all(code not in repr(log) and "912345678" not in repr(log) for log in [*logs, *more])
+    assert code not in repr(ports.sms.sent[0].message)
+
+
 # --- retries, backoff, dead letters ---------------------------------------------------------
 
 
@@ -377,6 +394,16 @@ def test_the_backoff_doubles_up_to_its_cap_and_jitter_takes_up_to_half_off() -> 
     assert backoff.delay(2, 0.0) == timedelta(seconds=10)
     assert backoff.delay(3, 0.99) < backoff.delay(4, 0.0) * 2
     assert backoff.delay(10**6, 0.999) < timedelta(minutes=1)  # capped, and no overflow
+
+
+@pytest.mark.parametrize(
+    "settings", [{"limit": 0}, {"max_attempts": 0}, {"lease": timedelta(0)}], ids=str
+)
+def test_settings_that_would_deliver_nothing_or_forever_are_refused(
+    tmp_path: Path, settings: dict[str, Any]
+) -> None:
+    with pytest.raises(ValueError, match="deliver_outbox needs"):
+        deliver_outbox(_sqlite(tmp_path).outbox, SmsInbox(), **settings)
 
 
 # --- a host's kinds of message ---------------------------------------------------------------

@@ -122,7 +122,10 @@ def deliver_outbox(  # noqa: PLR0913 - the worker's settings, all keyword-only
     becomes a dead letter. `lease` must be longer than one run takes: a message whose lease
     runs out may be sent again by another worker (under the same idempotency key). A
     failing outbox store raises, so the scheduler sees it; a failing send never does.
+    A `limit` or `max_attempts` below 1, or a `lease` of no time, raises `ValueError`.
     """
+    if limit < 1 or max_attempts < 1 or lease <= timedelta(0):
+        raise ValueError("deliver_outbox needs limit ≥ 1, max_attempts ≥ 1 and a lease > 0")
     worker = _Worker(
         outbox=outbox,
         sms=sms,
