@@ -127,7 +127,7 @@ def main(backend: str, location: str, point: str, sent: str) -> None:
     sys.stdout.flush()
     engine.send(flow_id, ChooseMethod("citizen", "bhxh"))
     engine.send(flow_id, form_for())
-    deliver_outbox(dying, CountingProvider(Path(sent)))
+    deliver_outbox(dying, CountingProvider(Path(sent)), clock=ports.clock)
     os._exit(0)
 
 

@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -379,11 +379,30 @@ def test_after_its_last_attempt_a_message_is_a_dead_letter(stores: Stores) -> No
     ports.sms.fail_next(5)
 
     assert _deliver(ports, stores, max_attempts=2) == Delivery(retried=1)
-    ports.clock.advance(minutes=20)
+    ports.clock.advance(seconds=10)
     assert _deliver(ports, stores, max_attempts=2) == Delivery(dead=1)
     ports.clock.advance(days=1)
     assert _deliver(ports, stores, max_attempts=2) == Delivery()
     assert stores.rows() == [(f"{view.flow_id}:{view.version}:0", "dead", 2)]
+
+
+def test_a_text_whose_code_has_expired_is_not_sent(stores: Stores) -> None:
+    ports = FakePorts.seeded()
+    view = _at_otp(_engine(ports, stores))
+    ports.sms.fail_next()
+    _deliver(ports, stores)
+    ports.clock.advance(minutes=5)  # the OTP's lifetime (Policy.otp_ttl)
+
+    assert _deliver(ports, stores) == Delivery(expired=1)
+    assert ports.sms.sent == []
+    assert stores.rows() == [(f"{view.flow_id}:{view.version}:0", "dead", 2)]
+
+
+def test_a_text_due_just_before_its_code_expires_is_sent(stores: Stores) -> None:
+    ports = FakePorts.seeded()
+    _at_otp(_engine(ports, stores))
+    ports.clock.advance(minutes=5, seconds=-1)
+    assert _deliver(ports, stores) == Delivery(delivered=1)
 
 
 def test_the_backoff_doubles_up_to_its_cap_and_jitter_takes_up_to_half_off() -> None:
@@ -515,8 +534,8 @@ def test_a_crash_at_any_point_neither_loses_nor_doubles_the_text(
         line[len(FLOW_ID) :] for line in died.stdout.splitlines() if line.startswith(FLOW_ID)
     ]
 
-    clock = FakeClock()
-    clock.set(clock.now().replace(year=2999))  # every lease the dead worker held has run out
+    clock = FakeClock()  # the dead process's clock (`FakePorts`)
+    clock.advance(LEASE + timedelta(minutes=1))  # its lease has run out, the code not yet
     provider = CountingProvider(sent)
     deliver_outbox(stores.outbox, provider, clock=clock)
     deliver_outbox(stores.outbox, provider, clock=clock)
@@ -581,8 +600,10 @@ CLI_SMS = SmsInbox()
 
 
 def _queued_text(tmp_path: Path) -> Path:
-    stores = _sqlite(tmp_path)
-    _at_otp(_engine(FakePorts.seeded(), stores))
+    """A database holding one text, queued now (the command runs on the system's clock)."""
+    stores, ports = _sqlite(tmp_path), FakePorts.seeded()
+    ports.clock.set(datetime.now(UTC))
+    _at_otp(_engine(ports, stores))
     return Path(stores.location)
 
 
@@ -598,8 +619,8 @@ def test_outbox_run_once_delivers_what_is_due_and_says_so(
     assert main([*command, "--sms", "regflow.testing:SmsInbox"]) == 0  # a class: one is made
 
     assert capsys.readouterr().out.splitlines() == [
-        "delivered=1 retried=0 dead=0",
-        "delivered=0 retried=0 dead=0",
+        "delivered=1 retried=0 dead=0 expired=0",
+        "delivered=0 retried=0 dead=0 expired=0",
     ]
     assert len(CLI_SMS.sent) == 1
 
@@ -643,8 +664,8 @@ def test_the_worker_loops_past_a_failed_run_and_pauses_only_when_nothing_is_due(
     # failed: pause; a full batch: straight on; empty: pause
     assert pauses == [0.5, 0.5]
     assert out.getvalue().splitlines() == [
-        "delivered=1 retried=0 dead=0",
-        "delivered=0 retried=0 dead=0",
+        "delivered=1 retried=0 dead=0 expired=0",
+        "delivered=0 retried=0 dead=0 expired=0",
     ]
 
 

@@ -52,11 +52,13 @@ class Backoff:
 @attrs.frozen
 class Delivery:
     """What one run of `deliver_outbox` did: how many messages went out, how many wait for
-    a retry, how many it gave up on (dead letters)."""
+    a retry, how many it gave up on (dead letters), and how many texts it found too late to
+    send (their code had expired: dead letters too, never sent)."""
 
     delivered: int = 0
     retried: int = 0
     dead: int = 0
+    expired: int = 0
 
 
 @attrs.frozen(kw_only=True)
@@ -77,7 +79,7 @@ class _Worker:
             "attempts": claimed.attempts,
         }
         try:
-            self._send(message)
+            sent = self._send(message, now)
         except Exception as exc:  # noqa: BLE001 - any failure of a send is a failed attempt
             fields["error_type"] = type(exc).__name__
             if claimed.attempts >= self.max_attempts:
@@ -88,18 +90,26 @@ class _Worker:
             self.outbox.mark_failed(claimed, retry_at=retry_at)
             _log.warning("outbox.retry", retry_at=retry_at.isoformat(), **fields)
             return "retried"
+        if not sent:
+            self.outbox.mark_dead(claimed)
+            _log.warning("outbox.expired", **fields)
+            return "expired"
         self.outbox.mark_delivered(claimed)
         _log.info("outbox.delivered", **fields)
         return "delivered"
 
-    def _send(self, message: OutboxMessage) -> None:
+    def _send(self, message: OutboxMessage, now: datetime) -> bool:
+        """Send the message; False for a text not sent because its time has passed."""
         if message.kind != SMS:
             self.handlers[message.kind](message)
-            return
+            return True
         if self.sms is None:
             raise LookupError("no SmsGateway to send texts with")
-        phone, text = sms_of(message)
+        phone, text, send_by = sms_of(message)
+        if now >= send_by:
+            return False
         self.sms.send(phone, text)
+        return True
 
 
 def deliver_outbox(  # noqa: PLR0913 - the worker's settings, all keyword-only

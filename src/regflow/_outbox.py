@@ -8,6 +8,7 @@ it lives in the outbox row alone, is never logged, and is emptied once delivered
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from regflow._sms import SmsMessage, SmsTemplate
@@ -22,10 +23,12 @@ if TYPE_CHECKING:
 SMS: Final = "sms"
 
 
-def sms_payload(phone: str, message: SmsMessage) -> dict[str, Any]:
-    """The JSON-shaped payload of one text."""
+def sms_payload(phone: str, message: SmsMessage, *, send_by: datetime) -> dict[str, Any]:
+    """The JSON-shaped payload of one text, which is not worth sending from `send_by` on (an
+    OTP that has expired)."""
     template = message.template
     return {
+        "send_by": send_by.astimezone(UTC).isoformat(),
         "phone": phone,
         "template": {
             "id": template.id,
@@ -37,13 +40,13 @@ def sms_payload(phone: str, message: SmsMessage) -> dict[str, Any]:
     }
 
 
-def sms_of(message: OutboxMessage) -> tuple[str, SmsMessage]:
-    """The phone and text of a stored text, carrying its idempotency key; a payload that is
-    not one raises (`KeyError`, `TypeError`, `ValueError`), a failed attempt."""
+def sms_of(message: OutboxMessage) -> tuple[str, SmsMessage, datetime]:
+    """The phone, text (carrying its idempotency key) and `send_by` of a stored text; a
+    payload that is not one raises (`KeyError`, `TypeError`, `ValueError`)."""
     payload = message.payload
     template = SmsTemplate(**payload["template"])
     text = SmsMessage(template, payload["params"], idempotency_key=message.idempotency_key)
-    return str(payload["phone"]), text
+    return str(payload["phone"]), text, datetime.fromisoformat(payload["send_by"])
 
 
 def keyed(

@@ -524,7 +524,8 @@ class Engine:
         assert sms is not None  # noqa: S101 - `_take` queues only a step that has a text
         refused = self._deliver(step, trigger, sms, send=False)
         if refused is None:
-            text = (SMS, sms_payload(sms.phone, sms.message))
+            send_by = step.now + self._services.policy.otp_ttl  # its code is useless after
+            text = (SMS, sms_payload(sms.phone, sms.message, send_by=send_by))
             return self._save(step.now, step.snapshot, fields, (text,))
         if not sms.quiet:
             errors.append(refused)

@@ -12,6 +12,7 @@ import importlib
 import time
 from typing import TYPE_CHECKING, TextIO
 
+import attrs
 import structlog
 
 from regflow._bootstrap import open_stores
@@ -71,6 +72,7 @@ def _deliver(outbox: OutboxQueue, sms: SmsGateway, limit: int, out: TextIO, *, o
             raise
         _log.warning("outbox.run_failed", error_type=type(exc).__name__)
         return False
-    out.write(f"delivered={done.delivered} retried={done.retried} dead={done.dead}\n")
+    out.write(" ".join(f"{name}={count}" for name, count in attrs.asdict(done).items()) + "\n")
     out.flush()
-    return done.delivered + done.retried + done.dead >= limit
+    counts: tuple[int, ...] = attrs.astuple(done)
+    return sum(counts) >= limit
