@@ -54,6 +54,12 @@ from regflow.adapters.postgres import (
     create_schema,
     open_pool,
 )
+from regflow.adapters.postgres_async import (
+    AsyncPostgresFlowStore,
+    AsyncPostgresOutbox,
+    AsyncPostgresUserStore,
+    open_async_pool,
+)
 from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteOutbox, SqliteUserStore
 from regflow.ports import FlowStore, Outbox, OutboxMessage, UserStore
 from regflow.testing import FakeClock, FakePorts, SmsInbox, form_for, run_blocking
@@ -271,13 +277,40 @@ def test_async_engine_saves_the_text_with_the_step_too(
         outbox=wrap(stores.outbox),
     )
 
+    view = run_blocking(_at_otp_awaited(engine))
+    assert stores.rows() == [(f"{view.flow_id}:{view.version}:0", "pending", 0)]
+
+
+async def _at_otp_awaited(engine: AsyncEngine) -> FlowView:
+    flow_id = (await engine.start("bhxh_registration")).flow_id
+    await engine.send(flow_id, ChooseMethod("citizen", "bhxh"))
+    return await engine.send(flow_id, form_for())
+
+
+def test_the_async_postgres_outbox_saves_the_text_with_the_step(postgres_pool: Any) -> None:
+    stores, ports = _postgres(postgres_pool), FakePorts.seeded()
+    assert POSTGRES_DSN is not None
+
     async def at_otp() -> FlowView:
-        flow_id = (await engine.start("bhxh_registration")).flow_id
-        await engine.send(flow_id, ChooseMethod("citizen", "bhxh"))
-        return await engine.send(flow_id, form_for())
+        pool = await open_async_pool(POSTGRES_DSN)
+        try:
+            engine = AsyncEngine(
+                BHXH_REGISTRATION,
+                bhxh=ports.bhxh,
+                users=AsyncPostgresUserStore(pool),
+                flows=AsyncPostgresFlowStore(pool),
+                hasher=ports.hasher,
+                clock=ports.clock,
+                otp_secret=ports.otp_secret,
+                outbox=AsyncPostgresOutbox(pool),
+            )
+            return await _at_otp_awaited(engine)
+        finally:
+            await pool.close()
 
     view = run_blocking(at_otp())
     assert stores.rows() == [(f"{view.flow_id}:{view.version}:0", "pending", 0)]
+    assert deliver_outbox(stores.outbox, ports.sms, clock=ports.clock) == Delivery(delivered=1)
 
 
 def test_the_sync_engine_refuses_an_async_outbox(tmp_path: Path) -> None:

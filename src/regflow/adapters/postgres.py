@@ -199,10 +199,20 @@ class PostgresFlowStore:
 
 def _save_flow(connection: psycopg.Connection[Any], snapshot: FlowSnapshot, schema: int) -> None:
     """Write `snapshot` if its version follows the stored one, else raise `StaleFlowError`."""
-    document = codec.to_document(snapshot, schema=schema)
-    values = _sql.flow_row(snapshot, _as_is, Jsonb(document))
-    if connection.execute(_sql.save_flow(snapshot), values).rowcount != 1:
+    if connection.execute(_sql.save_flow(snapshot), flow_values(snapshot, schema)).rowcount != 1:
         raise StaleFlowError(snapshot.flow_id)
+
+
+def flow_values(snapshot: FlowSnapshot, schema: int) -> dict[str, object]:
+    """The parameters of `_sql.save_flow` for `snapshot`, its document in `schema`."""
+    return _sql.flow_row(snapshot, _as_is, Jsonb(codec.to_document(snapshot, schema=schema)))
+
+
+def outbox_values(
+    snapshot: FlowSnapshot, messages: Sequence[OutboxMessage]
+) -> list[dict[str, object]]:
+    """The parameters of `_sql.INSERT_OUTBOX` for the messages of `snapshot`'s save."""
+    return _sql.outbox_rows(messages, snapshot.updated_at, _jsonb)
 
 
 class PostgresOutbox:
@@ -218,10 +228,9 @@ class PostgresOutbox:
         self._write_schema = write_schema
 
     def save_with(self, snapshot: FlowSnapshot, messages: Sequence[OutboxMessage]) -> None:
-        rows = _sql.outbox_rows(messages, snapshot.updated_at, _jsonb)
         with self._pool.connection() as connection, connection.transaction():
             _save_flow(connection, snapshot, self._write_schema)
-            connection.cursor().executemany(_sql.INSERT_OUTBOX, rows)
+            connection.cursor().executemany(_sql.INSERT_OUTBOX, outbox_values(snapshot, messages))
 
     def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[ClaimedMessage]:
         values = {
