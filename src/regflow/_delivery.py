@@ -73,7 +73,7 @@ class _Worker:
     def deliver(self, claimed: ClaimedMessage, now: datetime) -> str:
         """Deliver one claimed message and record how it went; the `Delivery` field it counts."""
         message = claimed.message
-        fields = {
+        fields: dict[str, object] = {
             "key": message.idempotency_key,
             "kind": message.kind,
             "attempts": claimed.attempts,
@@ -81,15 +81,7 @@ class _Worker:
         try:
             sent = self._send(message, now)
         except Exception as exc:  # noqa: BLE001 - any failure of a send is a failed attempt
-            fields["error_type"] = type(exc).__name__
-            if claimed.attempts >= self.max_attempts:
-                self.outbox.mark_dead(claimed)
-                _log.error("outbox.dead_letter", **fields)
-                return "dead"
-            retry_at = now + self.backoff.delay(claimed.attempts, self.jitter())
-            self.outbox.mark_failed(claimed, retry_at=retry_at)
-            _log.warning("outbox.retry", retry_at=retry_at.isoformat(), **fields)
-            return "retried"
+            return self._failed(claimed, now, {**fields, "error_type": type(exc).__name__})
         if not sent:
             self.outbox.mark_dead(claimed)
             _log.warning("outbox.expired", **fields)
@@ -97,6 +89,17 @@ class _Worker:
         self.outbox.mark_delivered(claimed)
         _log.info("outbox.delivered", **fields)
         return "delivered"
+
+    def _failed(self, claimed: ClaimedMessage, now: datetime, fields: dict[str, object]) -> str:
+        """Offer the message again after its backoff, or, after its last attempt, give up."""
+        if claimed.attempts >= self.max_attempts:
+            self.outbox.mark_dead(claimed)
+            _log.error("outbox.dead_letter", **fields)
+            return "dead"
+        retry_at = now + self.backoff.delay(claimed.attempts, self.jitter())
+        self.outbox.mark_failed(claimed, retry_at=retry_at)
+        _log.warning("outbox.retry", retry_at=retry_at.isoformat(), **fields)
+        return "retried"
 
     def _send(self, message: OutboxMessage, now: datetime) -> bool:
         """Send the message; False for a text not sent because its time has passed."""
