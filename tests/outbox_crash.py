@@ -38,6 +38,7 @@ FLOW_ID: Final = "flow: "
 #: Where the process may die, in the order a text passes them.
 POINTS: Final = (
     "before_save",  # the request dies before its save: no step, no text
+    "mid_save",  # it dies inside the save's transaction, the flow's row written, no message
     "after_save",  # the request dies right after its save committed, before any send
     "after_claim",  # the worker dies holding the lease, before sending
     "after_send",  # the worker dies after the provider took the text, before recording it
@@ -80,6 +81,8 @@ class DyingOutbox:
 
     def save_with(self, snapshot: FlowSnapshot, messages: Sequence[OutboxMessage]) -> None:
         die_at(self.point, "before_save")
+        if self.point == "mid_save":
+            _die_after_the_flows_row(type(self.outbox).__module__)
         self.outbox.save_with(snapshot, messages)
         die_at(self.point, "after_save")
 
@@ -98,6 +101,18 @@ class DyingOutbox:
 
     def mark_dead(self, claimed: ClaimedMessage) -> None:
         self.outbox.mark_dead(claimed)
+
+
+def _die_after_the_flows_row(module_name: str) -> None:
+    """Make the adapter's next flow write end the process, before its messages and commit."""
+    module = sys.modules[module_name]
+    write = vars(module)["_save_flow"]  # the step inside the adapter's transaction
+
+    def write_then_die(*args: object) -> None:
+        write(*args)
+        die_at("mid_save", "mid_save")
+
+    vars(module)["_save_flow"] = write_then_die
 
 
 def stores(backend: str, location: str) -> tuple[UserStore, FlowStore, Outbox]:
