@@ -64,12 +64,15 @@ class CountingProvider:
         with self.path.open("a", encoding="utf-8") as file:
             file.write(json.dumps(line) + "\n")
 
-    def delivered(self) -> list[str]:
-        """The keys of the texts the citizen's phone got: each key once."""
+    def calls(self) -> list[str]:
+        """The key of every call, repeats and all."""
         if not self.path.exists():
             return []
-        calls = [json.loads(line)["key"] for line in self.path.read_text().splitlines()]
-        return list(dict.fromkeys(calls))
+        return [json.loads(line)["key"] for line in self.path.read_text().splitlines()]
+
+    def delivered(self) -> list[str]:
+        """The keys of the texts the citizen's phone got: each key once."""
+        return list(dict.fromkeys(self.calls()))
 
 
 class DyingOutbox:

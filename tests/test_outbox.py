@@ -609,6 +609,8 @@ def test_a_crash_at_any_point_neither_loses_nor_doubles_the_text(
     assert snapshot.state == ("otp_pending" if saved else "filling_form")
     intended = [f"{flow_id}:{snapshot.version}:0"] if saved else []
     assert provider.delivered() == intended
+    # at least once: only a worker that died after the send sent again, under the same key
+    assert provider.calls() == intended * (2 if point == "after_send" else 1)
     assert stores.rows() == []
 
 
