@@ -548,6 +548,41 @@ def test_two_workers_claiming_at_once_never_share_a_message(stores: Stores) -> N
     assert len(claimed[0]) + len(claimed[1]) == 12
 
 
+class _Counting:
+    """An `SmsGateway` that counts every call by idempotency key, from any thread."""
+
+    def __init__(self) -> None:
+        self.calls: list[str | None] = []
+        self._lock = threading.Lock()
+
+    def send(self, phone: str, message: SmsMessage) -> None:
+        del phone
+        with self._lock:
+            self.calls.append(message.idempotency_key)
+
+
+def test_two_workers_delivering_at_once_send_each_text_once(stores: Stores) -> None:
+    ports = FakePorts.seeded()
+    engine = _engine(ports, stores)
+    for _ in range(12):
+        _at_otp(engine)
+    provider, start = _Counting(), threading.Barrier(2)
+
+    def worker() -> None:
+        start.wait()
+        while deliver_outbox(stores.outbox, provider, clock=ports.clock, limit=1).delivered:
+            pass
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(provider.calls) == len(set(provider.calls)) == 12
+    assert stores.rows() == []
+
+
 def test_a_lease_that_ran_out_passes_to_another_worker_and_the_first_cannot_fail_it(
     stores: Stores,
 ) -> None:
