@@ -157,6 +157,7 @@ def test_the_migration_creates_the_tables_then_finds_them_up_to_date(
         "up to date regflow_flows",
         "up to date regflow_accounts",
         "up to date regflow_id_numbers",
+        "up to date regflow_outbox",
     ]
 
 

@@ -39,6 +39,7 @@ RUN_HERE = [
     "docs/versioning.md",
     "docs/observability.md",
     "docs/api.md",
+    "docs/outbox.md",
 ]
 #: The servers a page's examples talk to: the variable they read, and where the tests get it.
 SERVERS = {

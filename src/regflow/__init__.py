@@ -10,6 +10,7 @@ reusable kits (`regflow.kits`).
 """
 
 from regflow._bootstrap import Stores, bootstrap, open_stores
+from regflow._delivery import Backoff, Delivery, deliver_outbox
 from regflow._domain import (
     REMEDIES,
     Account,
@@ -92,10 +93,12 @@ __all__ = [
     "VNEID_REGISTRATION",
     "Account",
     "AsyncEngine",
+    "Backoff",
     "BeginVneid",
     "BhxhRecord",
     "ChooseMethod",
     "ConfirmOtp",
+    "Delivery",
     "DuplicateAccountError",
     "Engine",
     "ErrorSpec",
@@ -145,6 +148,7 @@ __all__ = [
     "Wording",
     "bootstrap",
     "configure_production_logging",
+    "deliver_outbox",
     "event",
     "fact",
     "flow_expired",

@@ -11,12 +11,12 @@ import attrs
 from regflow._shipped import ENGINE_FLOWS
 from regflow.adapters.argon2 import Argon2Hasher
 from regflow.adapters.memory import InMemoryRateLimiter
-from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteUserStore
+from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteOutbox, SqliteUserStore
 from regflow.adapters.system import SystemClock
 from regflow.declare import Services
 from regflow.engine import Engine
 from regflow.engine.codec import SCHEMA
-from regflow.ports import FlowStore, UserStore
+from regflow.ports import FlowStore, Outbox, UserStore
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         BhxhRegistry,
         Clock,
         Instrumentation,
+        OutboxStore,
         PasswordHasher,
         RateLimiter,
         SmsGateway,
@@ -45,11 +46,13 @@ def default_database() -> str:
 
 @attrs.frozen
 class Stores:
-    """The account and flow stores of one database; `close` releases its connections."""
+    """The account and flow stores of one database, and its outbox (`Engine(outbox=…)`,
+    `regflow.deliver_outbox`); `close` releases its connections."""
 
     users: UserStore
     flows: FlowStore
     close: Callable[[], None]
+    outbox: Outbox | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -78,10 +81,12 @@ def open_stores(
             pool.close()
             raise
         flows = postgres.PostgresFlowStore(pool, write_schema=write_schema)
-        return Stores(postgres.PostgresUserStore(pool), flows, pool.close)
+        outbox = postgres.PostgresOutbox(pool, write_schema=write_schema)
+        return Stores(postgres.PostgresUserStore(pool), flows, pool.close, outbox)
     sqlite = SqliteDatabase(where)
     flow_store = SqliteFlowStore(sqlite, write_schema=write_schema)
-    return Stores(SqliteUserStore(sqlite), flow_store, sqlite.close)
+    queue = SqliteOutbox(sqlite, write_schema=write_schema)
+    return Stores(SqliteUserStore(sqlite), flow_store, sqlite.close, queue)
 
 
 def shipped_for(ports: Mapping[str, object]) -> tuple[FlowSpec, ...]:
@@ -107,6 +112,7 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     ports: Mapping[str, object] | None = None,
     previous_otp_secrets: Sequence[bytes] = (),
     instrumentation: Instrumentation | None = None,
+    outbox: OutboxStore | None = None,
 ) -> Engine:
     """Build an engine running `specs` (by default the flows regflow ships whose own
     ports the caller gives: the VNeID registration runs with an ``identity`` port), with
@@ -142,4 +148,5 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
         limiter=limiter if limiter is not None else InMemoryRateLimiter(clock),
         ports=ports,
         instrumentation=instrumentation,
+        outbox=outbox,
     )

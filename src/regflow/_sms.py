@@ -146,10 +146,14 @@ class SmsMessage:
     Brandname providers take ``template.id``, ``template.brandname`` and `params`; a
     provider that takes plain text gets `text`. The parameters (the OTP among them) are
     left out of the repr, so a logged message shows no code.
+
+    `idempotency_key` is set on a text the outbox worker delivers (`regflow.deliver_outbox`):
+    the same on every attempt at one text, so a provider that takes one can drop a repeat.
     """
 
     template: SmsTemplate
     params: Mapping[str, str] = attrs.field(converter=_frozen, validator=_values, repr=False)
+    idempotency_key: str | None = attrs.field(default=None, kw_only=True)
 
     @property
     def text(self) -> str:

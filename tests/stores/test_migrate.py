@@ -23,7 +23,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-CREATED = "created regflow_flows\ncreated regflow_accounts\ncreated regflow_id_numbers\n"
+CREATED = (
+    "created regflow_flows\ncreated regflow_accounts\ncreated regflow_id_numbers\n"
+    "created regflow_outbox\n"
+)
 UP_TO_DATE = CREATED.replace("created", "up to date")
 ACCOUNT = Account.for_citizen(
     CITIZEN, account_id="a-1", email=None, created_at=datetime(2026, 1, 1, tzinfo=UTC), flow_id="f"
@@ -70,6 +73,7 @@ def test_a_database_made_before_the_id_numbers_table_is_upgraded(
         "up to date regflow_flows",
         "up to date regflow_accounts",
         "created regflow_id_numbers",
+        "up to date regflow_outbox",
     ]
     with closing(sqlite3.connect(database)) as connection:
         rows = connection.execute("SELECT id_number, account_id FROM regflow_id_numbers")

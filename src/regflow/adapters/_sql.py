@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
 from regflow._domain import Account
+from regflow.ports.outbox import ClaimedMessage, OutboxMessage
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from datetime import datetime
 
     from regflow.declare import FlowSnapshot
@@ -167,3 +168,57 @@ def flow_row(
         "updated_at": moment(snapshot.updated_at),
         "snapshot": document,
     }
+
+
+#: An outbox row is 'pending' (to go out) or 'dead' (given up on: a dead letter); a
+#: delivered message's row is deleted, payload and all.
+INSERT_OUTBOX: Final = """\
+INSERT INTO regflow_outbox (idempotency_key, kind, payload, status, attempts, created_at)
+VALUES (%(idempotency_key)s, %(kind)s, %(payload)s, 'pending', 0, %(created_at)s)"""
+#: Lease the due messages, oldest first; `{lock}` is PostgreSQL's row lock (SQLite's write
+#: lock already holds the whole statement).
+_CLAIM_OUTBOX: Final = """\
+UPDATE regflow_outbox SET attempts = attempts + 1, leased_until = %(until)s, lease = %(lease)s
+WHERE idempotency_key IN (
+    SELECT idempotency_key FROM regflow_outbox
+    WHERE status = 'pending' AND (available_at IS NULL OR available_at <= %(now)s)
+        AND (leased_until IS NULL OR leased_until <= %(now)s)
+    ORDER BY created_at, idempotency_key LIMIT %(limit)s{lock}
+)
+RETURNING idempotency_key, kind, payload, attempts, lease"""
+CLAIM_OUTBOX: Final = _CLAIM_OUTBOX.format(lock="")
+CLAIM_OUTBOX_SKIP_LOCKED: Final = _CLAIM_OUTBOX.format(lock=" FOR UPDATE SKIP LOCKED")
+DELETE_DELIVERED: Final = "DELETE FROM regflow_outbox WHERE idempotency_key = %(idempotency_key)s"
+#: A failed attempt, recorded only by the worker that still holds the lease.
+RETRY_LATER: Final = """\
+UPDATE regflow_outbox SET available_at = %(retry_at)s, leased_until = NULL, lease = NULL
+WHERE idempotency_key = %(idempotency_key)s AND lease = %(lease)s"""
+#: A dead letter, likewise: it stays, payload and all, for an operator to look at.
+MARK_DEAD: Final = """\
+UPDATE regflow_outbox SET status = 'dead', leased_until = NULL, lease = NULL
+WHERE idempotency_key = %(idempotency_key)s AND lease = %(lease)s"""
+
+
+def outbox_rows(
+    messages: Sequence[OutboxMessage],
+    created_at: object,
+    payload: Callable[[Mapping[str, Any]], object],
+) -> list[dict[str, object]]:
+    """The `INSERT_OUTBOX` parameters of `messages`, payloads as the database takes them."""
+    return [
+        {
+            "idempotency_key": message.idempotency_key,
+            "kind": message.kind,
+            "payload": payload(message.payload),
+            "created_at": created_at,
+        }
+        for message in messages
+    ]
+
+
+def claimed(row: Mapping[str, Any], payload: Mapping[str, Any]) -> ClaimedMessage:
+    """A `CLAIM_OUTBOX` row as the worker takes it."""
+    message = OutboxMessage(
+        idempotency_key=row["idempotency_key"], kind=row["kind"], payload=payload
+    )
+    return ClaimedMessage(message=message, attempts=row["attempts"], lease=row["lease"])

@@ -28,7 +28,7 @@ from regflow._errors import PortUnavailableError
 from regflow.vn._records import record_date
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Mapping
 
     from regflow._sms import SmsMessage
 
@@ -170,19 +170,24 @@ class _Upstream:
         read: Callable[[httpx.Response], T],
         *,
         retry: bool,
+        headers: Mapping[str, str] | None = None,
     ) -> T:
         """POST `body` and `read` the answer; the breaker counts an unreadable one a failure."""
-        return self.breaker.call(lambda: read(self._post(path, body, retry=retry)))
+        return self.breaker.call(lambda: read(self._post(path, body, retry, headers)))
 
-    def _post(self, path: str, body: dict[str, object], *, retry: bool) -> httpx.Response:
+    def _post(
+        self, path: str, body: dict[str, object], retry: bool, headers: Mapping[str, str] | None
+    ) -> httpx.Response:
         for attempt in stamina.retry_context(**_retries(self.settings, retry=retry)):
             with attempt:
-                return self._send(path, body)
+                return self._send(path, body, headers)
         raise AssertionError("unreachable: stamina re-raises the last failure")
 
-    def _send(self, path: str, body: dict[str, object]) -> httpx.Response:
+    def _send(
+        self, path: str, body: dict[str, object], headers: Mapping[str, str] | None
+    ) -> httpx.Response:
         try:
-            response = self._client.post(path, json=body)
+            response = self._client.post(path, json=body, headers=headers)
         except httpx.HTTPError as exc:  # timeouts, refused connections, broken streams
             raise _TransientError(f"{type(exc).__name__} on {path}") from exc
         return _usable(response, path)
@@ -206,21 +211,26 @@ class _AsyncUpstream:
         read: Callable[[httpx.Response], T],
         *,
         retry: bool,
+        headers: Mapping[str, str] | None = None,
     ) -> T:
         async def answer() -> T:
-            return read(await self._post(path, body, retry=retry))
+            return read(await self._post(path, body, retry, headers))
 
         return await self.breaker.acall(answer)
 
-    async def _post(self, path: str, body: dict[str, object], *, retry: bool) -> httpx.Response:
+    async def _post(
+        self, path: str, body: dict[str, object], retry: bool, headers: Mapping[str, str] | None
+    ) -> httpx.Response:
         async for attempt in stamina.retry_context(**_retries(self.settings, retry=retry)):
             with attempt:
-                return await self._send(path, body)
+                return await self._send(path, body, headers)
         raise AssertionError("unreachable: stamina re-raises the last failure")
 
-    async def _send(self, path: str, body: dict[str, object]) -> httpx.Response:
+    async def _send(
+        self, path: str, body: dict[str, object], headers: Mapping[str, str] | None
+    ) -> httpx.Response:
         try:
-            response = await self._client.post(path, json=body)
+            response = await self._client.post(path, json=body, headers=headers)
         except httpx.HTTPError as exc:  # timeouts, refused connections, broken streams
             raise _TransientError(f"{type(exc).__name__} on {path}") from exc
         return _usable(response, path)
@@ -386,7 +396,8 @@ class HttpSmsGateway(_SyncHttpAdapter):
     """
 
     def send(self, phone: str, message: SmsMessage) -> None:
-        self._upstream.post(MESSAGES_PATH, _message_body(phone, message), _sent, retry=False)
+        body, headers = _message_body(phone, message), _message_headers(message)
+        self._upstream.post(MESSAGES_PATH, body, _sent, retry=False, headers=headers)
 
 
 def _message_body(phone: str, message: SmsMessage) -> dict[str, object]:
@@ -398,6 +409,13 @@ def _message_body(phone: str, message: SmsMessage) -> dict[str, object]:
         "params": {name: message.params[name] for name in template.params},
         "text": message.text,
     }
+
+
+def _message_headers(message: SmsMessage) -> dict[str, str]:
+    """An outbox text's `Idempotency-Key` (the IETF draft's header), so that a provider that
+    honours it drops the repeat a worker's retry after a lost answer would send."""
+    key = message.idempotency_key
+    return {} if key is None else {"Idempotency-Key": key}
 
 
 class _AsyncHttpAdapter(_HttpAdapter):
@@ -427,5 +445,5 @@ class AsyncHttpSmsGateway(_AsyncHttpAdapter):
     """`AsyncSmsGateway` on `httpx.AsyncClient`: `HttpSmsGateway`, awaited (one attempt)."""
 
     async def send(self, phone: str, message: SmsMessage) -> None:
-        body = _message_body(phone, message)
-        await self._upstream.post(MESSAGES_PATH, body, _sent, retry=False)
+        body, headers = _message_body(phone, message), _message_headers(message)
+        await self._upstream.post(MESSAGES_PATH, body, _sent, retry=False, headers=headers)

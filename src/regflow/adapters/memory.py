@@ -1,24 +1,28 @@
 """In-memory adapters: fast, thread-safe, gone with the process.
 
 For tests (regflow's and host apps') and demos. Their state is public on purpose, so a
-test can check what was stored: `InMemoryUserStore.accounts`, `InMemoryFlowStore.flows`.
+test can check what was stored: `InMemoryUserStore.accounts`, `InMemoryFlowStore.flows`,
+`InMemoryOutbox.rows`.
 `InMemoryRateLimiter` counts across flows for one process.
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import deque
+from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 import attrs
 
 from regflow._errors import DuplicateAccountError, StaleFlowError
 from regflow.adapters.system import SystemClock
+from regflow.ports.outbox import ClaimedMessage, OutboxMessage
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
-    from datetime import datetime
+    from datetime import timedelta
 
     from regflow._domain import Account, BhxhRecord
     from regflow._limits import RateLimit
@@ -116,11 +120,15 @@ class InMemoryFlowStore:
 
     def save(self, snapshot: FlowSnapshot) -> None:
         with self._lock:
-            stored = self.flows.get(snapshot.flow_id)
-            stored_version = 0 if stored is None else stored.version
-            if stored_version != snapshot.version - 1:
-                raise StaleFlowError(snapshot.flow_id)
-            self.flows[snapshot.flow_id] = snapshot
+            self._save_held(snapshot)
+
+    def _save_held(self, snapshot: FlowSnapshot) -> None:
+        """`save`, for a caller that holds the lock."""
+        stored = self.flows.get(snapshot.flow_id)
+        stored_version = 0 if stored is None else stored.version
+        if stored_version != snapshot.version - 1:
+            raise StaleFlowError(snapshot.flow_id)
+        self.flows[snapshot.flow_id] = snapshot
 
     def purge_expired(self, now: datetime) -> int:
         with self._lock:
@@ -134,6 +142,67 @@ class InMemoryFlowStore:
         with self._lock:
             stored = list(self.flows.values())
         yield from stored
+
+
+@attrs.define
+class OutboxRow:
+    """One message of `InMemoryOutbox`, as the SQL outboxes keep its row."""
+
+    message: OutboxMessage
+    status: str = "pending"  # or "dead"; a delivered message's row is gone
+    attempts: int = 0
+    available_at: datetime | None = None
+    leased_until: datetime | None = None
+    lease: str | None = None
+
+    def due(self, now: datetime) -> bool:
+        waited = self.available_at is None or self.available_at <= now
+        free = self.leased_until is None or self.leased_until <= now
+        return self.status == "pending" and waited and free
+
+
+class InMemoryOutbox:
+    """`Outbox` beside an `InMemoryFlowStore`: a save and its messages are made under the
+    store's lock, and so is every claim. `rows` (by idempotency key, oldest first) is public,
+    so a test can check what waits and what is dead."""
+
+    def __init__(self, flows: InMemoryFlowStore) -> None:
+        self.flows = flows
+        self.rows: dict[str, OutboxRow] = {}
+        self._lock = flows._lock  # noqa: SLF001 - one lock for the flows and their messages
+
+    def save_with(self, snapshot: FlowSnapshot, messages: Sequence[OutboxMessage]) -> None:
+        with self._lock:
+            self.flows._save_held(snapshot)  # noqa: SLF001 - under the lock it shares
+            self.rows.update((message.idempotency_key, OutboxRow(message)) for message in messages)
+
+    def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[ClaimedMessage]:
+        token = secrets.token_urlsafe(12)
+        with self._lock:
+            due = [row for row in self.rows.values() if row.due(now)][:limit]
+            for row in due:
+                row.attempts, row.leased_until, row.lease = row.attempts + 1, now + lease, token
+            return [
+                ClaimedMessage(message=r.message, attempts=r.attempts, lease=token) for r in due
+            ]
+
+    def mark_delivered(self, claimed: ClaimedMessage) -> None:
+        with self._lock:
+            self.rows.pop(claimed.message.idempotency_key, None)
+
+    def mark_failed(self, claimed: ClaimedMessage, *, retry_at: datetime) -> None:
+        self._release(claimed, available_at=retry_at)
+
+    def mark_dead(self, claimed: ClaimedMessage) -> None:
+        self._release(claimed, status="dead")
+
+    def _release(self, claimed: ClaimedMessage, **changes: object) -> None:
+        """Record a failed attempt of the worker that still holds the lease."""
+        with self._lock:
+            row = self.rows.get(claimed.message.idempotency_key)
+            if row is not None and row.lease == claimed.lease:
+                for name, value in {"leased_until": None, "lease": None, **changes}.items():
+                    setattr(row, name, value)
 
 
 class InMemoryRateLimiter:

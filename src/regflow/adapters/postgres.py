@@ -9,6 +9,7 @@ can review (``regflow db schema --postgres``); `create_schema` runs it.
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -23,10 +24,11 @@ from regflow.adapters import _sql
 from regflow.engine import codec
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
-    from datetime import datetime
+    from collections.abc import Iterator, Mapping, Sequence
+    from datetime import datetime, timedelta
 
     from regflow.declare import FlowSnapshot
+    from regflow.ports.outbox import ClaimedMessage, OutboxMessage
 
 #: The tables; every statement may run again harmlessly.
 SCHEMA: Final = (
@@ -57,6 +59,20 @@ CREATE TABLE IF NOT EXISTS regflow_accounts (
 ALTER TABLE regflow_accounts ADD COLUMN IF NOT EXISTS vneid_verified_at timestamptz;
 """
     + _sql.ID_NUMBERS_SCHEMA
+    + """\
+CREATE TABLE IF NOT EXISTS regflow_outbox (
+    idempotency_key  text PRIMARY KEY,  -- flow_id:version:n
+    kind             text NOT NULL,     -- 'sms', or a host's
+    payload          jsonb NOT NULL,    -- a text's holds its OTP: never log it
+    status           text NOT NULL,     -- 'pending' or 'dead'; a delivered row is deleted
+    attempts         integer NOT NULL,
+    created_at       timestamptz NOT NULL,
+    available_at     timestamptz,       -- after a failed attempt: due again from then
+    leased_until     timestamptz,       -- a worker holds it until then
+    lease            text
+);
+CREATE INDEX IF NOT EXISTS regflow_outbox_due ON regflow_outbox (status, created_at);
+"""
 )
 
 #: Serialises `create_schema` across app servers starting at once (any fixed 64-bit key).
@@ -166,12 +182,8 @@ class PostgresFlowStore:
         return codec.from_document(document)
 
     def save(self, snapshot: FlowSnapshot) -> None:
-        document = codec.to_document(snapshot, schema=self._write_schema)
-        values = _sql.flow_row(snapshot, _as_is, Jsonb(document))
         with self._pool.connection() as connection:
-            saved = connection.execute(_sql.save_flow(snapshot), values).rowcount
-        if saved != 1:
-            raise StaleFlowError(snapshot.flow_id)
+            _save_flow(connection, snapshot, self._write_schema)
 
     def purge_expired(self, now: datetime) -> int:
         with self._pool.connection() as connection:
@@ -183,3 +195,69 @@ class PostgresFlowStore:
         with self._pool.connection() as connection, connection.cursor() as cursor:
             for (document,) in cursor.stream(_sql.ALL_FLOWS):
                 yield codec.from_document(document)
+
+
+def _save_flow(connection: psycopg.Connection[Any], snapshot: FlowSnapshot, schema: int) -> None:
+    """Write `snapshot` if its version follows the stored one, else raise `StaleFlowError`."""
+    if connection.execute(_sql.save_flow(snapshot), flow_values(snapshot, schema)).rowcount != 1:
+        raise StaleFlowError(snapshot.flow_id)
+
+
+def flow_values(snapshot: FlowSnapshot, schema: int) -> dict[str, object]:
+    """The parameters of `_sql.save_flow` for `snapshot`, its document in `schema`."""
+    return _sql.flow_row(snapshot, _as_is, Jsonb(codec.to_document(snapshot, schema=schema)))
+
+
+def outbox_values(
+    snapshot: FlowSnapshot, messages: Sequence[OutboxMessage]
+) -> list[dict[str, object]]:
+    """The parameters of `_sql.INSERT_OUTBOX` for the messages of `snapshot`'s save."""
+    return _sql.outbox_rows(messages, snapshot.updated_at, _jsonb)
+
+
+class PostgresOutbox:
+    """`Outbox` in the PostgreSQL database of the flows: a flow's save and its messages are
+    one transaction; a claim locks the rows it leases ``FOR UPDATE SKIP LOCKED``, so two
+    workers never lease one message at once and neither waits for the other.
+
+    `write_schema` is the snapshot schema `save_with` writes, as `PostgresFlowStore`'s.
+    """
+
+    def __init__(self, pool: ConnectionPool, *, write_schema: int = codec.SCHEMA) -> None:
+        self._pool = pool
+        self._write_schema = write_schema
+
+    def save_with(self, snapshot: FlowSnapshot, messages: Sequence[OutboxMessage]) -> None:
+        with self._pool.connection() as connection, connection.transaction():
+            _save_flow(connection, snapshot, self._write_schema)
+            connection.cursor().executemany(_sql.INSERT_OUTBOX, outbox_values(snapshot, messages))
+
+    def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[ClaimedMessage]:
+        values = {
+            "now": now,
+            "until": now + lease,
+            "lease": secrets.token_urlsafe(12),
+            "limit": limit,
+        }
+        with self._pool.connection() as connection:
+            cursor = connection.cursor(row_factory=dict_row)
+            rows = cursor.execute(_sql.CLAIM_OUTBOX_SKIP_LOCKED, values).fetchall()
+        return [_sql.claimed(row, row["payload"]) for row in rows]
+
+    def mark_delivered(self, claimed: ClaimedMessage) -> None:
+        self._run(_sql.DELETE_DELIVERED, claimed)
+
+    def mark_failed(self, claimed: ClaimedMessage, *, retry_at: datetime) -> None:
+        self._run(_sql.RETRY_LATER, claimed, retry_at=retry_at)
+
+    def mark_dead(self, claimed: ClaimedMessage) -> None:
+        self._run(_sql.MARK_DEAD, claimed)
+
+    def _run(self, statement: str, claimed: ClaimedMessage, **values: object) -> None:
+        key = {"idempotency_key": claimed.message.idempotency_key, "lease": claimed.lease}
+        with self._pool.connection() as connection:
+            connection.execute(statement, {**key, **values})
+
+
+def _jsonb(payload: Mapping[str, object]) -> Jsonb:
+    return Jsonb(dict(payload))

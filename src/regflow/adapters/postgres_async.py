@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from regflow._domain import Account
 from regflow._errors import DuplicateAccountError, StaleFlowError
 from regflow.adapters import _sql
-from regflow.adapters.postgres import _as_is, pool_options
+from regflow.adapters.postgres import flow_values, outbox_values, pool_options
 from regflow.engine import codec
 
 if TYPE_CHECKING:
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from regflow.declare import FlowSnapshot
+    from regflow.ports.outbox import OutboxMessage
 
 
 async def open_async_pool(
@@ -114,13 +114,34 @@ class AsyncPostgresFlowStore:
         return None if row is None else codec.from_document(row[0])
 
     async def save(self, snapshot: FlowSnapshot) -> None:
-        document = codec.to_document(snapshot, schema=self._write_schema)
-        values = _sql.flow_row(snapshot, _as_is, Jsonb(document))
         async with self._pool.connection() as connection:
-            saved = (await connection.execute(_sql.save_flow(snapshot), values)).rowcount
-        if saved != 1:
-            raise StaleFlowError(snapshot.flow_id)
+            await _save_flow(connection, snapshot, self._write_schema)
 
     async def purge_expired(self, now: datetime) -> int:
         async with self._pool.connection() as connection:
             return (await connection.execute(_sql.PURGE_FLOWS, {"now": now})).rowcount
+
+
+async def _save_flow(
+    connection: psycopg.AsyncConnection[Any], snapshot: FlowSnapshot, schema: int
+) -> None:
+    """Write `snapshot` if its version follows the stored one, else raise `StaleFlowError`."""
+    values = flow_values(snapshot, schema)
+    if (await connection.execute(_sql.save_flow(snapshot), values)).rowcount != 1:
+        raise StaleFlowError(snapshot.flow_id)
+
+
+class AsyncPostgresOutbox:
+    """`AsyncOutboxStore` in PostgreSQL, for `AsyncEngine`: a flow's save and its messages in
+    one transaction, as `PostgresOutbox.save_with`. The worker's side is sync
+    (`PostgresOutbox`, which `regflow outbox run` opens): it runs in a process of its own."""
+
+    def __init__(self, pool: AsyncConnectionPool, *, write_schema: int = codec.SCHEMA) -> None:
+        self._pool = pool
+        self._write_schema = write_schema
+
+    async def save_with(self, snapshot: FlowSnapshot, messages: Sequence[OutboxMessage]) -> None:
+        async with self._pool.connection() as connection, connection.transaction():
+            await _save_flow(connection, snapshot, self._write_schema)
+            rows = outbox_values(snapshot, messages)
+            await connection.cursor().executemany(_sql.INSERT_OUTBOX, rows)

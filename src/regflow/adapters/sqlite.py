@@ -13,7 +13,9 @@ The file holds personal data, so it is private to its owner: see `SqliteDatabase
 from __future__ import annotations
 
 import functools
+import json
 import os
+import secrets
 import sqlite3
 import stat
 import threading
@@ -32,9 +34,12 @@ from regflow.adapters import _sql
 from regflow.engine import codec
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
+    from contextlib import AbstractContextManager
+    from datetime import timedelta
 
     from regflow.declare import FlowSnapshot
+    from regflow.ports.outbox import ClaimedMessage, OutboxMessage
 
 #: The tables, as `regflow db schema` prints them; every statement may run again harmlessly.
 SCHEMA: Final = (
@@ -65,6 +70,20 @@ CREATE TABLE IF NOT EXISTS regflow_accounts (
 );
 """
     + _sql.ID_NUMBERS_SCHEMA
+    + """\
+CREATE TABLE IF NOT EXISTS regflow_outbox (
+    idempotency_key  TEXT PRIMARY KEY,  -- flow_id:version:n
+    kind             TEXT NOT NULL,     -- 'sms', or a host's
+    payload          TEXT NOT NULL,     -- JSON; a text's holds its OTP: never log it
+    status           TEXT NOT NULL,     -- 'pending' or 'dead'; a delivered row is deleted
+    attempts         INTEGER NOT NULL,
+    created_at       TEXT NOT NULL,
+    available_at     TEXT,              -- after a failed attempt: due again from then
+    leased_until     TEXT,              -- a worker holds it until then
+    lease            TEXT
+);
+CREATE INDEX IF NOT EXISTS regflow_outbox_due ON regflow_outbox (status, created_at);
+"""
 )
 
 _INSERT_ACCOUNT: Final = _sql.sqlite_style(_sql.INSERT_ACCOUNT)
@@ -79,6 +98,11 @@ _VERIFY_IDENTITY: Final = _sql.sqlite_style(_sql.VERIFY_IDENTITY)
 _sqlite_style: Final = functools.cache(_sql.sqlite_style)
 _LOAD_FLOW: Final = _sql.sqlite_style(_sql.LOAD_FLOW)
 _PURGE_FLOWS: Final = _sql.sqlite_style(_sql.PURGE_FLOWS)
+_INSERT_OUTBOX: Final = _sql.sqlite_style(_sql.INSERT_OUTBOX)
+_CLAIM_OUTBOX: Final = _sql.sqlite_style(_sql.CLAIM_OUTBOX)
+_DELETE_DELIVERED: Final = _sql.sqlite_style(_sql.DELETE_DELIVERED)
+_RETRY_LATER: Final = _sql.sqlite_style(_sql.RETRY_LATER)
+_MARK_DEAD: Final = _sql.sqlite_style(_sql.MARK_DEAD)
 
 #: The constraint failures that mean "this account's number is taken".
 _TAKEN: Final = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
@@ -323,15 +347,8 @@ class SqliteFlowStore:
     def save(self, snapshot: FlowSnapshot) -> None:
         """Save the next version; the save that ends a flow is synced to disk like the
         account it made, so a power cut cannot take a finished flow back a step."""
-        statement = _sql.sqlite_style(_sql.save_flow(snapshot))
-        values = _sql.flow_row(
-            snapshot, _utc_text, codec.dumps(snapshot, schema=self._write_schema)
-        )
-        connect = self._db.durable if snapshot.finished else self._db.connect
-        with connect() as connection:
-            saved = connection.execute(statement, values).rowcount
-        if saved != 1:
-            raise StaleFlowError(snapshot.flow_id)
+        with _connect_for(self._db, snapshot) as connection:
+            _save_flow(connection, snapshot, self._write_schema)
 
     def purge_expired(self, now: datetime) -> int:
         with self._db.connect() as connection:
@@ -342,3 +359,74 @@ class SqliteFlowStore:
         with self._db.connect() as connection:
             for row in connection.execute(_sql.ALL_FLOWS):
                 yield codec.loads(row["snapshot"])
+
+
+def _connect_for(
+    database: SqliteDatabase, snapshot: FlowSnapshot
+) -> AbstractContextManager[sqlite3.Connection]:
+    """The connection a save of `snapshot` goes through: synced to disk if it ends a flow."""
+    return database.durable() if snapshot.finished else database.connect()
+
+
+def _save_flow(connection: sqlite3.Connection, snapshot: FlowSnapshot, schema: int) -> None:
+    """Write `snapshot` if its version follows the stored one, else raise `StaleFlowError`."""
+    statement = _sql.sqlite_style(_sql.save_flow(snapshot))
+    values = _sql.flow_row(snapshot, _utc_text, codec.dumps(snapshot, schema=schema))
+    if connection.execute(statement, values).rowcount != 1:
+        raise StaleFlowError(snapshot.flow_id)
+
+
+class SqliteOutbox:
+    """`Outbox` in the SQLite file of the flows: a flow's save and its messages are one
+    transaction; a claim is one ``UPDATE … RETURNING`` statement, which SQLite's write lock
+    runs alone, so two workers (threads or processes) never lease one message at once.
+
+    `write_schema` is the snapshot schema `save_with` writes, as `SqliteFlowStore`'s.
+    """
+
+    def __init__(
+        self, database: SqliteDatabase | str | os.PathLike[str], *, write_schema: int = codec.SCHEMA
+    ) -> None:
+        self._db = database if isinstance(database, SqliteDatabase) else SqliteDatabase(database)
+        self._write_schema = write_schema
+
+    def save_with(self, snapshot: FlowSnapshot, messages: Sequence[OutboxMessage]) -> None:
+        rows = _sql.outbox_rows(messages, _utc_text(snapshot.updated_at), _json)
+        with _connect_for(self._db, snapshot) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                _save_flow(connection, snapshot, self._write_schema)
+                connection.executemany(_INSERT_OUTBOX, rows)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def claim(self, now: datetime, *, limit: int, lease: timedelta) -> list[ClaimedMessage]:
+        values = {
+            "now": _utc_text(now),
+            "until": _utc_text(now + lease),
+            "lease": secrets.token_urlsafe(12),
+            "limit": limit,
+        }
+        with self._db.connect() as connection:
+            rows = connection.execute(_CLAIM_OUTBOX, values).fetchall()
+        return [_sql.claimed(row, json.loads(row["payload"])) for row in rows]
+
+    def mark_delivered(self, claimed: ClaimedMessage) -> None:
+        self._run(_DELETE_DELIVERED, claimed)
+
+    def mark_failed(self, claimed: ClaimedMessage, *, retry_at: datetime) -> None:
+        self._run(_RETRY_LATER, claimed, retry_at=_utc_text(retry_at))
+
+    def mark_dead(self, claimed: ClaimedMessage) -> None:
+        self._run(_MARK_DEAD, claimed)
+
+    def _run(self, statement: str, claimed: ClaimedMessage, **values: object) -> None:
+        key = {"idempotency_key": claimed.message.idempotency_key, "lease": claimed.lease}
+        with self._db.connect() as connection:
+            connection.execute(statement, {**key, **values})
+
+
+def _json(payload: Mapping[str, object]) -> str:
+    return json.dumps(dict(payload), ensure_ascii=False, separators=(",", ":"))

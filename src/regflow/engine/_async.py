@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         SmsGateway,
         UserStore,
     )
+    from regflow.ports.outbox import AsyncOutboxStore, OutboxStore
 
 
 class _DrivenEngine(Engine):
@@ -72,6 +73,7 @@ class AsyncEngine:
         ports: Mapping[str, object] | None = None,
         previous_otp_secrets: Sequence[bytes] = (),
         instrumentation: Instrumentation | None = None,
+        outbox: AsyncOutboxStore | OutboxStore | None = None,
     ) -> None:
         # The sync engine's port types are what it calls; the bridge awaits what they answer.
         given: dict[str, Any] = {
@@ -81,6 +83,7 @@ class AsyncEngine:
             "users": users,
             "hasher": hasher,
             "limiter": limiter,
+            "outbox": outbox,
         }
         self._engine = _DrivenEngine(
             *specs,

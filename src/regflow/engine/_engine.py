@@ -26,6 +26,7 @@ from regflow._bridge import settle
 from regflow._errors import DuplicateAccountError, FlowError, StaleFlowError, flow_error
 from regflow._masking import mask_id
 from regflow._methods import MethodRegistry
+from regflow._outbox import SMS, keyed, sms_payload
 from regflow._policy import Policy
 from regflow._view import FlowView
 from regflow.declare._rules import EXPIRE
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
         UserStore,
     )
     from regflow.ports.instrumentation import Operation
+    from regflow.ports.outbox import AsyncOutboxStore, OutboxStore
 
 #: The shape of the ids `Engine.start` gives (`secrets.token_urlsafe(16)`): anything else is
 #: no flow of this engine, answered without asking the store and never logged.
@@ -111,9 +113,14 @@ class Engine:
         ports: Mapping[str, object] | None = None,
         previous_otp_secrets: Sequence[bytes] = (),
         instrumentation: Instrumentation | None = None,
+        outbox: OutboxStore | None = None,
     ) -> None:
         """`previous_otp_secrets`: keys codes sent before a rotation of `otp_secret` were
-        hashed with, which they still match (new codes use `otp_secret` alone)."""
+        hashed with, which they still match (new codes use `otp_secret` alone).
+
+        `outbox` (the same database as `flows`: `regflow.adapters.sqlite.SqliteOutbox`, …)
+        makes a step's text part of the step's save, sent later by `regflow.deliver_outbox`;
+        without one, texts go out inline, right after the save (docs/outbox.md)."""
         for secret in (otp_secret, *previous_otp_secrets):
             if len(secret) < _MIN_SECRET_BYTES:
                 raise ValueError(f"otp_secret needs at least {_MIN_SECRET_BYTES} random bytes")
@@ -121,6 +128,7 @@ class Engine:
             raise ValueError("an Engine runs at least one flow: Engine(BHXH_REGISTRATION, …)")
         #: Under `AsyncEngine` an `AsyncFlowStore`: every call goes through `settle`.
         self._flows: FlowStore | AsyncFlowStore = flows
+        self._outbox: OutboxStore | AsyncOutboxStore | None = outbox
         self._clock = clock
         #: Metrics and traces (`regflow.adapters.otel`); None calls nothing at all.
         self._instrumentation = instrumentation
@@ -138,7 +146,7 @@ class Engine:
             ports=dict(ports or {}),
         )
         if not self._ACCEPTS_ASYNC_PORTS:
-            _refuse_async_ports(flows, self._services)
+            _refuse_async_ports(flows, self._services, outbox)
         self._versions = Versions(self._compile(spec) for spec in specs)
         self._catalogue = catalogue(specs)
         #: Every trigger by its payload type, to name a request in the logs before its
@@ -150,10 +158,15 @@ class Engine:
         }
 
     def _compile(self, spec: FlowSpec) -> CompiledFlow:
-        missing = sorted(name for name in spec.requires if not self._services.has(name))
+        missing = sorted(name for name in spec.requires if not self._has(name))
         if missing:
             raise ValueError(f"the flow {spec.name!r} needs the port(s) {', '.join(missing)}")
         return CompiledFlow.of(spec)
+
+    def _has(self, port: str) -> bool:
+        """Whether the engine has `port`: an outbox stands for the SMS gateway, which only
+        its worker calls."""
+        return self._services.has(port) or (port == "sms" and self._outbox is not None)
 
     @property
     def policy(self) -> Policy:
@@ -411,10 +424,15 @@ class Engine:
         errors.extend(step.errors)
         snapshot = step.snapshot
         moves = edge.dest is not None and edge.dest is not edge.source
-        if step.changes or moves:
-            snapshot = self._save(step.now, snapshot, self._next(compiled, step, edge))
-        if step.outbox is not None:
-            snapshot = self._send_sms(step, edge.trigger, snapshot, errors)
+        if step.outbox is not None and self._outbox is not None:
+            snapshot = self._save_queued(
+                step, edge.trigger, self._next(compiled, step, edge), errors
+            )
+        else:
+            if step.changes or moves:
+                snapshot = self._save(step.now, snapshot, self._next(compiled, step, edge))
+            if step.outbox is not None:
+                snapshot = self._send_sms(step, edge.trigger, snapshot, errors)
         _log_transition(compiled, step, edge, snapshot, errors)
         if self._instrumentation is not None:
             self._instrumentation.transition(_transition(compiled, edge, snapshot, errors))
@@ -431,8 +449,15 @@ class Engine:
             fields["context"] = attrs.evolve(step.context, **step.changes)
         return fields
 
-    def _save(self, now: datetime, snapshot: FlowSnapshot, fields: dict[str, Any]) -> FlowSnapshot:
-        """Save the next version; a stale version is for `send` to retry, the rest an outage.
+    def _save(
+        self,
+        now: datetime,
+        snapshot: FlowSnapshot,
+        fields: dict[str, Any],
+        effects: Sequence[tuple[str, Mapping[str, Any]]] = (),
+    ) -> FlowSnapshot:
+        """Save the next version, and enqueue its `effects` in the outbox with it; a stale
+        version is for `send` to retry, the rest an outage.
 
         A save whose answer was lost may still have happened: reading it back tells, so the
         step goes on (and its text goes out) exactly when the flow did move on.
@@ -440,7 +465,10 @@ class Engine:
         following = attrs.evolve(snapshot, version=snapshot.version + 1, updated_at=now, **fields)
         try:
             with port_scope("storage", "save"):
-                settle(self._flows.save(following))
+                if effects and self._outbox is not None:
+                    settle(self._outbox.save_with(following, keyed(following, effects)))
+                else:
+                    settle(self._flows.save(following))
         except StaleFlowError:
             raise
         except Exception as exc:
@@ -481,8 +509,35 @@ class Engine:
             _emit("warning", "flow.sms_undo_failed", flow_id=saved.flow_id)
         return saved
 
-    def _deliver(self, step: Step, trigger: str, sms: OutgoingSms) -> FlowError | None:
-        """Count and send one text; the error that stopped it, or None once it went out.
+    def _save_queued(
+        self, step: Step, trigger: str, fields: dict[str, Any], errors: list[FlowError]
+    ) -> FlowSnapshot:
+        """With an outbox: count the step's text against its phone, then save the step and
+        its text in one transaction. A phone without room saves the step with its send
+        undone (a quiet text: as it is) and enqueues nothing, as `_send_sms` would.
+
+        The count comes before the save, so a request that loses every race on its flow
+        may cost the phone one text it never got; its retries count nothing more
+        (`Step.over_limit` keeps the answer).
+        """
+        sms = step.outbox
+        assert sms is not None  # noqa: S101 - `_take` queues only a step that has a text
+        refused = self._deliver(step, trigger, sms, send=False)
+        if refused is None:
+            send_by = step.now + self._services.policy.otp_ttl  # its code is useless after
+            text = (SMS, sms_payload(sms.phone, sms.message, send_by=send_by))
+            return self._save(step.now, step.snapshot, fields, (text,))
+        if not sms.quiet:
+            errors.append(refused)
+            context = fields.get("context", step.context)
+            fields["context"] = attrs.evolve(context, **sms.undo)
+        return self._save(step.now, step.snapshot, fields)
+
+    def _deliver(
+        self, step: Step, trigger: str, sms: OutgoingSms, *, send: bool = True
+    ) -> FlowError | None:
+        """Count one text and send it (unless not to `send`: the outbox will); the error
+        that stopped it, or None once it is counted (and went out).
 
         Counted before the provider is called: a text whose call failed may still have been
         delivered, so it counts.
@@ -490,7 +545,8 @@ class Engine:
         try:
             if step.over_limit(sms.counter, sms.phone, sms.limits):
                 return flow_error("otp.send_rate_limited", retry_at=step.retry_at[sms.counter])
-            call_port("sms", self._text, sms)
+            if send:
+                call_port("sms", self._text, sms)
         except PortFailureError as failure:
             _log_port_failure(step.snapshot.flow_id, trigger, failure, failure.__cause__)
             return flow_error(failure.code)
@@ -536,11 +592,11 @@ class Engine:
         )
 
 
-def _refuse_async_ports(flows: FlowStore, services: Services) -> None:
+def _refuse_async_ports(flows: FlowStore, services: Services, outbox: OutboxStore | None) -> None:
     """Fail at wiring, not at a citizen's first request, when a sync engine is given a
     port whose methods are coroutines (which `AsyncEngine` runs)."""
-    given = [flows, *(getattr(services, name) for name in Services.BUILT_IN)]
-    for name, port in zip(("flows", *Services.BUILT_IN), given, strict=True):
+    given = [flows, outbox, *(getattr(services, name) for name in Services.BUILT_IN)]
+    for name, port in zip(("flows", "outbox", *Services.BUILT_IN), given, strict=True):
         if is_async(port):
             raise ValueError(f"the {name} port is async: run it with regflow.AsyncEngine")
     for name, port in services.ports.items():

@@ -12,6 +12,14 @@ from regflow.ports.hasher import AsyncPasswordHasher, PasswordHasher
 from regflow.ports.identity import AsyncIdentityProvider, IdentityProvider
 from regflow.ports.instrumentation import Instrumentation, Transition
 from regflow.ports.limiter import AsyncRateLimiter, RateLimiter
+from regflow.ports.outbox import (
+    AsyncOutboxStore,
+    ClaimedMessage,
+    Outbox,
+    OutboxMessage,
+    OutboxQueue,
+    OutboxStore,
+)
 from regflow.ports.sms import AsyncSmsGateway, SmsGateway
 from regflow.ports.users import AsyncUserStore, UserStore
 
@@ -19,15 +27,21 @@ __all__ = [
     "AsyncBhxhRegistry",
     "AsyncFlowStore",
     "AsyncIdentityProvider",
+    "AsyncOutboxStore",
     "AsyncPasswordHasher",
     "AsyncRateLimiter",
     "AsyncSmsGateway",
     "AsyncUserStore",
     "BhxhRegistry",
+    "ClaimedMessage",
     "Clock",
     "FlowStore",
     "IdentityProvider",
     "Instrumentation",
+    "Outbox",
+    "OutboxMessage",
+    "OutboxQueue",
+    "OutboxStore",
     "PasswordHasher",
     "RateLimiter",
     "SmsGateway",

@@ -22,6 +22,7 @@ paths of any flow on them:
 from regflow.adapters.memory import (
     InMemoryBhxhRegistry,
     InMemoryFlowStore,
+    InMemoryOutbox,
     InMemoryRateLimiter,
     InMemoryUserStore,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "FaultPlan",
     "InMemoryBhxhRegistry",
     "InMemoryFlowStore",
+    "InMemoryOutbox",
     "InMemoryRateLimiter",
     "InMemoryUserStore",
     "Playbook",

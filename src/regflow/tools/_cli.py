@@ -143,6 +143,37 @@ def _db_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _outbox_run(args: argparse.Namespace) -> int:
+    from regflow.tools import _outbox_run  # noqa: PLC0415 - only this command needs it
+
+    _import_from_here()
+    sms = _outbox_run.sms_gateway(args.sms)
+    return _outbox_run.run(
+        args.postgres_dsn or args.database,
+        sms,
+        once=args.once,
+        interval=args.interval,
+        limit=args.limit,
+        out=sys.stdout,
+    )
+
+
+def _add_outbox_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    outbox = commands.add_parser("outbox", help="the texts and notices waiting to go out")
+    jobs = outbox.add_subparsers(dest="job", required=True)
+    worker = jobs.add_parser("run", help="deliver them (see docs/outbox.md)")
+    _add_database_options(worker)
+    worker.add_argument(
+        "--sms", required=True, metavar="module:ATTR", help="the SmsGateway, or what makes one"
+    )
+    worker.add_argument("--once", action="store_true", help="one run, then exit")
+    worker.add_argument(
+        "--interval", type=float, default=1.0, help="seconds to wait when nothing is due"
+    )
+    worker.add_argument("--limit", type=int, default=100, help="messages per run")
+    worker.set_defaults(run=_outbox_run)
+
+
 def _add_db_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     db = commands.add_parser("db", help="the database of the flow and account stores")
     jobs = db.add_subparsers(dest="job", required=True)
@@ -505,6 +536,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(run=_demo)
     _add_db_commands(commands)
+    _add_outbox_commands(commands)
 
     _add_doc_commands(commands)
     _add_report_command(commands)

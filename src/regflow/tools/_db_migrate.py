@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 #: The tables regflow's stores keep, in the order the schema creates them.
-TABLES: Final = ("regflow_flows", "regflow_accounts", "regflow_id_numbers")
+TABLES: Final = ("regflow_flows", "regflow_accounts", "regflow_id_numbers", "regflow_outbox")
 
 
 def migrate(database: str | os.PathLike[str] | None = None) -> Iterator[str]:
