@@ -3,6 +3,7 @@
 - `FlowSpec`, with `state(…)` and `event(…)`: a flow's states, events, transitions,
   context, lifetime and view, declared once;
 - `rule` / `Rule`: a guard named after the business rule, with the codes it reports;
+- `host_veto` / `HostHook`: a guard a host's veto decides (docs/hooks.md);
 - `fact`: a fact about a step, computed once (a port call, say);
 - `Step`: one event applied to one snapshot, as rules and actions see it;
 - `Migration`, with `when` and `otherwise`: how flows begun on an older version of a
@@ -14,9 +15,11 @@
 from regflow.declare._migration import Migration, Route, otherwise, when
 from regflow.declare._rules import (
     EXPIRE,
+    HostHook,
     Rule,
     client_limit,
     flow_expired,
+    host_veto,
     reports_until,
     rule,
 )
@@ -50,6 +53,7 @@ __all__ = [
     "EventInfo",
     "FlowSnapshot",
     "FlowSpec",
+    "HostHook",
     "Migration",
     "MissingPortError",
     "OutgoingSms",
@@ -64,6 +68,7 @@ __all__ = [
     "event",
     "fact",
     "flow_expired",
+    "host_veto",
     "keyed_digest",
     "limit_key",
     "otherwise",

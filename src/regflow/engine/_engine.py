@@ -44,6 +44,7 @@ from regflow.declare._step import (
     port_scope,
 )
 from regflow.engine._compile import CompiledFlow, Edge, catalogue, choose
+from regflow.engine._hooks import Hooks, step_events
 from regflow.engine._versions import FLOW_UNKNOWN, Continues, Stuck, Versions
 from regflow.ports.instrumentation import Transition
 
@@ -55,12 +56,14 @@ if TYPE_CHECKING:
     from regflow.ports import (
         BhxhRegistry,
         Clock,
+        FlowListener,
         FlowStore,
         Instrumentation,
         PasswordHasher,
         RateLimiter,
         SmsGateway,
         UserStore,
+        Veto,
     )
     from regflow.ports.instrumentation import Operation
 
@@ -110,9 +113,13 @@ class Engine:
         ports: Mapping[str, object] | None = None,
         previous_otp_secrets: Sequence[bytes] = (),
         instrumentation: Instrumentation | None = None,
+        listeners: Sequence[FlowListener] = (),
+        vetoes: Mapping[str, Veto] | None = None,
     ) -> None:
         """`previous_otp_secrets`: keys codes sent before a rotation of `otp_secret` were
-        hashed with, which they still match (new codes use `otp_secret` alone)."""
+        hashed with, which they still match (new codes use `otp_secret` alone).
+        `listeners` hear every step once it is saved; `vetoes` decide the host hooks the
+        flows declare, by name (docs/hooks.md)."""
         for secret in (otp_secret, *previous_otp_secrets):
             if len(secret) < _MIN_SECRET_BYTES:
                 raise ValueError(f"otp_secret needs at least {_MIN_SECRET_BYTES} random bytes")
@@ -122,6 +129,8 @@ class Engine:
         self._clock = clock
         #: Metrics and traces (`regflow.adapters.otel`); None calls nothing at all.
         self._instrumentation = instrumentation
+        #: None without listeners: a transition then costs one `if` for them.
+        self._hooks = Hooks(listeners) if listeners else None
         self._services = Services(
             bhxh=bhxh,
             sms=sms,
@@ -134,9 +143,10 @@ class Engine:
             methods=methods or MethodRegistry(),
             limiter=limiter,
             ports=dict(ports or {}),
+            vetoes=dict(vetoes or {}),
         )
         if not self._ACCEPTS_ASYNC_PORTS:
-            _refuse_async_ports(flows, self._services)
+            _refuse_async_ports(flows, self._services, listeners)
         self._versions = Versions(self._compile(spec) for spec in specs)
         self._catalogue = catalogue(specs)
         #: Every trigger by its payload type, to name a request in the logs before its
@@ -416,7 +426,29 @@ class Engine:
         _log_transition(compiled, step, edge, snapshot, errors)
         if self._instrumentation is not None:
             self._instrumentation.transition(_transition(compiled, edge, snapshot, errors))
+        if self._hooks is not None:
+            self._tell(compiled, step, edge, snapshot, errors)
         return self._view(compiled, snapshot, errors)
+
+    def _tell(
+        self,
+        compiled: CompiledFlow,
+        step: Step,
+        edge: Edge,
+        snapshot: FlowSnapshot,
+        errors: list[FlowError],
+    ) -> None:
+        """Tell the listeners the step's events, and log each listener that failed."""
+        assert self._hooks is not None  # noqa: S101 - only called with listeners
+        events = step_events(compiled, step, edge, snapshot, errors)
+        for failure in self._hooks.publish(events):
+            _emit(
+                "warning",
+                "flow.listener_failed",
+                flow_id=snapshot.flow_id,
+                trigger=edge.trigger,
+                **attrs.asdict(failure),
+            )
 
     @staticmethod
     def _next(compiled: CompiledFlow, step: Step, edge: Edge) -> dict[str, Any]:
@@ -533,9 +565,11 @@ class Engine:
         )
 
 
-def _refuse_async_ports(flows: FlowStore, services: Services) -> None:
+def _refuse_async_ports(
+    flows: FlowStore, services: Services, listeners: Sequence[FlowListener]
+) -> None:
     """Fail at wiring, not at a citizen's first request, when a sync engine is given a
-    port whose methods are coroutines (which `AsyncEngine` runs)."""
+    port, veto or listener whose methods are coroutines (which `AsyncEngine` runs)."""
     given = [flows, *(getattr(services, name) for name in Services.BUILT_IN)]
     for name, port in zip(("flows", *Services.BUILT_IN), given, strict=True):
         if _is_async(port):
@@ -543,15 +577,22 @@ def _refuse_async_ports(flows: FlowStore, services: Services) -> None:
     for name, port in services.ports.items():
         if _is_async(port):
             raise ValueError(f"the port {name!r} is async: run it with regflow.AsyncEngine")
+    for name, veto in services.vetoes.items():
+        if inspect.iscoroutinefunction(veto) or _is_async(veto, "__call__"):
+            raise ValueError(f"the veto {name!r} is async: run it with regflow.AsyncEngine")
+    for listener in listeners:
+        if _is_async(listener):
+            raise ValueError(
+                f"the listener {type(listener).__name__} is async: run it with regflow.AsyncEngine"
+            )
 
 
-def _is_async(port: object) -> bool:
-    """Whether any public method of `port` is a coroutine function (looked up statically:
-    a port's properties are not run)."""
+def _is_async(port: object, *names: str) -> bool:
+    """Whether any public method of `port` (or, given `names`, any of those) is a
+    coroutine function (looked up statically: a port's properties are not run)."""
+    looked_up = names or [name for name in dir(port) if not name.startswith("_")]
     return any(
-        inspect.iscoroutinefunction(inspect.getattr_static(port, name, None))
-        for name in dir(port)
-        if not name.startswith("_")
+        inspect.iscoroutinefunction(inspect.getattr_static(port, name, None)) for name in looked_up
     )
 
 

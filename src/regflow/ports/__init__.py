@@ -12,10 +12,13 @@ from regflow.ports.hasher import AsyncPasswordHasher, PasswordHasher
 from regflow.ports.identity import IdentityProvider
 from regflow.ports.instrumentation import Instrumentation, Transition
 from regflow.ports.limiter import AsyncRateLimiter, RateLimiter
+from regflow.ports.listener import AccountCreated, FlowEnded, FlowEvent, FlowListener, Transitioned
 from regflow.ports.sms import AsyncSmsGateway, SmsGateway
 from regflow.ports.users import AsyncUserStore, UserStore
+from regflow.ports.veto import Veto, VetoRequest
 
 __all__ = [
+    "AccountCreated",
     "AsyncBhxhRegistry",
     "AsyncFlowStore",
     "AsyncPasswordHasher",
@@ -24,6 +27,9 @@ __all__ = [
     "AsyncUserStore",
     "BhxhRegistry",
     "Clock",
+    "FlowEnded",
+    "FlowEvent",
+    "FlowListener",
     "FlowStore",
     "IdentityProvider",
     "Instrumentation",
@@ -31,5 +37,8 @@ __all__ = [
     "RateLimiter",
     "SmsGateway",
     "Transition",
+    "Transitioned",
     "UserStore",
+    "Veto",
+    "VetoRequest",
 ]
