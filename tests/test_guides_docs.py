@@ -38,6 +38,7 @@ RUN_HERE = [
     "docs/vneid.md",
     "docs/versioning.md",
     "docs/observability.md",
+    "docs/hooks.md",
 ]
 #: The servers a page's examples talk to: the variable they read, and where the tests get it.
 SERVERS = {
