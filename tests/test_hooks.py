@@ -28,7 +28,14 @@ from regflow import (
 from regflow._masking import mask_id
 from regflow.analysis import Declaration, host_hooks
 from regflow.engine import _hooks
-from regflow.ports import AccountCreated, FlowEnded, FlowEvent, Transitioned, VetoRequest
+from regflow.ports import (
+    AccountCreated,
+    FlowEnded,
+    FlowEvent,
+    Transitioned,
+    Veto,
+    VetoRequest,
+)
 from regflow.testing import (
     CITIZEN,
     STRONG_PASSWORD,
@@ -361,17 +368,17 @@ def test_an_async_veto_runs_under_asyncengine_and_is_refused_by_engine(
     view = run_blocking(engine.send(flow_id, STRONG))
 
     assert view.error_codes() == ("account.creation_vetoed",)
+
+
+class AsyncVeto:
+    async def __call__(self, _: VetoRequest) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("veto", [async_veto, AsyncVeto()], ids=["function", "callable"])
+def test_the_sync_engine_refuses_an_async_veto_when_built(ports: FakePorts, veto: Veto) -> None:
     with pytest.raises(ValueError, match="the veto 'account_creation_veto' is async"):
-        Engine(
-            PASSWORD_RECOVERY,
-            users=ports.users,
-            sms=ports.sms,
-            hasher=ports.hasher,
-            flows=ports.flows,
-            clock=ports.clock,
-            otp_secret=ports.otp_secret,
-            vetoes={"account_creation_veto": async_veto},
-        )
+        engine_on(ports, vetoes={"account_creation_veto": veto})
 
 
 # --- what the tools show ------------------------------------------------------------------------
