@@ -23,6 +23,7 @@ from regflow import (
     SetPassword,
     State,
     VneidState,
+    bootstrap,
     diagram,
 )
 from regflow._masking import mask_id
@@ -458,3 +459,23 @@ def test_hooks_on_postgres(ports: FakePorts, postgres_pool: ConnectionPool) -> N
     from regflow.adapters.postgres import PostgresFlowStore, PostgresUserStore  # noqa: PLC0415
 
     check_store_run(ports, PostgresUserStore(postgres_pool), PostgresFlowStore(postgres_pool))
+
+
+def test_bootstrap_wires_the_hosts_listeners_and_vetoes(ports: FakePorts, tmp_path: Path) -> None:
+    heard = RecordingListener()
+    ports.veto.refusing = True
+    engine = bootstrap(
+        sms=ports.sms,
+        bhxh=ports.bhxh,
+        hasher=ports.hasher,
+        clock=ports.clock,
+        otp_secret=ports.otp_secret,
+        database=tmp_path / "regflow.sqlite3",
+        listeners=[heard],
+        vetoes={"account_creation_veto": ports.veto},
+    )
+
+    view = register(engine, ports)
+
+    assert view.error_codes() == ("account.creation_vetoed",)
+    assert steps(heard)[-1][-1] == "account_creation_veto"

@@ -27,10 +27,12 @@ if TYPE_CHECKING:
     from regflow.ports import (
         BhxhRegistry,
         Clock,
+        FlowListener,
         Instrumentation,
         PasswordHasher,
         RateLimiter,
         SmsGateway,
+        Veto,
     )
 
 #: Where the stores live when the host names no database: `$REGFLOW_DATABASE`, else this
@@ -107,6 +109,8 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     ports: Mapping[str, object] | None = None,
     previous_otp_secrets: Sequence[bytes] = (),
     instrumentation: Instrumentation | None = None,
+    listeners: Sequence[FlowListener] = (),
+    vetoes: Mapping[str, Veto] | None = None,
 ) -> Engine:
     """Build an engine running `specs` (by default the flows regflow ships whose own
     ports the caller gives: the VNeID registration runs with an ``identity`` port), with
@@ -118,7 +122,8 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     across flows are on by default (OWASP: SMS pumping), counted in this process unless a
     shared limiter (`regflow.adapters.limits`) is given. `previous_otp_secrets` rotates the
     OTP key without breaking codes in flight (`Engine`); metrics and traces are off unless
-    an `instrumentation` is (`regflow.adapters.otel`). Stores left out live in `database`
+    an `instrumentation` is (`regflow.adapters.otel`); `listeners` and `vetoes` are the
+    host's hooks (docs/hooks.md). Stores left out live in `database`
     (see `open_stores`; by default `default_database()`) for the life of the process: a host
     that must close them opens them itself.
     """
@@ -142,4 +147,6 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
         limiter=limiter if limiter is not None else InMemoryRateLimiter(clock),
         ports=ports,
         instrumentation=instrumentation,
+        listeners=listeners,
+        vetoes=vetoes,
     )
