@@ -201,6 +201,10 @@ class Step:
     on it (the engine saves them, with the new state, as the next snapshot).
     """
 
+    #: What the step's actions announce to the engine's listeners once it is saved: a
+    #: class default, so a step that announces nothing costs nothing for it.
+    notices: tuple[AccountCreated, ...] = ()
+
     def __init__(  # noqa: PLR0913 - the step's inputs; the per-request ones keyword-only
         self,
         services: Services,
@@ -228,8 +232,6 @@ class Step:
         self._catalogue = catalogue
         #: A text to send once the step is saved, and the changes that undo it if it fails.
         self.outbox: OutgoingSms | None = None
-        #: What the step's actions announce to the engine's listeners once it is saved.
-        self.notices: tuple[AccountCreated, ...] = ()
 
     def announce_account(self, account_id: str, citizen: str | None) -> None:
         """Tell the listeners, once the step is saved, that it made the account
