@@ -37,8 +37,8 @@ RUN_HERE = [
     "docs/errors.md",
     "docs/vneid.md",
     "docs/versioning.md",
-    "docs/observability.md",
     "docs/hooks.md",
+    "docs/observability.md",
 ]
 #: The servers a page's examples talk to: the variable they read, and where the tests get it.
 SERVERS = {

@@ -578,21 +578,29 @@ def _refuse_async_ports(
         if _is_async(port):
             raise ValueError(f"the port {name!r} is async: run it with regflow.AsyncEngine")
     for name, veto in services.vetoes.items():
-        if inspect.iscoroutinefunction(veto) or _is_async(veto, "__call__"):
+        if _awaits(veto, "__call__"):
             raise ValueError(f"the veto {name!r} is async: run it with regflow.AsyncEngine")
     for listener in listeners:
-        if _is_async(listener):
+        if _awaits(listener, "on_event"):
             raise ValueError(
                 f"the listener {type(listener).__name__} is async: run it with regflow.AsyncEngine"
             )
 
 
-def _is_async(port: object, *names: str) -> bool:
-    """Whether any public method of `port` (or, given `names`, any of those) is a
-    coroutine function (looked up statically: a port's properties are not run)."""
-    looked_up = names or [name for name in dir(port) if not name.startswith("_")]
+def _is_async(port: object) -> bool:
+    """Whether any public method of `port` is a coroutine function (looked up statically:
+    a port's properties are not run)."""
     return any(
-        inspect.iscoroutinefunction(inspect.getattr_static(port, name, None)) for name in looked_up
+        inspect.iscoroutinefunction(inspect.getattr_static(port, name, None))
+        for name in dir(port)
+        if not name.startswith("_")
+    )
+
+
+def _awaits(hook: object, method: str) -> bool:
+    """Whether a host's hook is a coroutine function, or its `method` one."""
+    return inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(
+        inspect.getattr_static(hook, method, None)
     )
 
 
