@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from regflow._bridge import perform
+from regflow._bridge import settle
 from regflow._masking import mask_id
 from regflow.ports.listener import FlowEnded, FlowEvent, Transitioned
 
@@ -49,7 +49,7 @@ class Hooks:
         for event in events:
             for listener in self._listeners:
                 try:
-                    perform(listener.on_event, event)
+                    settle(listener.on_event(event))
                 except Exception as exc:  # noqa: BLE001 - a host's reaction cannot undo the step
                     failures.append(
                         ListenerFailure(
