@@ -32,6 +32,7 @@ if [ "$#" -eq 0 ]; then
     tests/test_form.py \
     tests/test_generated_paths.py \
     tests/test_hasher_failure.py \
+    tests/test_hooks.py \
     tests/test_host_rule.py \
     tests/test_lock_warnings.py \
     tests/test_method.py \

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from regflow import ChooseMethod, ConfirmOtp, Engine, FlowSnapshot, ResendOtp, State, diagram
-from regflow.declare import EXPIRE
+from regflow.declare import EXPIRE, HostHook, Rule
 from regflow.flows.recovery import PASSWORD_RECOVERY, RecoveryContext, RecoveryState
 from regflow.machine import BHXH_REGISTRATION, TERMINAL, TRANSITIONS
 from regflow.testing import FakePorts, form_for
@@ -36,8 +36,13 @@ def declared() -> Iterator[tuple[State, State | None, str, list[str]]]:
     for transition in TRANSITIONS:
         sources = transition["source"]
         for source in sources if isinstance(sources, list) else [sources]:
-            guards = [guard.name for guard in transition.get("conditions", [])]
+            guards = [marked(guard) for guard in transition.get("conditions", [])]
             yield source, transition["dest"], transition["trigger"], guards
+
+
+def marked(guard: Rule) -> str:
+    """A guard's name as the diagram writes it: a host hook's marked ⚑."""
+    return f"⚑ {guard.name}" if isinstance(guard, HostHook) else guard.name
 
 
 def bracket(guards: list[str]) -> str:

@@ -37,6 +37,7 @@ RUN_HERE = [
     "docs/errors.md",
     "docs/vneid.md",
     "docs/versioning.md",
+    "docs/hooks.md",
     "docs/observability.md",
     "docs/api.md",
     "docs/outbox.md",

@@ -195,7 +195,8 @@ def test_metrics_count_flows_by_outcome_and_time_every_port(telemetry: Telemetry
     }
     assert latencies[("storage", "save")] >= 8
     assert latencies[("storage", "load")] == 8
-    assert {port for port, _ in latencies} == {"bhxh", "sms", "storage", "hasher"}
+    assert {port for port, _ in latencies} == {"bhxh", "sms", "storage", "hasher", "hook"}
+    assert latencies[("hook", "hook")] == 2  # the fakes' veto, asked before each account
     assert telemetry.points("regflow.port.failures") == []
 
 

@@ -27,11 +27,13 @@ if TYPE_CHECKING:
     from regflow.ports import (
         BhxhRegistry,
         Clock,
+        FlowListener,
         Instrumentation,
         OutboxStore,
         PasswordHasher,
         RateLimiter,
         SmsGateway,
+        Veto,
     )
 
 #: Where the stores live when the host names no database: `$REGFLOW_DATABASE`, else this
@@ -113,6 +115,8 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     previous_otp_secrets: Sequence[bytes] = (),
     instrumentation: Instrumentation | None = None,
     outbox: OutboxStore | None = None,
+    listeners: Sequence[FlowListener] = (),
+    vetoes: Mapping[str, Veto] | None = None,
 ) -> Engine:
     """Build an engine running `specs` (by default the flows regflow ships whose own
     ports the caller gives: the VNeID registration runs with an ``identity`` port), with
@@ -124,7 +128,8 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     across flows are on by default (OWASP: SMS pumping), counted in this process unless a
     shared limiter (`regflow.adapters.limits`) is given. `previous_otp_secrets` rotates the
     OTP key without breaking codes in flight (`Engine`); metrics and traces are off unless
-    an `instrumentation` is (`regflow.adapters.otel`). Stores left out live in `database`
+    an `instrumentation` is (`regflow.adapters.otel`); `listeners` and `vetoes` are the
+    host's hooks (docs/hooks.md). Stores left out live in `database`
     (see `open_stores`; by default `default_database()`) for the life of the process: a host
     that must close them opens them itself.
     """
@@ -149,4 +154,6 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
         ports=ports,
         instrumentation=instrumentation,
         outbox=outbox,
+        listeners=listeners,
+        vetoes=vetoes,
     )

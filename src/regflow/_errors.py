@@ -131,6 +131,12 @@ _CATALOGUE = (
         "Đã tồn tại tài khoản với số CMT/CCCD của bạn.",
         "An account already exists for your identity card number.",
     ),
+    _spec(
+        # a host's veto at the registration's `account_creation_veto` hook (docs/hooks.md)
+        "account.creation_vetoed",
+        "Chưa thể tạo tài khoản cho hồ sơ này. Vui lòng liên hệ bộ phận hỗ trợ của cổng.",
+        "An account cannot be created for this record. Please contact the portal's support.",
+    ),
     # the OTP
     _spec(
         "otp.invalid",
@@ -345,6 +351,13 @@ _CATALOGUE = (
     ),
     _spec(
         "storage.unavailable",
+        "Hệ thống đang bận. Vui lòng thử lại sau.",
+        "The service is temporarily unavailable. Please try again later.",
+        retryable=True,
+    ),
+    _spec(
+        # a host's veto failed (raised): the step is not taken, and may be sent again
+        "hook.unavailable",
         "Hệ thống đang bận. Vui lòng thử lại sau.",
         "The service is temporarily unavailable. Please try again later.",
         retryable=True,

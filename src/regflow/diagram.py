@@ -8,6 +8,7 @@ the way it went (`FlowSnapshot.path`) highlighted and its current state marked.
 Edges that move the flow are arrows labelled with the trigger and, in brackets, the business
 rules (guards) that must hold; refusals (transitions that keep the state and report an
 error) are listed inside their state, marked ✗, so the arrows show only the way forward.
+A guard that is a host hook (a host's veto decides it, docs/hooks.md) is marked ⚑.
 Given `moves_to`, a newer version of the flow, each state a migration of that version moves
 flows out of lists where they go, marked ⇢ (docs/versioning.md).
 """
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Final, Literal
 import attrs
 
 from regflow.declare import EXPIRE, FlowSpec
-from regflow.declare._rules import UNNAMED, guard_name
+from regflow.declare._rules import UNNAMED, HostHook, guard_name
 from regflow.engine._compile import CompiledFlow
 from regflow.machine import BHXH_REGISTRATION
 
@@ -56,6 +57,8 @@ _RUNNING: Final = {"vi": "Phiên đang diễn ra", "en": "Flow in progress"}
 _REFUSED: Final = "✗"
 _TAKEN: Final = "✔"
 _MOVES: Final = "⇢"
+#: Marks a guard that is a host hook (`regflow.declare.host_veto`): a host's code decides it.
+_HOST_HOOK: Final = "⚑"
 
 
 class DiagramToolMissingError(RuntimeError):
@@ -120,10 +123,16 @@ def trigger_label(trigger: str, lang: Lang, flow: FlowSpec = BHXH_REGISTRATION) 
     return label.in_language(lang) if label else trigger
 
 
+def _guard_label(guard: object) -> str:
+    """A guard's rule name, marked ⚑ when it is a host hook (a host's veto decides it)."""
+    name = guard_name(guard) or UNNAMED
+    return f"{_HOST_HOOK} {name}" if isinstance(guard, HostHook) else name
+
+
 def _edge_label(edge: Edge, lang: Lang, flow: FlowSpec) -> str:
     label = trigger_label(edge.trigger, lang, flow)
     if edge.guards:
-        label += " [" + " & ".join(guard_name(guard) or UNNAMED for guard in edge.guards) + "]"
+        label += " [" + " & ".join(map(_guard_label, edge.guards)) + "]"
     return label
 
 

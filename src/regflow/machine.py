@@ -34,6 +34,7 @@ from regflow.declare import (
 )
 from regflow.flows.registration import (
     RegistrationContext,
+    account_creation_veto,
     account_exists,
     account_exists_at_match,
     account_of,
@@ -158,6 +159,9 @@ def transitions(form_check: Rule, exists_at_match: Rule = account_exists) -> lis
      "conditions": [passwords.invalid]},
     {"trigger": "set_password", "source": S.SETTING_PASSWORD, "dest": S.ACCOUNT_EXISTS,
      "conditions": [account_exists]},
+    # A host hook: the host's veto, if it gave one, may refuse the account (docs/hooks.md).
+    {"trigger": "set_password", "source": S.SETTING_PASSWORD, "dest": None,
+     "conditions": [account_creation_veto]},
     {"trigger": "set_password", "source": S.SETTING_PASSWORD, "dest": S.COMPLETED,
      "before": [create_account]},
     ]  # fmt: skip

@@ -3,6 +3,7 @@
 - `FlowSpec`, with `state(…)` and `event(…)`: a flow's states, events, transitions,
   context, lifetime and view, declared once;
 - `rule` / `Rule`: a guard named after the business rule, with the codes it reports;
+- `host_veto` / `HostHook`: a guard a host's veto decides (docs/hooks.md);
 - `fact`: a fact about a step, computed once (a port call, say);
 - `Step`: one event applied to one snapshot, as rules and actions see it;
 - `ui`: a payload field's label and constraints, which `EventInfo.fields` reads (`UiField`);
@@ -16,9 +17,11 @@ from regflow._ui import UiField, ui
 from regflow.declare._migration import Migration, Route, otherwise, when
 from regflow.declare._rules import (
     EXPIRE,
+    HostHook,
     Rule,
     client_limit,
     flow_expired,
+    host_veto,
     reports_until,
     rule,
 )
@@ -52,6 +55,7 @@ __all__ = [
     "EventInfo",
     "FlowSnapshot",
     "FlowSpec",
+    "HostHook",
     "Migration",
     "MissingPortError",
     "OutgoingSms",
@@ -67,6 +71,7 @@ __all__ = [
     "event",
     "fact",
     "flow_expired",
+    "host_veto",
     "keyed_digest",
     "limit_key",
     "otherwise",

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import attrs
 
 from regflow._errors import FlowError, Message
-from regflow.declare._step import Step
+from regflow.declare._step import Step, call_port
+from regflow.ports.veto import VetoRequest
 
 if TYPE_CHECKING:
     from regflow._limits import RateLimit, RateLimits
@@ -66,6 +67,58 @@ def rule(
         return Rule(check.__name__, check, codes, Message(vi, en), report or default_report)
 
     return declare
+
+
+@attrs.frozen(repr=False)
+class HostHook(Rule):
+    """A rule whose decision is a host's veto (`host_veto`): the diagrams mark it and
+    ``regflow check`` lists it, as a point where a host's code can change the path."""
+
+    def __repr__(self) -> str:
+        return f"<host hook {self.name}>"
+
+
+def _no_subject(_: Step) -> str | None:
+    return None
+
+
+def host_veto(  # noqa: PLR0913 - the hook's name, code, texts and what it shows
+    name: str,
+    code: str,
+    *,
+    vi: str,
+    en: str,
+    field: str | None = None,
+    subject: Callable[[Step], str | None] = _no_subject,
+) -> HostHook:
+    """A host hook that may veto: a guard that refuses the step with `code` when the veto
+    the host gave the engine under `name` (``Engine(vetoes={name: …})``) says so, and never
+    when it gave none. `subject` reads what the veto decides on (`VetoRequest.subject`).
+
+    The veto is called like a port (`call_port`, port ``hook``): one that raises fails
+    the step with the retryable ``hook.unavailable``.
+    """
+
+    def check(step: Step) -> bool:
+        veto = step.services.vetoes.get(name)
+        if veto is None:
+            return False
+        snapshot = step.snapshot
+        request = VetoRequest(
+            flow=snapshot.flow,
+            flow_version=snapshot.flow_version,
+            flow_id=snapshot.flow_id,
+            hook=name,
+            state=str(snapshot.state),
+            subject=subject(step),
+            at=step.now,
+        )
+        return bool(call_port("hook", veto, request))
+
+    def report(step: Step) -> Sequence[FlowError]:
+        return [step.error(code, field=field)]
+
+    return HostHook(name, check, (code,), Message(vi, en), report)
 
 
 def reports_until(code: str, counter: str) -> Callable[[Step], Sequence[FlowError]]:

@@ -30,7 +30,9 @@ from regflow.ports import (
     RateLimiter,
     SmsGateway,
     UserStore,
+    Veto,
 )
+from regflow.ports.listener import AccountCreated
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -126,6 +128,8 @@ class Services:
     hasher: PasswordHasher | None = None
     limiter: RateLimiter | None = None
     ports: Mapping[str, object] = attrs.Factory(dict)
+    #: A host's vetoes, by the name of the host hook each stands at (`host_veto`).
+    vetoes: Mapping[str, Veto] = attrs.Factory(dict)
 
     #: The names `FlowSpec.requires` may use for the ports above.
     BUILT_IN = ("bhxh", "sms", "users", "hasher", "limiter")
@@ -197,6 +201,10 @@ class Step:
     on it (the engine saves them, with the new state, as the next snapshot).
     """
 
+    #: What the step's actions announce to the engine's listeners once it is saved: a
+    #: class default, so a step that announces nothing costs nothing for it.
+    notices: tuple[AccountCreated, ...] = ()
+
     def __init__(  # noqa: PLR0913 - the step's inputs; the per-request ones keyword-only
         self,
         services: Services,
@@ -224,6 +232,20 @@ class Step:
         self._catalogue = catalogue
         #: A text to send once the step is saved, and the changes that undo it if it fails.
         self.outbox: OutgoingSms | None = None
+
+    def announce_account(self, account_id: str, citizen: str | None) -> None:
+        """Tell the listeners, once the step is saved, that it made the account
+        `account_id` for `citizen` (already masked)."""
+        snapshot = self.snapshot
+        created = AccountCreated(
+            flow=snapshot.flow,
+            flow_version=snapshot.flow_version,
+            flow_id=snapshot.flow_id,
+            citizen=citizen,
+            at=self.now,
+            account_id=account_id,
+        )
+        self.notices = (*self.notices, created)
 
     def payload(self, kind: type[T]) -> T:
         """The event, which the engine has already matched to this trigger's type."""

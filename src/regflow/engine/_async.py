@@ -29,12 +29,14 @@ if TYPE_CHECKING:
         AsyncUserStore,
         BhxhRegistry,
         Clock,
+        FlowListener,
         FlowStore,
         Instrumentation,
         PasswordHasher,
         RateLimiter,
         SmsGateway,
         UserStore,
+        Veto,
     )
     from regflow.ports.outbox import AsyncOutboxStore, OutboxStore
 
@@ -52,7 +54,8 @@ class AsyncEngine:
     each port may be async (`AsyncFlowStore`, `AsyncBhxhRegistry`, … from `regflow.ports`:
     the sync protocol's methods as coroutines) or sync, such as the fakes of
     `regflow.testing` or the in-memory stores. A sync port that does I/O blocks the event
-    loop while it runs; give it in its async form. The clock is always sync.
+    loop while it runs; give it in its async form. The clock is always sync. Listeners and
+    vetoes may be async too (their `on_event`, or the veto itself, a coroutine function).
     """
 
     MAX_ATTEMPTS = Engine.MAX_ATTEMPTS
@@ -74,6 +77,8 @@ class AsyncEngine:
         previous_otp_secrets: Sequence[bytes] = (),
         instrumentation: Instrumentation | None = None,
         outbox: AsyncOutboxStore | OutboxStore | None = None,
+        listeners: Sequence[FlowListener] = (),
+        vetoes: Mapping[str, Veto] | None = None,
     ) -> None:
         # The sync engine's port types are what it calls; the bridge awaits what they answer.
         given: dict[str, Any] = {
@@ -94,6 +99,8 @@ class AsyncEngine:
             ports=ports,
             previous_otp_secrets=previous_otp_secrets,
             instrumentation=instrumentation,
+            listeners=listeners,
+            vetoes=vetoes,
             **given,
         )
 

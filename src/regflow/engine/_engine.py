@@ -44,6 +44,7 @@ from regflow.declare._step import (
     port_scope,
 )
 from regflow.engine._compile import CompiledFlow, Edge, catalogue, choose
+from regflow.engine._hooks import Hooks, step_events
 from regflow.engine._versions import FLOW_UNKNOWN, Continues, Stuck, Versions
 from regflow.ports.instrumentation import Transition
 
@@ -57,12 +58,14 @@ if TYPE_CHECKING:
         AsyncSmsGateway,
         BhxhRegistry,
         Clock,
+        FlowListener,
         FlowStore,
         Instrumentation,
         PasswordHasher,
         RateLimiter,
         SmsGateway,
         UserStore,
+        Veto,
     )
     from regflow.ports.instrumentation import Operation
     from regflow.ports.outbox import AsyncOutboxStore, OutboxStore
@@ -114,13 +117,17 @@ class Engine:
         previous_otp_secrets: Sequence[bytes] = (),
         instrumentation: Instrumentation | None = None,
         outbox: OutboxStore | None = None,
+        listeners: Sequence[FlowListener] = (),
+        vetoes: Mapping[str, Veto] | None = None,
     ) -> None:
         """`previous_otp_secrets`: keys codes sent before a rotation of `otp_secret` were
         hashed with, which they still match (new codes use `otp_secret` alone).
 
         `outbox` (the same database as `flows`: `regflow.adapters.sqlite.SqliteOutbox`, …)
         makes a step's text part of the step's save, sent later by `regflow.deliver_outbox`;
-        without one, texts go out inline, right after the save (docs/outbox.md)."""
+        without one, texts go out inline, right after the save (docs/outbox.md).
+        `listeners` hear every step once it is saved; `vetoes` decide the host hooks the
+        flows declare, by name (docs/hooks.md)."""
         for secret in (otp_secret, *previous_otp_secrets):
             if len(secret) < _MIN_SECRET_BYTES:
                 raise ValueError(f"otp_secret needs at least {_MIN_SECRET_BYTES} random bytes")
@@ -132,6 +139,8 @@ class Engine:
         self._clock = clock
         #: Metrics and traces (`regflow.adapters.otel`); None calls nothing at all.
         self._instrumentation = instrumentation
+        #: None without listeners: a transition then costs one `if` for them.
+        self._hooks = Hooks(listeners) if listeners else None
         self._services = Services(
             bhxh=bhxh,
             sms=sms,
@@ -144,9 +153,10 @@ class Engine:
             methods=methods or MethodRegistry(),
             limiter=limiter,
             ports=dict(ports or {}),
+            vetoes=dict(vetoes or {}),
         )
         if not self._ACCEPTS_ASYNC_PORTS:
-            _refuse_async_ports(flows, self._services, outbox)
+            _refuse_async_ports(flows, self._services, outbox, listeners)
         self._versions = Versions(self._compile(spec) for spec in specs)
         self._catalogue = catalogue(specs)
         #: Every trigger by its payload type, to name a request in the logs before its
@@ -436,7 +446,29 @@ class Engine:
         _log_transition(compiled, step, edge, snapshot, errors)
         if self._instrumentation is not None:
             self._instrumentation.transition(_transition(compiled, edge, snapshot, errors))
+        if self._hooks is not None:
+            self._tell(compiled, step, edge, snapshot, errors)
         return self._view(compiled, snapshot, errors)
+
+    def _tell(
+        self,
+        compiled: CompiledFlow,
+        step: Step,
+        edge: Edge,
+        snapshot: FlowSnapshot,
+        errors: list[FlowError],
+    ) -> None:
+        """Tell the listeners the step's events, and log each listener that failed."""
+        assert self._hooks is not None  # noqa: S101 - only called with listeners
+        events = step_events(compiled, step, edge, snapshot, errors)
+        for failure in self._hooks.publish(events):
+            _emit(
+                "warning",
+                "flow.listener_failed",
+                flow_id=snapshot.flow_id,
+                trigger=edge.trigger,
+                **attrs.asdict(failure),
+            )
 
     @staticmethod
     def _next(compiled: CompiledFlow, step: Step, edge: Edge) -> dict[str, Any]:
@@ -592,9 +624,14 @@ class Engine:
         )
 
 
-def _refuse_async_ports(flows: FlowStore, services: Services, outbox: OutboxStore | None) -> None:
+def _refuse_async_ports(
+    flows: FlowStore,
+    services: Services,
+    outbox: OutboxStore | None,
+    listeners: Sequence[FlowListener],
+) -> None:
     """Fail at wiring, not at a citizen's first request, when a sync engine is given a
-    port whose methods are coroutines (which `AsyncEngine` runs)."""
+    port, outbox, veto or listener whose methods are coroutines (which `AsyncEngine` runs)."""
     given = [flows, outbox, *(getattr(services, name) for name in Services.BUILT_IN)]
     for name, port in zip(("flows", "outbox", *Services.BUILT_IN), given, strict=True):
         if is_async(port):
@@ -602,6 +639,14 @@ def _refuse_async_ports(flows: FlowStore, services: Services, outbox: OutboxStor
     for name, port in services.ports.items():
         if is_async(port):
             raise ValueError(f"the port {name!r} is async: run it with regflow.AsyncEngine")
+    for name, veto in services.vetoes.items():
+        if _awaits(veto, "__call__"):
+            raise ValueError(f"the veto {name!r} is async: run it with regflow.AsyncEngine")
+    for listener in listeners:
+        if _awaits(listener, "on_event"):
+            raise ValueError(
+                f"the listener {type(listener).__name__} is async: run it with regflow.AsyncEngine"
+            )
 
 
 def is_async(port: object) -> bool:
@@ -611,6 +656,13 @@ def is_async(port: object) -> bool:
         inspect.iscoroutinefunction(inspect.getattr_static(port, name, None))
         for name in dir(port)
         if not name.startswith("_")
+    )
+
+
+def _awaits(hook: object, method: str) -> bool:
+    """Whether a host's hook is a coroutine function, or its `method` one."""
+    return inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(
+        inspect.getattr_static(hook, method, None)
     )
 
 

@@ -16,7 +16,7 @@ from regflow._domain import Account, BhxhRecord, ChooseMethod, RegistrationForm,
 from regflow._errors import flow_error
 from regflow._masking import mask_id
 from regflow._passwords import PersonalData
-from regflow.declare._rules import client_limit, rule
+from regflow.declare._rules import client_limit, host_veto, rule
 from regflow.declare._step import PortFailureError, Step, call_port, fact
 from regflow.kits.otp import OtpContext, OtpKit
 from regflow.kits.password import PasswordKit, password_hash
@@ -282,6 +282,19 @@ def account_exists_at_match(step: Step) -> bool:
     return not step.services.policy.account_exists_after_otp and account_exists(step)
 
 
+#: The host's say before the account is made (``Engine(vetoes={"account_creation_veto": …})``):
+#: the veto is asked about the BHXH record's CMT/CCCD number; with none given it never refuses.
+account_creation_veto = host_veto(
+    "account_creation_veto",
+    "account.creation_vetoed",
+    vi="Ứng dụng chủ (host) từ chối tạo tài khoản cho hồ sơ này (hook của host; mặc định không"
+    " từ chối).",
+    en="The host app refuses an account for this record (a host hook; by default it never"
+    " refuses).",
+    subject=lambda step: citizen(step).id_number,
+)
+
+
 client_rate_limited = client_limit(
     "client_rate_limited",
     "client.rate_limited",
@@ -374,6 +387,7 @@ def create_account(step: Step) -> None:
         call_port("storage", users.add, account, hashed)
     else:
         call_port("storage", users.replace_password_hash, account, hashed)
+    step.announce_account(account.account_id, mask_id(account.id_number))
     made_now = account.created_at == step.now  # the completing save's own time: unsaid
     step.changes.update(
         account_id=account.account_id, account_created_at=None if made_now else account.created_at

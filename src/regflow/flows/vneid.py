@@ -31,7 +31,7 @@ import attrs
 
 from regflow._domain import Account, BhxhRecord, VerifiedIdentity
 from regflow._errors import ErrorSpec, Message
-from regflow._masking import mask_phone
+from regflow._masking import mask_id, mask_phone
 from regflow._passwords import PersonalData
 from regflow._policy import VneidPassword
 from regflow.declare import (
@@ -490,6 +490,7 @@ def _create(step: Step, hashed: str | None) -> None:
         call_port("storage", users.add, account, hashed)
     elif hashed is not None:
         call_port("storage", users.replace_password_hash, account, hashed)
+    step.announce_account(account.account_id, mask_id(account.id_number))
     step.changes["account"] = account
 
 

@@ -12,6 +12,7 @@ from regflow.ports.hasher import AsyncPasswordHasher, PasswordHasher
 from regflow.ports.identity import AsyncIdentityProvider, IdentityProvider
 from regflow.ports.instrumentation import Instrumentation, Transition
 from regflow.ports.limiter import AsyncRateLimiter, RateLimiter
+from regflow.ports.listener import AccountCreated, FlowEnded, FlowEvent, FlowListener, Transitioned
 from regflow.ports.outbox import (
     AsyncOutboxStore,
     ClaimedMessage,
@@ -22,8 +23,10 @@ from regflow.ports.outbox import (
 )
 from regflow.ports.sms import AsyncSmsGateway, SmsGateway
 from regflow.ports.users import AsyncUserStore, UserStore
+from regflow.ports.veto import Veto, VetoRequest
 
 __all__ = [
+    "AccountCreated",
     "AsyncBhxhRegistry",
     "AsyncFlowStore",
     "AsyncIdentityProvider",
@@ -35,6 +38,9 @@ __all__ = [
     "BhxhRegistry",
     "ClaimedMessage",
     "Clock",
+    "FlowEnded",
+    "FlowEvent",
+    "FlowListener",
     "FlowStore",
     "IdentityProvider",
     "Instrumentation",
@@ -46,5 +52,8 @@ __all__ = [
     "RateLimiter",
     "SmsGateway",
     "Transition",
+    "Transitioned",
     "UserStore",
+    "Veto",
+    "VetoRequest",
 ]

@@ -13,6 +13,8 @@ Every fake keeps state a test can check::
 `as_async(port)` makes any fake an async port and `ports.async_engine()` the `AsyncEngine` on
 them (`BlockingEngine` drives one from sync code); and `simulate`, which drives a `Crowd` of
 citizens through the real engine and writes their audit logs (`regflow report` reads them);
+`RecordingListener` keeps the events a `FlowListener` hears, and `FakeVeto` (the fakes'
+`veto`) refuses at the registration's host hook when a test says so;
 and the scenario runner, which plays generated
 paths of any flow on them:
 ``ScenarioRunner(flow=PASSWORD_RECOVERY)`` takes the flow's `PLAYBOOKS` entry (its recipes,
@@ -39,9 +41,11 @@ from regflow.tools._fakes import (
     FakeClock,
     FakeIdentityPlatform,
     FakePorts,
+    FakeVeto,
     FastHasher,
     Fault,
     FaultPlan,
+    RecordingListener,
     SentSms,
     SmsInbox,
     form_for,
@@ -79,6 +83,7 @@ __all__ = [
     "FakeClock",
     "FakeIdentityPlatform",
     "FakePorts",
+    "FakeVeto",
     "FastHasher",
     "Fault",
     "FaultPlan",
@@ -90,6 +95,7 @@ __all__ = [
     "Playbook",
     "Prepare",
     "Recipe",
+    "RecordingListener",
     "ScenarioError",
     "ScenarioRunner",
     "Scene",

@@ -12,7 +12,7 @@ from typing import Final
 
 import attrs
 
-from regflow.declare._rules import guard_name
+from regflow.declare._rules import HostHook, guard_name
 from regflow.tools._declaration import Declaration, Transition
 
 
@@ -203,6 +203,29 @@ CHECKS: Final[tuple[Check, ...]] = (
     _shadowed,
     _ambiguous_rules,
 )
+
+
+@attrs.frozen
+class HookPoint:
+    """A host hook on an edge (`regflow.declare.host_veto`): a host's veto can take it,
+    so the path depends on the host's code, not only on the flow's rules. Not a finding:
+    ``regflow check`` lists them beside its findings."""
+
+    hook: str
+    transition: Transition
+
+    def __str__(self) -> str:
+        return f"host hook {self.hook}: {self.transition} (a host's veto can take this edge)"
+
+
+def host_hooks(declaration: Declaration) -> list[HookPoint]:
+    """Every edge a host hook guards, in declaration order."""
+    return [
+        HookPoint(guard.name, edge)
+        for edge in declaration.transitions
+        for guard in edge.guards
+        if isinstance(guard, HostHook)
+    ]
 
 
 def check(declaration: Declaration) -> list[Finding]:

@@ -373,7 +373,7 @@ def _declarations(args: argparse.Namespace) -> dict[str, Declaration] | None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from regflow.analysis import check  # noqa: PLC0415 - only this command needs it
+    from regflow.analysis import check, host_hooks  # noqa: PLC0415 - only this command needs it
 
     declarations = _declarations(args)
     versions = _versions(args, "check")
@@ -385,6 +385,8 @@ def _check(args: argparse.Namespace) -> int:
         findings += _versioning_findings(args, declaration, versions)
         for finding in findings:
             print(finding)
+        for point in [] if args.migration else host_hooks(declaration):
+            print(point)
         print(f"{len(findings)} finding(s) in {name}")
         found += len(findings)
     return 1 if found else 0

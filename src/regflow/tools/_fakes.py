@@ -25,20 +25,24 @@ from regflow.adapters.memory import (
     InMemoryUserStore,
 )
 from regflow.engine import AsyncEngine, Engine
+from regflow.flows.registration import account_creation_veto
 from regflow.flows.vneid import CANCELLED, IDENTITY_PORT, VneidCallback
+from regflow.ports import VetoRequest
 from regflow.ports.identity import IdentityRefused, Refusal, code_challenge
+from regflow.ports.listener import FlowEvent
 from regflow.tools._async_fakes import as_async
 from regflow.vn._validation import normalise_phone
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     from regflow._methods import MethodRegistry
     from regflow._policy import Policy
     from regflow.declare import FlowSpec
-    from regflow.ports import Instrumentation, RateLimiter
+    from regflow.ports import FlowListener, Instrumentation, RateLimiter
 
 T = TypeVar("T")
+E = TypeVar("E", bound="FlowEvent")
 
 #: A citizen the seeded fakes know, with the form values that match their record.
 CITIZEN = BhxhRecord(
@@ -212,6 +216,32 @@ def form_for(record: BhxhRecord = CITIZEN, /, **changes: str | None) -> SubmitFo
 
 
 @attrs.define
+class RecordingListener:
+    """A `FlowListener` that keeps every event it is told, in order, for a test to read."""
+
+    events: list[FlowEvent] = attrs.Factory(list)
+
+    def on_event(self, event: FlowEvent) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type[E]) -> list[E]:
+        """The events of one kind (`Transitioned`, `AccountCreated`, `FlowEnded`)."""
+        return [event for event in self.events if isinstance(event, kind)]
+
+
+@attrs.define
+class FakeVeto:
+    """A host's veto a test controls: it refuses while `refusing`, and keeps each request."""
+
+    refusing: bool = False
+    requests: list[VetoRequest] = attrs.Factory(list)
+
+    def __call__(self, request: VetoRequest) -> bool:
+        self.requests.append(request)
+        return self.refusing
+
+
+@attrs.define
 class FakePorts:
     """Every port as a fake, and an `engine()` wired to them (the tests' composition root)."""
 
@@ -222,6 +252,9 @@ class FakePorts:
     hasher: FastHasher = attrs.Factory(FastHasher)
     clock: FakeClock = attrs.Factory(FakeClock)
     identity: FakeIdentityPlatform = attrs.Factory(FakeIdentityPlatform)
+    #: The veto at the registration's `account_creation_veto` hook: it refuses nothing
+    #: until a test sets `refusing`.
+    veto: FakeVeto = attrs.Factory(FakeVeto)
     #: Counts across flows on the fake clock; an engine uses it when given ``limiter=``.
     limiter: InMemoryRateLimiter = attrs.Factory(
         lambda self: InMemoryRateLimiter(self.clock), takes_self=True
@@ -235,7 +268,7 @@ class FakePorts:
         """Fakes whose BHXH registry knows `records` (by default, `CITIZEN`)."""
         return cls(bhxh=InMemoryBhxhRegistry(records or (CITIZEN,)))
 
-    def engine(
+    def engine(  # noqa: PLR0913 - the engine's settings, all keyword-only
         self,
         *specs: FlowSpec,
         policy: Policy | None = None,
@@ -243,20 +276,22 @@ class FakePorts:
         limiter: RateLimiter | None = None,
         ports: Mapping[str, object] | None = None,
         instrumentation: Instrumentation | None = None,
+        listeners: Sequence[FlowListener] = (),
     ) -> Engine:
         """The engine on these fakes, running `specs` (by default the flows regflow ships);
         no limits across flows unless a `limiter` is given (``limiter=ports.limiter`` counts
-        on the fake clock, as the scenario runner does)."""
+        on the fake clock, as the scenario runner does); `listeners` hear every step."""
         wiring = self._wiring(limiter, ports)
         return Engine(
             *(specs or ENGINE_FLOWS),
             policy=policy,
             methods=methods,
             instrumentation=instrumentation,
+            listeners=listeners,
             **wiring,
         )
 
-    def async_engine(
+    def async_engine(  # noqa: PLR0913 - the engine's settings, all keyword-only
         self,
         *specs: FlowSpec,
         policy: Policy | None = None,
@@ -264,6 +299,7 @@ class FakePorts:
         limiter: RateLimiter | None = None,
         ports: Mapping[str, object] | None = None,
         instrumentation: Instrumentation | None = None,
+        listeners: Sequence[FlowListener] = (),
     ) -> AsyncEngine:
         """As `engine`, the `AsyncEngine` on these fakes made async (`as_async`): each port
         call suspends the request once, as an async adapter's would."""
@@ -273,6 +309,7 @@ class FakePorts:
             policy=policy,
             methods=methods,
             instrumentation=instrumentation,
+            listeners=listeners,
             **async_wiring(wiring),
         )
 
@@ -291,6 +328,7 @@ class FakePorts:
             "previous_otp_secrets": self.previous_otp_secrets,
             "limiter": limiter,
             "ports": {IDENTITY_PORT: self.identity, **(ports or {})},
+            "vetoes": {account_creation_veto.name: self.veto},
         }
 
 
@@ -356,7 +394,7 @@ class FaultPlan:
         policy: Policy | None = None,
     ) -> Engine:
         """An engine on `ports` (running `specs`, by default the flows regflow ships) whose
-        outside services and stores are all wrapped."""
+        outside services and stores are all wrapped (the veto is not: it is no port)."""
         return Engine(
             *(specs or ENGINE_FLOWS),
             bhxh=self.wrap("bhxh", ports.bhxh),
@@ -369,6 +407,9 @@ class FaultPlan:
             limiter=None if limiter is None else self.wrap("limiter", limiter),
             policy=policy,
             ports={IDENTITY_PORT: self.wrap(IDENTITY_PORT, ports.identity)},
+            # the fakes' veto as it is: a host's veto fails as a port, which `call_port`
+            # already reports (tests/test_hooks.py), and the campaign counts port methods
+            vetoes={account_creation_veto.name: ports.veto},
         )
 
     def call(self, name: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - any port method

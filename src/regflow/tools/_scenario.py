@@ -298,6 +298,12 @@ def _weak_password(_: Scene) -> Event:
     return SetPassword("matkhau", "matkhau")
 
 
+def _vetoed_password(scene: Scene) -> Event:
+    """The host's veto (the fakes' `FakeVeto`) refuses the account from now on."""
+    scene.ports.veto.refusing = True
+    return _strong_password(scene)
+
+
 def _password_of_registered_citizen(scene: Scene) -> Event:
     scene.register_elsewhere()
     return _strong_password(scene)
@@ -532,6 +538,7 @@ RECIPES: Final[Mapping[tuple[str, str], Recipe]] = {
     ("submit_form", "otherwise"): _matching_form,
     ("confirm_otp", "account_exists"): _code_of_registered_citizen,
     ("set_password", "account_exists"): _password_of_registered_citizen,
+    ("set_password", "account_creation_veto"): _vetoed_password,
 }
 
 #: The recipes of the password recovery (`regflow.PASSWORD_RECOVERY`), for a citizen who
