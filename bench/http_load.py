@@ -155,22 +155,33 @@ def postgres_cluster(directory: Path) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def portal(workers: int, threads: int, env: dict[str, str]) -> Iterator[str]:
-    """The portal under gunicorn's gthread workers on a free port; its base URL."""
+def portal(workers: int, threads: int, env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    """The portal under gunicorn's gthread workers on a free port; its base URL and the
+    gunicorn master's process id."""
     port = free_port()
     paths = [ROOT / "bench", ROOT / "examples/portal", ROOT / "examples/phone_change", ROOT / "src"]
     path = os.pathsep.join(map(str, paths))
     command = [sys.executable, "-m", "gunicorn", "--worker-class", "gthread"]
     command += ["--workers", str(workers), "--threads", str(threads), "--log-level", "warning"]
-    command += ["--bind", f"127.0.0.1:{port}", "http_portal:app"]
+    command += ["--keep-alive", "5", "--bind", f"127.0.0.1:{port}", "http_portal:app"]
     with subprocess.Popen(command, env={**os.environ, **env, "PYTHONPATH": path}) as server:  # noqa: S603 - our own arguments
         url = f"http://127.0.0.1:{port}"
         try:
             _wait(lambda: httpx.get(f"{url}/healthz").status_code == 200, "gunicorn")
-            yield url
+            yield url, server.pid
         finally:
             server.terminate()
             server.wait(30)
+
+
+def workers_cpu(master: int) -> float:
+    """CPU seconds (user and system) the gunicorn workers under `master` have used (Linux)."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    ticks = 0
+    for child in children:
+        fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime and stime: stat's 14th and 15th
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 # --- the argon2id bound -------------------------------------------------------------------------
@@ -234,21 +245,33 @@ class Citizen:
         return str(screen)
 
 
-async def register(base: str, record: BhxhRecord, number: int, sink: redis.asyncio.Redis) -> bool:
+@attrs.frozen
+class Load:
+    """What every citizen shares: the portal's URL, one connection pool (a client's own
+    would build an SSL context per citizen, milliseconds of CPU), the SMS sink."""
+
+    base: str
+    transport: httpx.AsyncHTTPTransport
+    sink: redis.asyncio.Redis
+
+
+async def register(load: Load, record: BhxhRecord, number: int) -> bool:
     """Walk one registration through the portal; whether it reached its result screen."""
     address = f"10.{number >> 16 & 255}.{number >> 8 & 255}.{number & 255}"  # a client each
     times: list[float] = []
-    async with httpx.AsyncClient(base_url=base, headers={"X-Forwarded-For": address}) as client:
-        citizen = Citizen(client, times)
-        match = _CSRF.search((await citizen.get("/")).text)
-        citizen.csrf = match.group(1) if match else ""
-        await citizen.post("/register")
-        await citizen.post("/register/method", subject="citizen", method="bhxh")
-        await citizen.post("/register/details", **typed_form(record))
-        _, text = await sink.blpop([SMS_KEY.format(phone=record.phone)], timeout=30)  # type: ignore[misc]
-        code = _CODE.search(text.decode())
-        await citizen.post("/register/otp", code=code.group(1) if code else "")
-        done = await citizen.post("/register/password", password=PASSWORD, confirmation=PASSWORD)
+    headers = {"X-Forwarded-For": address}
+    # Not closed when done: closing a client closes its transport, which every citizen shares.
+    client = httpx.AsyncClient(base_url=load.base, headers=headers, transport=load.transport)
+    citizen = Citizen(client, times)
+    match = _CSRF.search((await citizen.get("/")).text)
+    citizen.csrf = match.group(1) if match else ""
+    await citizen.post("/register")
+    await citizen.post("/register/method", subject="citizen", method="bhxh")
+    await citizen.post("/register/details", **typed_form(record))
+    _, text = await load.sink.blpop([SMS_KEY.format(phone=record.phone)], timeout=30)  # type: ignore[misc]
+    code = _CODE.search(text.decode())
+    await citizen.post("/register/otp", code=code.group(1) if code else "")
+    done = await citizen.post("/register/password", password=PASSWORD, confirmation=PASSWORD)
     TIMES.extend(times)
     return done.endswith("/register/result")
 
@@ -260,17 +283,19 @@ async def generate(base: str, sink_url: str, first: int, count: int, concurrency
     """Register citizens `first`… (`count` of them), `concurrency` at once; print the
     wall time, the registrations that reached their result and every request's time."""
     records = citizens(first + count)[first:]
-    sink, gate = redis.asyncio.Redis.from_url(sink_url), asyncio.Semaphore(concurrency)
+    gate, transport = asyncio.Semaphore(concurrency), httpx.AsyncHTTPTransport()
+    load = Load(base, transport, redis.asyncio.Redis.from_url(sink_url))
 
     async def one(number: int, record: BhxhRecord) -> bool:
         async with gate:
-            return await register(base, record, first + number, sink)
+            return await register(load, record, first + number)
 
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     done = await asyncio.gather(*(one(n, record) for n, record in enumerate(records)))
-    seconds = time.perf_counter() - began
-    await sink.aclose()
-    print(json.dumps({"seconds": seconds, "done": sum(done), "times": TIMES}))
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    await load.sink.aclose()
+    await transport.aclose()
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "done": sum(done), "times": TIMES}))
 
 
 def load(url: str, sink_url: str, first: int, count: int, concurrency: int) -> dict[str, Any]:
@@ -278,7 +303,7 @@ def load(url: str, sink_url: str, first: int, count: int, concurrency: int) -> d
     command = [sys.executable, __file__, "--generate", url, "--sink", sink_url]
     command += ["--first", str(first), "--count", str(count), "--concurrency", str(concurrency)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), str(ROOT / "src")])}
-    out = subprocess.run(command, capture_output=True, text=True, check=True, env=env)  # noqa: S603 - our own arguments
+    out = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True, env=env)  # noqa: S603 - our own arguments
     result: dict[str, Any] = json.loads(out.stdout)
     if result["done"] != count:
         raise RuntimeError(f"{count - result['done']} of {count} registrations failed")
@@ -294,17 +319,31 @@ class Measured:
     rate: float
     p50_ms: float
     p99_ms: float
+    #: The load generator's CPU time ÷ the run's wall time: the share of a core it took.
+    generator_cpu: float
+    #: The portal workers' CPU time per registration, argon2id included (ms).
+    portal_cpu_ms: float
 
 
 def measure(workers: int, args: argparse.Namespace, env: dict[str, str], first: int) -> Measured:
     """Registrations per second through `workers` workers, after a warm-up of a few."""
     warm = 2 * workers
     concurrency = args.concurrency or 4 * workers
-    with portal(workers, args.threads, env) as url:
+    with portal(workers, args.threads, env) as (url, master):
         load(url, env["REGFLOW_BENCH_REDIS_URL"], first, warm, concurrency)
+        cpu = workers_cpu(master)
         result = load(url, env["REGFLOW_BENCH_REDIS_URL"], first + warm, args.count, concurrency)
+        cpu = workers_cpu(master) - cpu
     cuts = statistics.quantiles(result["times"], n=100)
-    return Measured(workers, args.count / result["seconds"], cuts[49] * 1e3, cuts[98] * 1e3)
+    seconds = result["seconds"]
+    return Measured(
+        workers,
+        args.count / seconds,
+        cuts[49] * 1e3,
+        cuts[98] * 1e3,
+        result["cpu"] / seconds,
+        cpu / args.count * 1e3,
+    )
 
 
 def accounts(database: str) -> int:
@@ -358,7 +397,10 @@ def report(measured: list[Measured], bounds: dict[int, float], args: argparse.Na
         print(
             f"{m.workers} worker(s): {m.rate:.2f} registrations/s "
             f"({m.rate / bounds[m.workers]:.1%} of the {m.workers}-process bound); "
-            f"per request p50 {m.p50_ms:.1f} ms, p99 {m.p99_ms:.1f} ms"
+            f"per request p50 {m.p50_ms:.1f} ms, p99 {m.p99_ms:.1f} ms; "
+            f"portal CPU {m.portal_cpu_ms:.1f} ms per registration "
+            f"(an argon2id hash alone: {1e3 / bounds[1]:.1f} ms); "
+            f"the load generator took {m.generator_cpu:.0%} of a core"
         )
     if len(measured) == 2:
         one, two = measured
