@@ -34,6 +34,14 @@ INSERT_ACCOUNT: Final = (
 INSERT_ID_NUMBER: Final = (
     "INSERT INTO regflow_id_numbers (id_number, account_id) VALUES (%(id_number)s, %(account_id)s)"
 )
+#: PostgreSQL's insert of an account and all its ID numbers (``%(id_numbers)s``, a list) in
+#: one statement, so one round trip and one transaction, atomic by itself: a number already
+#: held fails the whole statement on a unique constraint, as the two inserts do in SQLite.
+INSERT_ACCOUNT_AND_NUMBERS: Final = (
+    f"WITH account AS ({INSERT_ACCOUNT} RETURNING account_id) "  # noqa: S608 - as above
+    "INSERT INTO regflow_id_numbers (id_number, account_id) "
+    "SELECT number, account_id FROM account, unnest(%(id_numbers)s::text[]) AS number"
+)
 #: An account's ID numbers but its current one: its `former_id_numbers`, in order.
 FORMER_ID_NUMBERS: Final = (
     "SELECT id_number FROM regflow_id_numbers "
@@ -120,6 +128,16 @@ def find_parameters(
     parameters = {f"id_{index}": number for index, number in enumerate(numbers)}
     parameters["bhxh"] = bhxh_number
     return find_account(len(numbers)), parameters
+
+
+def account_row(account: Account, password_hash: str | None) -> dict[str, object]:
+    """The parameters of `INSERT_ACCOUNT_AND_NUMBERS` (and of `INSERT_ACCOUNT`)."""
+    numbers = list(dict.fromkeys(account.id_numbers))
+    return {
+        **attrs.asdict(account),
+        "password_hash": stored_hash(password_hash),
+        "id_numbers": numbers,
+    }
 
 
 def id_number_rows(account: Account) -> list[dict[str, str]]:

@@ -111,12 +111,11 @@ class PostgresUserStore:
         return Account(**row, former_id_numbers=tuple(number for (number,) in former))
 
     def add(self, account: Account, password_hash: str | None) -> None:
-        """Insert the account and its ID numbers in one transaction."""
-        values = {**attrs.asdict(account), "password_hash": _sql.stored_hash(password_hash)}
+        """Insert the account and its ID numbers in one statement (one round trip)."""
+        values = _sql.account_row(account, password_hash)
         try:
-            with self._pool.connection() as connection, connection.transaction():
-                connection.execute(_sql.INSERT_ACCOUNT, values)
-                connection.cursor().executemany(_sql.INSERT_ID_NUMBER, _sql.id_number_rows(account))
+            with self._pool.connection() as connection:
+                connection.execute(_sql.INSERT_ACCOUNT_AND_NUMBERS, values)
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateAccountError(account.account_id) from exc
 

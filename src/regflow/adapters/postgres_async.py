@@ -64,13 +64,11 @@ class AsyncPostgresUserStore:
         return Account(**row, former_id_numbers=tuple(number for (number,) in former))
 
     async def add(self, account: Account, password_hash: str | None) -> None:
-        """Insert the account and its ID numbers in one transaction."""
-        values = {**attrs.asdict(account), "password_hash": _sql.stored_hash(password_hash)}
+        """Insert the account and its ID numbers in one statement (one round trip)."""
+        values = _sql.account_row(account, password_hash)
         try:
-            async with self._pool.connection() as connection, connection.transaction():
-                await connection.execute(_sql.INSERT_ACCOUNT, values)
-                rows = _sql.id_number_rows(account)
-                await connection.cursor().executemany(_sql.INSERT_ID_NUMBER, rows)
+            async with self._pool.connection() as connection:
+                await connection.execute(_sql.INSERT_ACCOUNT_AND_NUMBERS, values)
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateAccountError(account.account_id) from exc
 
