@@ -158,6 +158,9 @@ UPDATE regflow_flows
 SET version = %(version)s, state = %(state)s, expires_at = %(expires_at)s,
     updated_at = %(updated_at)s, snapshot = %(snapshot)s
 WHERE flow_id = %(flow_id)s AND version = %(version)s - 1"""
+#: PostgreSQL: put before a statement (sent with it in one simple query, one implicit
+#: transaction) for a commit that does not wait for the WAL to reach the disk.
+COMMIT_WITHOUT_WAITING: Final = "SET LOCAL synchronous_commit TO off; "
 PURGE_FLOWS: Final = "DELETE FROM regflow_flows WHERE expires_at <= %(now)s"
 
 _PARAMETER: Final = re.compile(r"%\((\w+)\)s")

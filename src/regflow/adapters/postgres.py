@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import psycopg
+from psycopg import ClientCursor
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
@@ -150,11 +151,23 @@ class PostgresFlowStore:
     """`FlowStore` in PostgreSQL: a save is one statement that checks the version.
 
     `write_schema` is the snapshot schema saves write (`regflow.engine.codec`): an older one
-    while servers that read only it share the database (docs/versioning.md)."""
+    while servers that read only it share the database (docs/versioning.md).
+    `synchronous_commit=False` lets the saves of flows in flight return before PostgreSQL has
+    flushed them to its write-ahead log (``synchronous_commit = off`` for those saves alone):
+    a crash of the database server may then lose the last fraction of a second of them (a
+    flow goes back a step, or one just begun is gone), never an account and never the save
+    that finishes a flow, as SQLite's default does (docs/performance.md)."""
 
-    def __init__(self, pool: ConnectionPool, *, write_schema: int = codec.SCHEMA) -> None:
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        *,
+        write_schema: int = codec.SCHEMA,
+        synchronous_commit: bool = True,
+    ) -> None:
         self._pool = pool
         self._write_schema = write_schema
+        self._synchronous_commit = synchronous_commit
 
     def load(self, flow_id: str) -> FlowSnapshot | None:
         with self._pool.connection() as connection:
@@ -167,8 +180,15 @@ class PostgresFlowStore:
     def save(self, snapshot: FlowSnapshot) -> None:
         document = codec.to_document(snapshot, schema=self._write_schema)
         values = _sql.flow_row(snapshot, _as_is, Jsonb(document))
+        statement = _sql.save_flow(snapshot)
         with self._pool.connection() as connection:
-            saved = connection.execute(_sql.save_flow(snapshot), values).rowcount
+            if self._synchronous_commit or snapshot.finished:
+                saved = connection.execute(statement, values).rowcount
+            else:  # one round trip still: both statements in one simple query
+                cursor = ClientCursor(connection)
+                cursor.execute(_sql.COMMIT_WITHOUT_WAITING + statement, values)
+                cursor.nextset()
+                saved = cursor.rowcount
         if saved != 1:
             raise StaleFlowError(snapshot.flow_id)
 

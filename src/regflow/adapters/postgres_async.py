@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import psycopg
+from psycopg import AsyncClientCursor
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -99,11 +100,19 @@ class AsyncPostgresUserStore:
 
 
 class AsyncPostgresFlowStore:
-    """`AsyncFlowStore` in PostgreSQL: a save is one statement that checks the version."""
+    """`AsyncFlowStore` in PostgreSQL: a save is one statement that checks the version;
+    `synchronous_commit` as `PostgresFlowStore`'s."""
 
-    def __init__(self, pool: AsyncConnectionPool, *, write_schema: int = codec.SCHEMA) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        *,
+        write_schema: int = codec.SCHEMA,
+        synchronous_commit: bool = True,
+    ) -> None:
         self._pool = pool
         self._write_schema = write_schema
+        self._synchronous_commit = synchronous_commit
 
     async def load(self, flow_id: str) -> FlowSnapshot | None:
         async with self._pool.connection() as connection:
@@ -114,8 +123,15 @@ class AsyncPostgresFlowStore:
     async def save(self, snapshot: FlowSnapshot) -> None:
         document = codec.to_document(snapshot, schema=self._write_schema)
         values = _sql.flow_row(snapshot, _as_is, Jsonb(document))
+        statement = _sql.save_flow(snapshot)
         async with self._pool.connection() as connection:
-            saved = (await connection.execute(_sql.save_flow(snapshot), values)).rowcount
+            if self._synchronous_commit or snapshot.finished:
+                saved = (await connection.execute(statement, values)).rowcount
+            else:  # one round trip still: both statements in one simple query
+                cursor = AsyncClientCursor(connection)
+                await cursor.execute(_sql.COMMIT_WITHOUT_WAITING + statement, values)
+                cursor.nextset()
+                saved = cursor.rowcount
         if saved != 1:
             raise StaleFlowError(snapshot.flow_id)
 
