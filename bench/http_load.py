@@ -346,10 +346,28 @@ def measure(workers: int, args: argparse.Namespace, env: dict[str, str], first: 
     )
 
 
-def accounts(database: str) -> int:
+@attrs.frozen
+class Stored:
+    """What the run left in PostgreSQL: accounts, and bytes per account and per completed
+    flow (tables, TOAST and indexes: `pg_total_relation_size`, as saved, not vacuumed)."""
+
+    accounts: int
+    account_bytes: float
+    flow_bytes: float
+
+
+_SIZES = (
+    "SELECT (SELECT count(*) FROM regflow_accounts), (SELECT count(*) FROM regflow_flows), "
+    "pg_total_relation_size('regflow_accounts') + pg_total_relation_size('regflow_id_numbers'), "
+    "pg_total_relation_size('regflow_flows')"
+)
+
+
+def stored(database: str) -> Stored:
     with psycopg.connect(database) as connection:
-        row = connection.execute("SELECT count(*) FROM regflow_accounts").fetchone()
-    return int(row[0]) if row else 0
+        row = connection.execute(_SIZES).fetchone()
+    accounts, flows, account_bytes, flow_bytes = row or (0, 0, 0, 0)
+    return Stored(accounts, account_bytes / max(accounts, 1), flow_bytes / max(flows, 1))
 
 
 @contextlib.contextmanager
@@ -379,10 +397,14 @@ def run(args: argparse.Namespace) -> None:
             measured.append(measure(workers, args, env, first))
             first += 2 * workers + args.count
         bounds = {w: (before[w] + hash_rate(w, args.bound_seconds)) / 2 for w in before}
-        stored = accounts(env["REGFLOW_BENCH_DATABASE"])
-    if stored != total:
-        raise RuntimeError(f"{stored} accounts stored, {total} expected")
+        left = stored(env["REGFLOW_BENCH_DATABASE"])
+    if left.accounts != total:
+        raise RuntimeError(f"{left.accounts} accounts stored, {total} expected")
     report(measured, bounds, args)
+    print(
+        f"PostgreSQL after {total} registrations: {left.account_bytes:.0f} bytes per account "
+        f"(its row and ID number, indexes included), {left.flow_bytes:.0f} per completed flow"
+    )
 
 
 def report(measured: list[Measured], bounds: dict[int, float], args: argparse.Namespace) -> None:

@@ -611,10 +611,12 @@ def end_to_end(
             database.close()
 
 
-def postgres_end_to_end(dsn: str, registrations: int) -> dict[str, float]:
-    """`end_to_end` on the PostgreSQL stores, and what a registration asks of the server,
-    from libpq's trace of every connection: round trips (each answered by a ReadyForQuery)
-    and statements (each a Bind, or a simple-protocol Query)."""
+def postgres_end_to_end(
+    dsn: str, registrations: int, *, synchronous_commit: bool = True
+) -> dict[str, float]:
+    """`end_to_end` on the PostgreSQL stores (`synchronous_commit` the flow store's), and
+    what a registration asks of the server, from libpq's trace of every connection: round
+    trips (each answered by a ReadyForQuery) and statements (each a Bind, or a Query)."""
     from psycopg.pq import Trace  # noqa: PLC0415 - only with a DSN
 
     from regflow.adapters.postgres import PostgresFlowStore, PostgresUserStore  # noqa: PLC0415
@@ -629,7 +631,9 @@ def postgres_end_to_end(dsn: str, registrations: int) -> dict[str, float]:
         with _bench_schema(dsn, configure=traced, max_size=2) as pool:
             start = os.lseek(trace.fileno(), 0, os.SEEK_END)
             rates = _registrations_against_hashes(
-                registrations, users=PostgresUserStore(pool), flows=PostgresFlowStore(pool)
+                registrations,
+                users=PostgresUserStore(pool),
+                flows=PostgresFlowStore(pool, synchronous_commit=synchronous_commit),
             )
             end = os.lseek(trace.fileno(), 0, os.SEEK_END)
         trace.seek(start)
@@ -803,12 +807,14 @@ def ends_to_ends(registrations: int, dsn: str | None) -> None:
     ]
     for synchronous, meaning in durabilities:
         _print_end_to_end(f"SQLite {meaning}", end_to_end(registrations, synchronous))
-    if dsn is not None:
-        rates = postgres_end_to_end(dsn, registrations)
-        _print_end_to_end("PostgreSQL", rates)
+    if dsn is None:
+        return
+    for synchronous_commit, meaning in ((True, "every commit synced"), (False, "commit later")):
+        rates = postgres_end_to_end(dsn, registrations, synchronous_commit=synchronous_commit)
+        _print_end_to_end(f"PostgreSQL, {meaning}", rates)
         print(
-            f"PostgreSQL per registration: {rates['round trips per registration']:.1f} round "
-            f"trips, {rates['statements per registration']:.1f} statements"
+            f"  per registration: {rates['round trips per registration']:.1f} round trips, "
+            f"{rates['statements per registration']:.1f} statements"
         )
 
 
