@@ -4,7 +4,7 @@ The portal's own app (`regflow_portal.create_app`) in production mode, wired as 
 that runs several processes must be: PostgreSQL stores, the Redis rate limiter shared by
 every worker, the production argon2id hasher. Two things differ from `build_services`, both
 because the load comes from a benchmark: the BHXH registry holds the benchmark's citizens
-(`citizens`), and the SMS gateway is a sink in the same Redis (`RedisSmsSink`), which the
+(`http_load.citizens`), and the SMS gateway is a sink in the same Redis (`RedisSmsSink`), which the
 load generator reads the codes from — the demo's inbox (/dev/sms) lives in one process's
 memory, so with two workers half the codes would be in the other one. Settings come from
 ``REGFLOW_BENCH_*`` (set by `http_load.py`).
