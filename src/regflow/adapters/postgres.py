@@ -86,6 +86,11 @@ def create_schema(pool: ConnectionPool) -> None:
         connection.execute(SCHEMA)
 
 
+def account_of(row: dict[str, Any]) -> Account:
+    """The account of a row of `_sql.with_former_numbers`."""
+    return Account(**{**row, "former_id_numbers": tuple(row["former_id_numbers"])})
+
+
 class PostgresUserStore:
     """`UserStore` in PostgreSQL; its unique constraints decide who wins a race."""
 
@@ -102,14 +107,11 @@ class PostgresUserStore:
         return self._account(_sql.FIND_BY_LOGIN, {"login": login})
 
     def _account(self, statement: str, parameters: dict[str, str]) -> Account | None:
-        """The account the statement finds, with its former ID numbers."""
+        """The account the statement finds, with its former ID numbers (one statement)."""
         with self._pool.connection() as connection:
             cursor = connection.cursor(row_factory=dict_row)
-            row = cursor.execute(statement, parameters).fetchone()
-            if row is None:
-                return None
-            former = connection.execute(_sql.FORMER_ID_NUMBERS, row).fetchall()
-        return Account(**row, former_id_numbers=tuple(number for (number,) in former))
+            row = cursor.execute(_sql.with_former_numbers(statement), parameters).fetchone()
+        return None if row is None else account_of(row)
 
     def add(self, account: Account, password_hash: str | None) -> None:
         """Insert the account and its ID numbers in one statement (one round trip)."""

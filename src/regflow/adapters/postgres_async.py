@@ -17,16 +17,16 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from regflow._domain import Account
 from regflow._errors import DuplicateAccountError, StaleFlowError
 from regflow.adapters import _sql
-from regflow.adapters.postgres import _as_is, pool_options
+from regflow.adapters.postgres import _as_is, account_of, pool_options
 from regflow.engine import codec
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
+    from regflow._domain import Account
     from regflow.declare import FlowSnapshot
 
 
@@ -58,11 +58,9 @@ class AsyncPostgresUserStore:
     async def _account(self, statement: str, parameters: dict[str, str]) -> Account | None:
         async with self._pool.connection() as connection:
             cursor = connection.cursor(row_factory=dict_row)
-            row = await (await cursor.execute(statement, parameters)).fetchone()
-            if row is None:
-                return None
-            former = await (await connection.execute(_sql.FORMER_ID_NUMBERS, row)).fetchall()
-        return Account(**row, former_id_numbers=tuple(number for (number,) in former))
+            found = await cursor.execute(_sql.with_former_numbers(statement), parameters)
+            row = await found.fetchone()
+        return None if row is None else account_of(row)
 
     async def add(self, account: Account, password_hash: str | None) -> None:
         """Insert the account and its ID numbers in one statement (one round trip)."""
