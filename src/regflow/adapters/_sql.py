@@ -142,7 +142,8 @@ def find_parameters(
 
 
 def account_row(account: Account, password_hash: str | None) -> dict[str, object]:
-    """The parameters of `INSERT_ACCOUNT_AND_NUMBERS` (and of `INSERT_ACCOUNT`)."""
+    """The parameters of `INSERT_ACCOUNT_AND_NUMBERS`: the account's columns, its password
+    hash as stored, and every number it is known by (each once)."""
     numbers = list(dict.fromkeys(account.id_numbers))
     return {
         **attrs.asdict(account),

@@ -1,7 +1,7 @@
 """PostgreSQL stores, for many app servers sharing one database (``pip install regflow[postgres]``).
 
 Both stores take a `psycopg_pool.ConnectionPool` (`open_pool` makes one); each call borrows a
-connection for one statement (an account and its ID numbers: one transaction). The version
+connection for one statement, one round trip (an account and its ID numbers too). The version
 check of a flow is the ``WHERE`` of its ``UPDATE`` and the unique numbers of an account are
 the tables' constraints, so PostgreSQL itself decides every race. `SCHEMA` is the DDL a DBA
 can review (``regflow db schema --postgres``); `create_schema` runs it.
