@@ -100,6 +100,8 @@ def _wait(ready: Any, what: str, seconds: float = 30) -> None:  # noqa: ANN401 -
 @contextlib.contextmanager
 def redis_server() -> Iterator[str]:
     """A redis-server of its own, nothing saved to disk; its URL."""
+    if shutil.which("redis-server") is None:
+        raise RuntimeError("redis-server not found: install it (scripts/redis.sh does)")
     port = free_port()
     command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
     with subprocess.Popen([*command, "--appendonly", "no"], stdout=subprocess.DEVNULL) as server:  # noqa: S603 - our own arguments
@@ -268,8 +270,10 @@ async def register(load: Load, record: BhxhRecord, number: int) -> bool:
     await citizen.post("/register")
     await citizen.post("/register/method", subject="citizen", method="bhxh")
     await citizen.post("/register/details", **typed_form(record))
-    _, text = await load.sink.blpop([SMS_KEY.format(phone=record.phone)], timeout=30)  # type: ignore[misc]
-    code = _CODE.search(text.decode())
+    sent = await load.sink.blpop([SMS_KEY.format(phone=record.phone)], timeout=30)  # type: ignore[misc]
+    if sent is None:
+        raise RuntimeError(f"no text reached {record.phone} in 30 s")
+    code = _CODE.search(sent[1].decode())
     await citizen.post("/register/otp", code=code.group(1) if code else "")
     done = await citizen.post("/register/password", password=PASSWORD, confirmation=PASSWORD)
     TIMES.extend(times)
