@@ -13,6 +13,7 @@ are run the same way by regflow and the floor. Peers are in `peers.py`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import logging
 import os
@@ -24,7 +25,7 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 import structlog
@@ -60,6 +61,7 @@ from regflow.testing import Crowd, FakePorts, InMemoryBhxhRegistry, form_for, si
 from regflow.tools._report import read_report
 
 if TYPE_CHECKING:
+    import psycopg
     from psycopg_pool import ConnectionPool
 
     from regflow import FlowView
@@ -541,34 +543,45 @@ def _sqlite_size(database: SqliteDatabase) -> int:
     return int(pages) * int(page_size)
 
 
+@contextlib.contextmanager
+def _bench_schema(dsn: str, **pool: Any) -> Iterator[ConnectionPool]:  # noqa: ANN401 - the pool's own keywords
+    """A pool on `dsn` whose search path is a schema of this run's, its tables made; the
+    schema dropped afterwards. `pool` goes to `ConnectionPool` with the stores' options."""
+    from psycopg.conninfo import make_conninfo  # noqa: PLC0415 - only with a DSN
+    from psycopg_pool import ConnectionPool  # noqa: PLC0415
+
+    from regflow.adapters.postgres import create_schema, pool_options  # noqa: PLC0415
+
+    schema = f"regflow_bench_{os.getpid()}"
+    conninfo = make_conninfo(dsn, options=f"-c search_path={schema}")
+    with ConnectionPool(conninfo, open=True, **{**pool_options(1, 1), **pool}) as opened:
+        try:
+            with opened.connection() as connection:
+                connection.execute(f"CREATE SCHEMA {schema}")
+            create_schema(opened)
+            yield opened
+        finally:
+            with opened.connection() as connection:
+                connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
 def postgres_bytes_per_flow(dsn: str, flows: int) -> tuple[float, float]:
     """Bytes `regflow_flows` grows by per flow waiting for its OTP in PostgreSQL (heap,
     TOAST and indexes: pg_total_relation_size), as the saves left it (with the dead row
     versions of the earlier steps) and compacted (VACUUM FULL: the live row and its index
     entries). In a schema of its own, dropped afterwards."""
-    from psycopg.conninfo import make_conninfo  # noqa: PLC0415 - only with a DSN
-
-    from regflow.adapters.postgres import PostgresFlowStore, create_schema, open_pool  # noqa: PLC0415
+    from regflow.adapters.postgres import PostgresFlowStore  # noqa: PLC0415 - only with a DSN
 
     configure_logging(logging.WARNING)
-    schema = f"regflow_bench_{os.getpid()}"
     records = citizens(flows + 1000)
-    pool = open_pool(make_conninfo(dsn, options=f"-c search_path={schema}"), max_size=1)
-    try:
-        with pool.connection() as connection:
-            connection.execute(f"CREATE SCHEMA {schema}")
-        create_schema(pool)
+    with _bench_schema(dsn) as pool:
         store = PostgresFlowStore(pool)
         _fill(store, records[:1000])
         before = _postgres_size(pool, compact=True)
         _fill(store, records[1000:])
         saved = _postgres_size(pool, compact=False)
         compacted = _postgres_size(pool, compact=True)
-        return (saved - before) / flows, (compacted - before) / flows
-    finally:
-        with pool.connection() as connection:
-            connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        pool.close()
+    return (saved - before) / flows, (compacted - before) / flows
 
 
 def _postgres_size(pool: ConnectionPool, *, compact: bool) -> int:
@@ -598,6 +611,42 @@ def end_to_end(
             database.close()
 
 
+def postgres_end_to_end(
+    dsn: str, registrations: int, *, synchronous_commit: bool = True
+) -> dict[str, float]:
+    """`end_to_end` on the PostgreSQL stores (`synchronous_commit` the flow store's), and
+    what a registration asks of the server, from libpq's trace of every connection: round
+    trips (each answered by a ReadyForQuery) and statements (each a Bind, or a Query)."""
+    from psycopg.pq import Trace  # noqa: PLC0415 - only with a DSN
+
+    from regflow.adapters.postgres import PostgresFlowStore, PostgresUserStore  # noqa: PLC0415
+
+    configure_logging(logging.WARNING)
+    with tempfile.TemporaryFile("w+") as trace:
+
+        def traced(connection: psycopg.Connection[Any]) -> None:
+            connection.pgconn.trace(trace.fileno())
+            connection.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS)
+
+        with _bench_schema(dsn, configure=traced, max_size=2) as pool:
+            start = os.lseek(trace.fileno(), 0, os.SEEK_END)
+            rates = _registrations_against_hashes(
+                registrations,
+                users=PostgresUserStore(pool),
+                flows=PostgresFlowStore(pool, synchronous_commit=synchronous_commit),
+            )
+            end = os.lseek(trace.fileno(), 0, os.SEEK_END)
+        trace.seek(start)
+        messages = [line.split("\t")[:3] for line in trace.read(end - start).splitlines()]
+    round_trips = sum(m[0] == "B" and m[2] == "ReadyForQuery" for m in messages)
+    statements = sum(m[0] == "F" and m[2] in {"Bind", "Query"} for m in messages)
+    return {
+        **rates,
+        "round trips per registration": round_trips / registrations,
+        "statements per registration": statements / registrations,
+    }
+
+
 def _registrations_against_hashes(
     registrations: int, *, users: UserStore, flows: FlowStore
 ) -> dict[str, float]:
@@ -615,7 +664,6 @@ def _registrations_against_hashes(
         hasher.hash(PASSWORD)
         hash_time += time.perf_counter() - began
     flows_rate, hash_rate = registrations / flows_time, registrations / hash_time
-    print(f"\nend to end ({registrations} registrations, SQLite stores):")
     return {"registrations/s": flows_rate, "argon2id hashes/s": hash_rate}
 
 
@@ -703,12 +751,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--postgres",
         default=os.environ.get("REGFLOW_TEST_POSTGRES_DSN"),
-        help="a PostgreSQL DSN to measure the bytes per flow in (REGFLOW_TEST_POSTGRES_DSN)",
+        help="a PostgreSQL DSN: bytes per flow, end to end (REGFLOW_TEST_POSTGRES_DSN)",
     )
     parser.add_argument("--storage-flows", type=int, default=10_000, help="flows stored")
+    parser.add_argument("--e2e-only", action="store_true", help="only the end-to-end runs")
     args = parser.parse_args(argv)
     if args.profile:
         profile(2000)
+        return
+    if args.e2e_only:
+        ends_to_ends(args.e2e, args.postgres)
         return
     flows, rounds, memory_flows, e2e, report_lines = (
         (20, 2, 1000, 2, 20_000)
@@ -744,18 +796,34 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nregflow report: {read:,} audit lines read at {rate:,.0f} lines/s")
     per_flow = memory_per_flow(memory_flows)
     print(f"\nmemory per flow waiting for its OTP: {per_flow:.0f} bytes ({memory_flows} flows)")
+    ends_to_ends(e2e, args.postgres)
+
+
+def ends_to_ends(registrations: int, dsn: str | None) -> None:
+    """End to end with argon2id: SQLite under both durabilities, then PostgreSQL if given."""
     durabilities: list[tuple[Literal["FULL", "NORMAL"], str]] = [
         ("NORMAL", "accounts synced (default)"),
         ("FULL", "all synced"),
     ]
     for synchronous, meaning in durabilities:
-        rates = end_to_end(e2e, synchronous)
-        ratio = rates["registrations/s"] / rates["argon2id hashes/s"]
+        _print_end_to_end(f"SQLite {meaning}", end_to_end(registrations, synchronous))
+    if dsn is None:
+        return
+    for synchronous_commit, meaning in ((True, "every commit synced"), (False, "commit later")):
+        rates = postgres_end_to_end(dsn, registrations, synchronous_commit=synchronous_commit)
+        _print_end_to_end(f"PostgreSQL, {meaning}", rates)
         print(
-            f"end to end, SQLite {meaning}: {rates['registrations/s']:.2f} "
-            f"registrations/s vs {rates['argon2id hashes/s']:.2f} argon2id hashes/s "
-            f"({ratio:.1%} of the hash-bound rate)",
+            f"  per registration: {rates['round trips per registration']:.1f} round trips, "
+            f"{rates['statements per registration']:.1f} statements"
         )
+
+
+def _print_end_to_end(name: str, rates: dict[str, float]) -> None:
+    ratio = rates["registrations/s"] / rates["argon2id hashes/s"]
+    print(
+        f"end to end, {name}: {rates['registrations/s']:.2f} registrations/s vs "
+        f"{rates['argon2id hashes/s']:.2f} argon2id hashes/s ({ratio:.1%} of the hash-bound rate)"
+    )
 
 
 if __name__ == "__main__":

@@ -140,10 +140,17 @@ def _postgres_async(request: pytest.FixtureRequest) -> Backend:
     pool: AsyncConnectionPool = request.getfixturevalue("async_postgres_pool")
 
     def open_async() -> tuple[UserStore, FlowStore]:
-        users, flows = AsyncPostgresUserStore(pool), AsyncPostgresFlowStore(pool)
+        users, flows = AsyncPostgresUserStore(pool), AsyncPostgresFlowStore(pool, **options)
         return BlockingPort(users), BlockingPort(flows)
 
-    return attrs.evolve(sync, name="postgres-async", open=open_async)
+    options = _flow_options(request.param)
+    return attrs.evolve(sync, name=request.param, open=open_async)
+
+
+def _flow_options(name: str) -> dict[str, bool]:
+    """The flow store's settings a backend's name asks for: "…-commit-later", the saves of
+    flows in flight committed without waiting for the disk."""
+    return {"synchronous_commit": not name.endswith("-commit-later")}
 
 
 def _postgres(request: pytest.FixtureRequest) -> Backend:
@@ -156,9 +163,10 @@ def _postgres(request: pytest.FixtureRequest) -> Backend:
             [(stored,)] = connection.execute(_PASSWORD_HASH, (account_id,)).fetchall()
         return str(stored)
 
+    options = _flow_options(request.param)
     return Backend(
-        "postgres",
-        lambda: (PostgresUserStore(pool), PostgresFlowStore(pool)),
+        request.param,
+        lambda: (PostgresUserStore(pool), PostgresFlowStore(pool, **options)),
         location=POSTGRES_DSN or "",
         password_hash=password_hash,
     )
@@ -172,18 +180,28 @@ def _backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
         return _sqlite(tmp_path)
     if name == "sqlite-in-threads":
         return _sqlite_in_threads(tmp_path)
-    if name == "postgres-async":
+    if name.startswith("postgres-async"):
         return _postgres_async(request)
     return _postgres(request)
 
 
-@pytest.fixture(params=["memory", "sqlite", "sqlite-in-threads", "postgres", "postgres-async"])
+@pytest.fixture(
+    params=[
+        "memory",
+        "sqlite",
+        "sqlite-in-threads",
+        "postgres",
+        "postgres-commit-later",
+        "postgres-async",
+        "postgres-async-commit-later",
+    ]
+)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     """Every backend: what the contract suite runs against."""
     return _backend(request, tmp_path)
 
 
-@pytest.fixture(params=["sqlite", "postgres", "postgres-async"])
+@pytest.fixture(params=["sqlite", "postgres", "postgres-commit-later", "postgres-async"])
 def shared_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     """The backends that many processes share and that outlive a process."""
     return _backend(request, tmp_path)

@@ -35,6 +35,14 @@ INSERT_ACCOUNT: Final = (
 INSERT_ID_NUMBER: Final = (
     "INSERT INTO regflow_id_numbers (id_number, account_id) VALUES (%(id_number)s, %(account_id)s)"
 )
+#: PostgreSQL's insert of an account and all its ID numbers (``%(id_numbers)s``, a list) in
+#: one statement, so one round trip and one transaction, atomic by itself: a number already
+#: held fails the whole statement on a unique constraint, as the two inserts do in SQLite.
+INSERT_ACCOUNT_AND_NUMBERS: Final = (
+    f"WITH account AS ({INSERT_ACCOUNT} RETURNING account_id) "  # noqa: S608 - as above
+    "INSERT INTO regflow_id_numbers (id_number, account_id) "
+    "SELECT number, account_id FROM account, unnest(%(id_numbers)s::text[]) AS number"
+)
 #: An account's ID numbers but its current one: its `former_id_numbers`, in order.
 FORMER_ID_NUMBERS: Final = (
     "SELECT id_number FROM regflow_id_numbers "
@@ -113,6 +121,17 @@ def find_account(id_numbers: int) -> str:
     )
 
 
+@functools.cache
+def with_former_numbers(statement: str) -> str:
+    """PostgreSQL's `statement` (an account's columns) with the account's former ID numbers
+    as one more column, an array in `FORMER_ID_NUMBERS`' order: one round trip, not two."""
+    return (
+        "SELECT found.*, ARRAY(SELECT n.id_number FROM regflow_id_numbers AS n "  # noqa: S608 - our own statements
+        "WHERE n.account_id = found.account_id AND n.id_number <> found.id_number "
+        f"ORDER BY n.id_number) AS former_id_numbers FROM ({statement}) AS found"
+    )
+
+
 def find_parameters(
     id_number: str, bhxh_number: str, former_id_numbers: Sequence[str]
 ) -> tuple[str, dict[str, str]]:
@@ -121,6 +140,17 @@ def find_parameters(
     parameters = {f"id_{index}": number for index, number in enumerate(numbers)}
     parameters["bhxh"] = bhxh_number
     return find_account(len(numbers)), parameters
+
+
+def account_row(account: Account, password_hash: str | None) -> dict[str, object]:
+    """The parameters of `INSERT_ACCOUNT_AND_NUMBERS`: the account's columns, its password
+    hash as stored, and every number it is known by (each once)."""
+    numbers = list(dict.fromkeys(account.id_numbers))
+    return {
+        **attrs.asdict(account),
+        "password_hash": stored_hash(password_hash),
+        "id_numbers": numbers,
+    }
 
 
 def id_number_rows(account: Account) -> list[dict[str, str]]:
@@ -141,6 +171,9 @@ UPDATE regflow_flows
 SET version = %(version)s, state = %(state)s, expires_at = %(expires_at)s,
     updated_at = %(updated_at)s, snapshot = %(snapshot)s
 WHERE flow_id = %(flow_id)s AND version = %(version)s - 1"""
+#: PostgreSQL: put before a statement (sent with it in one simple query, one implicit
+#: transaction) for a commit that does not wait for the WAL to reach the disk.
+COMMIT_WITHOUT_WAITING: Final = "SET LOCAL synchronous_commit TO off; "
 PURGE_FLOWS: Final = "DELETE FROM regflow_flows WHERE expires_at <= %(now)s"
 
 _PARAMETER: Final = re.compile(r"%\((\w+)\)s")

@@ -1,7 +1,7 @@
 """PostgreSQL stores, for many app servers sharing one database (``pip install regflow[postgres]``).
 
 Both stores take a `psycopg_pool.ConnectionPool` (`open_pool` makes one); each call borrows a
-connection for one statement (an account and its ID numbers: one transaction). The version
+connection for one statement, one round trip (an account and its ID numbers too). The version
 check of a flow is the ``WHERE`` of its ``UPDATE`` and the unique numbers of an account are
 the tables' constraints, so PostgreSQL itself decides every race. `SCHEMA` is the DDL a DBA
 can review (``regflow db schema --postgres``); `create_schema` runs it.
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import psycopg
+from psycopg import ClientCursor
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
@@ -101,6 +102,11 @@ def create_schema(pool: ConnectionPool) -> None:
         connection.execute(SCHEMA)
 
 
+def account_of(row: dict[str, Any]) -> Account:
+    """The account of a row of `_sql.with_former_numbers`."""
+    return Account(**{**row, "former_id_numbers": tuple(row["former_id_numbers"])})
+
+
 class PostgresUserStore:
     """`UserStore` in PostgreSQL; its unique constraints decide who wins a race."""
 
@@ -117,22 +123,18 @@ class PostgresUserStore:
         return self._account(_sql.FIND_BY_LOGIN, {"login": login})
 
     def _account(self, statement: str, parameters: dict[str, str]) -> Account | None:
-        """The account the statement finds, with its former ID numbers."""
+        """The account the statement finds, with its former ID numbers (one statement)."""
         with self._pool.connection() as connection:
             cursor = connection.cursor(row_factory=dict_row)
-            row = cursor.execute(statement, parameters).fetchone()
-            if row is None:
-                return None
-            former = connection.execute(_sql.FORMER_ID_NUMBERS, row).fetchall()
-        return Account(**row, former_id_numbers=tuple(number for (number,) in former))
+            row = cursor.execute(_sql.with_former_numbers(statement), parameters).fetchone()
+        return None if row is None else account_of(row)
 
     def add(self, account: Account, password_hash: str | None) -> None:
-        """Insert the account and its ID numbers in one transaction."""
-        values = {**attrs.asdict(account), "password_hash": _sql.stored_hash(password_hash)}
+        """Insert the account and its ID numbers in one statement (one round trip)."""
+        values = _sql.account_row(account, password_hash)
         try:
-            with self._pool.connection() as connection, connection.transaction():
-                connection.execute(_sql.INSERT_ACCOUNT, values)
-                connection.cursor().executemany(_sql.INSERT_ID_NUMBER, _sql.id_number_rows(account))
+            with self._pool.connection() as connection:
+                connection.execute(_sql.INSERT_ACCOUNT_AND_NUMBERS, values)
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateAccountError(account.account_id) from exc
 
@@ -167,11 +169,23 @@ class PostgresFlowStore:
     """`FlowStore` in PostgreSQL: a save is one statement that checks the version.
 
     `write_schema` is the snapshot schema saves write (`regflow.engine.codec`): an older one
-    while servers that read only it share the database (docs/versioning.md)."""
+    while servers that read only it share the database (docs/versioning.md).
+    `synchronous_commit=False` lets the saves of flows in flight return before PostgreSQL has
+    flushed them to its write-ahead log (``synchronous_commit = off`` for those saves alone):
+    a crash of the database server may then lose the last fraction of a second of them (a
+    flow goes back a step, or one just begun is gone), never an account and never the save
+    that finishes a flow, as SQLite's default does (docs/performance.md)."""
 
-    def __init__(self, pool: ConnectionPool, *, write_schema: int = codec.SCHEMA) -> None:
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        *,
+        write_schema: int = codec.SCHEMA,
+        synchronous_commit: bool = True,
+    ) -> None:
         self._pool = pool
         self._write_schema = write_schema
+        self._synchronous_commit = synchronous_commit
 
     def load(self, flow_id: str) -> FlowSnapshot | None:
         with self._pool.connection() as connection:
@@ -183,7 +197,7 @@ class PostgresFlowStore:
 
     def save(self, snapshot: FlowSnapshot) -> None:
         with self._pool.connection() as connection:
-            _save_flow(connection, snapshot, self._write_schema)
+            _save_flow(connection, snapshot, self._write_schema, self._synchronous_commit)
 
     def purge_expired(self, now: datetime) -> int:
         with self._pool.connection() as connection:
@@ -197,9 +211,25 @@ class PostgresFlowStore:
                 yield codec.from_document(document)
 
 
-def _save_flow(connection: psycopg.Connection[Any], snapshot: FlowSnapshot, schema: int) -> None:
-    """Write `snapshot` if its version follows the stored one, else raise `StaleFlowError`."""
-    if connection.execute(_sql.save_flow(snapshot), flow_values(snapshot, schema)).rowcount != 1:
+def _save_flow(
+    connection: psycopg.Connection[Any],
+    snapshot: FlowSnapshot,
+    schema: int,
+    synchronous_commit: bool = True,
+) -> None:
+    """Write `snapshot` if its version follows the stored one, else raise `StaleFlowError`.
+
+    Without `synchronous_commit` a flow in flight commits without waiting for the disk (the
+    save that finishes a flow always waits), in one round trip still."""
+    statement, values = _sql.save_flow(snapshot), flow_values(snapshot, schema)
+    if synchronous_commit or snapshot.finished:
+        saved = connection.execute(statement, values).rowcount
+    else:  # both statements in one simple query
+        cursor = ClientCursor(connection)
+        cursor.execute(_sql.COMMIT_WITHOUT_WAITING + statement, values)
+        cursor.nextset()
+        saved = cursor.rowcount
+    if saved != 1:
         raise StaleFlowError(snapshot.flow_id)
 
 

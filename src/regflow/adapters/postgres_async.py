@@ -12,19 +12,20 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import psycopg
+from psycopg import AsyncClientCursor
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from regflow._domain import Account
 from regflow._errors import DuplicateAccountError, StaleFlowError
 from regflow.adapters import _sql
-from regflow.adapters.postgres import flow_values, outbox_values, pool_options
+from regflow.adapters.postgres import account_of, flow_values, outbox_values, pool_options
 from regflow.engine import codec
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
+    from regflow._domain import Account
     from regflow.declare import FlowSnapshot
     from regflow.ports.outbox import OutboxMessage
 
@@ -57,20 +58,16 @@ class AsyncPostgresUserStore:
     async def _account(self, statement: str, parameters: dict[str, str]) -> Account | None:
         async with self._pool.connection() as connection:
             cursor = connection.cursor(row_factory=dict_row)
-            row = await (await cursor.execute(statement, parameters)).fetchone()
-            if row is None:
-                return None
-            former = await (await connection.execute(_sql.FORMER_ID_NUMBERS, row)).fetchall()
-        return Account(**row, former_id_numbers=tuple(number for (number,) in former))
+            found = await cursor.execute(_sql.with_former_numbers(statement), parameters)
+            row = await found.fetchone()
+        return None if row is None else account_of(row)
 
     async def add(self, account: Account, password_hash: str | None) -> None:
-        """Insert the account and its ID numbers in one transaction."""
-        values = {**attrs.asdict(account), "password_hash": _sql.stored_hash(password_hash)}
+        """Insert the account and its ID numbers in one statement (one round trip)."""
+        values = _sql.account_row(account, password_hash)
         try:
-            async with self._pool.connection() as connection, connection.transaction():
-                await connection.execute(_sql.INSERT_ACCOUNT, values)
-                rows = _sql.id_number_rows(account)
-                await connection.cursor().executemany(_sql.INSERT_ID_NUMBER, rows)
+            async with self._pool.connection() as connection:
+                await connection.execute(_sql.INSERT_ACCOUNT_AND_NUMBERS, values)
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateAccountError(account.account_id) from exc
 
@@ -101,11 +98,19 @@ class AsyncPostgresUserStore:
 
 
 class AsyncPostgresFlowStore:
-    """`AsyncFlowStore` in PostgreSQL: a save is one statement that checks the version."""
+    """`AsyncFlowStore` in PostgreSQL: a save is one statement that checks the version;
+    `synchronous_commit` as `PostgresFlowStore`'s."""
 
-    def __init__(self, pool: AsyncConnectionPool, *, write_schema: int = codec.SCHEMA) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        *,
+        write_schema: int = codec.SCHEMA,
+        synchronous_commit: bool = True,
+    ) -> None:
         self._pool = pool
         self._write_schema = write_schema
+        self._synchronous_commit = synchronous_commit
 
     async def load(self, flow_id: str) -> FlowSnapshot | None:
         async with self._pool.connection() as connection:
@@ -115,7 +120,7 @@ class AsyncPostgresFlowStore:
 
     async def save(self, snapshot: FlowSnapshot) -> None:
         async with self._pool.connection() as connection:
-            await _save_flow(connection, snapshot, self._write_schema)
+            await _save_flow(connection, snapshot, self._write_schema, self._synchronous_commit)
 
     async def purge_expired(self, now: datetime) -> int:
         async with self._pool.connection() as connection:
@@ -123,11 +128,21 @@ class AsyncPostgresFlowStore:
 
 
 async def _save_flow(
-    connection: psycopg.AsyncConnection[Any], snapshot: FlowSnapshot, schema: int
+    connection: psycopg.AsyncConnection[Any],
+    snapshot: FlowSnapshot,
+    schema: int,
+    synchronous_commit: bool = True,
 ) -> None:
-    """Write `snapshot` if its version follows the stored one, else raise `StaleFlowError`."""
-    values = flow_values(snapshot, schema)
-    if (await connection.execute(_sql.save_flow(snapshot), values)).rowcount != 1:
+    """As the sync store's `_save_flow`, awaited."""
+    statement, values = _sql.save_flow(snapshot), flow_values(snapshot, schema)
+    if synchronous_commit or snapshot.finished:
+        saved = (await connection.execute(statement, values)).rowcount
+    else:  # both statements in one simple query
+        cursor = AsyncClientCursor(connection)
+        await cursor.execute(_sql.COMMIT_WITHOUT_WAITING + statement, values)
+        cursor.nextset()
+        saved = cursor.rowcount
+    if saved != 1:
         raise StaleFlowError(snapshot.flow_id)
 
 
