@@ -15,14 +15,17 @@ from structlog.testing import capture_logs
 from regflow import (
     BHXH_REGISTRATION,
     BHXH_REGISTRATION_V1,
+    BHXH_REGISTRATION_V2,
     PASSWORD_RECOVERY,
     SHIPPED_FLOWS,
+    SHIPPED_OLDER_VERSIONS,
     ChooseMethod,
     ConfirmOtp,
     Engine,
     FlowSnapshot,
     FlowSpec,
     Migration,
+    SetPassword,
     StaleFlowError,
     State,
 )
@@ -32,7 +35,7 @@ from regflow.diagram import mermaid
 from regflow.engine import codec
 from regflow.flows.registration import form_invalid
 from regflow.machine import transitions
-from regflow.testing import CITIZEN, FakePorts, form_for
+from regflow.testing import CITIZEN, STRONG_PASSWORD, FakePorts, form_for
 from regflow.tools._cli import main
 from regflow.tools._migration_check import (
     fingerprint_check,
@@ -44,7 +47,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 ROOT = Path(__file__).parent.parent
-V1, V2 = BHXH_REGISTRATION_V1, BHXH_REGISTRATION
+V1, V2, V3 = BHXH_REGISTRATION_V1, BHXH_REGISTRATION_V2, BHXH_REGISTRATION
 CITIZEN_TIME = FakePorts().clock.now()
 
 
@@ -82,7 +85,7 @@ def test_a_guards_code_leaves_the_fingerprint_and_the_graph_changes_it() -> None
 
 def test_the_recorded_fingerprints_are_the_shipped_declarations() -> None:
     recorded = json.loads((ROOT / "fingerprints.json").read_text())
-    versions = [*SHIPPED_FLOWS, V1]
+    versions = [*SHIPPED_FLOWS, *SHIPPED_OLDER_VERSIONS]
 
     assert fingerprint_check(versions, recorded) == []
     assert recorded_fingerprints(versions, recorded) == recorded
@@ -93,7 +96,9 @@ def test_check_says_when_the_graph_changed_but_the_version_did_not(tmp_path: Pat
     lock.write_text(json.dumps({V2.name: {"2": "0" * 16}}))
 
     assert main(["check", "--fingerprints", str(lock), "--record"]) == 1
-    assert json.loads(lock.read_text()) == {V2.name: {"1": V1.fingerprint, "2": "0" * 16}}
+    assert json.loads(lock.read_text()) == {
+        V2.name: {"1": V1.fingerprint, "2": "0" * 16, "3": V3.fingerprint}
+    }
     assert [f.kind for f in fingerprint_check([V2], {V2.name: {"2": "x"}})] == [
         "fingerprint_changed"
     ]
@@ -109,7 +114,8 @@ def test_a_new_fingerprints_file_is_written_with_every_version(tmp_path: Path) -
 # --- pinned and migrated flows ----------------------------------------------------------------
 
 
-def test_a_flow_at_the_form_moves_to_version_2_on_its_next_load() -> None:
+def test_a_flow_at_the_form_moves_through_version_2_to_version_3_on_its_next_load() -> None:
+    """1 → 2 (the form asks for the number) → 3 (the host's veto): one move, one save."""
     ports = FakePorts.seeded()
     old, new = servers(ports)
     flow_id = at_form(old)
@@ -119,7 +125,7 @@ def test_a_flow_at_the_form_moves_to_version_2_on_its_next_load() -> None:
         view = new.view(flow_id)
 
     moved = ports.flows.flows[flow_id]
-    assert (moved.flow_version, moved.version) == (2, stored.version + 1)
+    assert (moved.flow_version, moved.version) == (3, stored.version + 1)
     assert view.state is State.FILLING_FORM
     assert [log for log in logs if log["event"] == "flow.migrated"] == [
         {
@@ -128,7 +134,7 @@ def test_a_flow_at_the_form_moves_to_version_2_on_its_next_load() -> None:
             "flow_id": flow_id,
             "flow": V2.name,
             "from_version": 1,
-            "to_version": 2,
+            "to_version": 3,
             "state": "filling_form",
         }
     ]
@@ -296,7 +302,7 @@ def test_a_move_that_loses_a_race_reads_the_flow_again() -> None:
 
     assert store.lost
     assert view.ok
-    assert ports.flows.flows[flow_id].flow_version == 2
+    assert ports.flows.flows[flow_id].flow_version == V3.version
 
 
 class _FailingSaves(_LosesTheMove):
@@ -332,8 +338,9 @@ def _kinds(*specs: FlowSpec, retired: tuple[int, ...] = ()) -> list[tuple[str, s
 
 
 def test_the_migration_check_of_the_shipped_registration() -> None:
-    assert _kinds(V1, V2) == []
-    assert _kinds(V1, V2, retired=(1,)) == [
+    assert _kinds(V1, V2, V3) == []
+    assert _kinds(V1, V2, V3, retired=(2,)) == []  # version 3 moves every flow of version 2
+    assert _kinds(V1, V2, V3, retired=(1,)) == [
         ("no_target", "otp_pending"),
         ("no_target", "otp_expired"),
         ("no_target", "setting_password"),
@@ -400,7 +407,7 @@ def test_db_verify_reports_where_stored_flows_continue(
     newer = FlowSnapshot(
         flow_id="x" * 22,
         flow=V2.name,
-        flow_version=3,
+        flow_version=4,
         version=1,
         state="filling_form",
         created_at=CITIZEN_TIME,
@@ -412,11 +419,11 @@ def test_db_verify_reports_where_stored_flows_continue(
     assert main(["db", "verify", str(database)]) == 1
 
     out = capsys.readouterr().out
-    assert "bhxh_registration\tv1\tfilling_form\t1\tv2 filling_form" in out
+    assert "bhxh_registration\tv1\tfilling_form\t1\tv3 filling_form" in out
     assert "bhxh_registration\tv1\totp_pending\t1\tv1 otp_pending" in out
-    assert "bhxh_registration\tv3\tfilling_form\t1\tCANNOT CONTINUE" in out
+    assert "bhxh_registration\tv4\tfilling_form\t1\tCANNOT CONTINUE" in out
     assert (
-        f"cannot continue: {'x' * 22} (bhxh_registration v3 filling_form): version_unknown" in out
+        f"cannot continue: {'x' * 22} (bhxh_registration v4 filling_form): version_unknown" in out
     )
     assert "3 stored flow(s), 1 cannot continue" in out
     unchanged = ports.flows.load(at_form_flow)
@@ -503,3 +510,21 @@ def test_the_fingerprint_does_not_change_when_cattrs_first_reads_a_context() -> 
     codec.plain(Later(when=CITIZEN_TIME))  # cattrs resolves the annotations in place
 
     assert spec.fingerprint == before
+
+
+def test_a_flow_of_version_2_past_the_form_moves_to_version_3_and_meets_the_hosts_veto() -> None:
+    """Version 3 only adds the host hook: every flow of version 2 moves onto it as it is."""
+    ports = FakePorts.seeded()
+    version_2_server = ports.engine(V2, V1, PASSWORD_RECOVERY)
+    flow_id = at_form(version_2_server)
+    version_2_server.send(flow_id, form_for())
+    view = version_2_server.send(flow_id, ConfirmOtp(ports.sms.last_code()))
+    assert (view.state, ports.flows.flows[flow_id].flow_version) == (State.SETTING_PASSWORD, 2)
+
+    ports.veto.refusing = True
+    view = ports.engine().send(flow_id, SetPassword(STRONG_PASSWORD, STRONG_PASSWORD))
+
+    assert ports.flows.flows[flow_id].flow_version == V3.version
+    assert view.state is State.SETTING_PASSWORD
+    assert view.error_codes() == ("account.creation_vetoed",)
+    assert ports.veto.requests != []

@@ -73,7 +73,13 @@ from regflow.flows.vneid import (
 )
 from regflow.kits.otp import ConfirmOtp, OtpChallenge, OtpContext, OtpKit, ResendOtp
 from regflow.kits.password import PasswordKit, SetPassword
-from regflow.machine import BHXH_REGISTRATION, BHXH_REGISTRATION_V1, RegistrationDetails, State
+from regflow.machine import (
+    BHXH_REGISTRATION,
+    BHXH_REGISTRATION_V1,
+    BHXH_REGISTRATION_V2,
+    RegistrationDetails,
+    State,
+)
 from regflow.vn._records import RecordValueError, normalise_record
 from regflow.vn._tone_marks import place_tone_marks
 from regflow.vn._validation import normalise_name, normalise_password, normalise_phone
@@ -81,6 +87,7 @@ from regflow.vn._validation import normalise_name, normalise_password, normalise
 __all__ = [
     "BHXH_REGISTRATION",
     "BHXH_REGISTRATION_V1",
+    "BHXH_REGISTRATION_V2",
     "CITIZEN_BY_BHXH",
     "ERRORS",
     "EXPIRE",

@@ -1,6 +1,7 @@
-"""The BHXH registration, declared once: `BHXH_REGISTRATION` (version 2, whose form asks
-for the CMND/CCCD number too) and `BHXH_REGISTRATION_V1`, which flows begun before it
-finish on (docs/versioning.md).
+"""The BHXH registration, declared once: `BHXH_REGISTRATION` (version 3, with the host's
+say before the account is made), `BHXH_REGISTRATION_V2` (whose form asks for the CMND/CCCD
+number too) and `BHXH_REGISTRATION_V1`, which flows begun before them finish on
+(docs/versioning.md).
 
 Read it top to bottom as the seed's steps; within one trigger and source, transitions are
 tried in the order written and the first whose guards all pass is taken (a transition
@@ -110,12 +111,17 @@ ACTIVE: Final = [s for s, info in STATES.items() if not info.terminal]
 _FORM: Final = [S.FILLING_FORM, S.DATA_MISMATCH]
 
 
-def transitions(form_check: Rule, exists_at_match: Rule = account_exists) -> list[dict[str, Any]]:
+def transitions(
+    form_check: Rule, exists_at_match: Rule = account_exists, *, host_hooks: bool = False
+) -> list[dict[str, Any]]:
     """The registration's transitions, the form checked by `form_check`: version 1's
     `form_invalid`, or version 2's `id_form_invalid`, which asks for the CMND/CCCD number;
     an existing account told right after the match by `exists_at_match`: version 1's
     `account_exists`, or version 2's `account_exists_at_match`, which the host's policy may
-    hold back until the OTP (`Policy.account_exists_after_otp`)."""
+    hold back until the OTP (`Policy.account_exists_after_otp`). With `host_hooks`
+    (version 3) the host's veto may refuse the account before it is made."""
+    veto = {"trigger": "set_password", "source": S.SETTING_PASSWORD, "dest": None,
+            "conditions": [account_creation_veto]}  # fmt: skip
     return [
     {"trigger": EXPIRE, "source": ACTIVE, "dest": S.EXPIRED, "conditions": [flow_expired]},
     # Step 2: "Chọn phương thức đăng ký" - Công dân + Bảo hiểm xã hội.
@@ -160,15 +166,15 @@ def transitions(form_check: Rule, exists_at_match: Rule = account_exists) -> lis
     {"trigger": "set_password", "source": S.SETTING_PASSWORD, "dest": S.ACCOUNT_EXISTS,
      "conditions": [account_exists]},
     # A host hook: the host's veto, if it gave one, may refuse the account (docs/hooks.md).
-    {"trigger": "set_password", "source": S.SETTING_PASSWORD, "dest": None,
-     "conditions": [account_creation_veto]},
+    *([veto] if host_hooks else []),
     {"trigger": "set_password", "source": S.SETTING_PASSWORD, "dest": S.COMPLETED,
      "before": [create_account]},
     ]  # fmt: skip
 
 
-#: Version 2's transitions (the form asks for the CMND/CCCD number).
-TRANSITIONS: Final = transitions(id_form_invalid, account_exists_at_match)
+#: The current version's transitions: the form asks for the CMND/CCCD number (since
+#: version 2), and the host may veto the account (since version 3).
+TRANSITIONS: Final = transitions(id_form_invalid, account_exists_at_match, host_hooks=True)
 
 
 @attrs.frozen(kw_only=True)
@@ -231,20 +237,30 @@ BHXH_REGISTRATION_V1: Final = FlowSpec(
 
 #: Version 2: the form asks for the CMND/CCCD number (the login name), checked against the
 #: BHXH record. Flows of version 1 still at the form move onto it; the rest stay on v1.
-BHXH_REGISTRATION: Final = attrs.evolve(
+BHXH_REGISTRATION_V2: Final = attrs.evolve(
     BHXH_REGISTRATION_V1,
     version=2,
     events={
         **EVENTS,
         "submit_form": attrs.evolve(EVENTS["submit_form"], required={"id_number"}),
     },
-    transitions=TRANSITIONS,
+    transitions=transitions(id_form_invalid, account_exists_at_match),
     migrations=[
         Migration(
             from_version=1,
             states={s: s for s in (INITIAL, *_FORM)},
         )
     ],
+)
+
+#: Version 3: the host's veto (`account_creation_veto`, a host hook) may refuse the account
+#: before it is made. The context is version 2's, so every flow of version 2 moves onto it,
+#: in the state it is in; flows of version 1 at the form move on through version 2.
+BHXH_REGISTRATION: Final = attrs.evolve(
+    BHXH_REGISTRATION_V2,
+    version=3,
+    transitions=TRANSITIONS,
+    migrations=[Migration(from_version=2, states={s: s for s in ACTIVE})],
 )
 
 #: The declaration as a `transitions` machine: validated once at import, shared by the

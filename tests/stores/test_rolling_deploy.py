@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final
 from regflow import (
     BHXH_REGISTRATION,
     BHXH_REGISTRATION_V1,
+    BHXH_REGISTRATION_V2,
     BhxhRecord,
     ChooseMethod,
     ConfirmOtp,
@@ -143,7 +144,7 @@ def _place(
 
 
 def _spec(flow_version: int) -> FlowSpec:
-    return {1: BHXH_REGISTRATION_V1, 2: BHXH_REGISTRATION}[flow_version]
+    return {1: BHXH_REGISTRATION_V1, 2: BHXH_REGISTRATION_V2, 3: BHXH_REGISTRATION}[flow_version]
 
 
 def test_a_deploy_of_version_2_loses_no_flow_in_flight(shared_backend: Backend) -> None:
@@ -151,7 +152,7 @@ def test_a_deploy_of_version_2_loses_no_flow_in_flight(shared_backend: Backend) 
     old = engine(ports, shared_backend, BHXH_REGISTRATION_V1)
     placed = spread(old, ports)
     assert len(placed) == FLOWS
-    new = engine(ports, shared_backend, BHXH_REGISTRATION, BHXH_REGISTRATION_V1)
+    new = engine(ports, shared_backend, BHXH_REGISTRATION_V2, BHXH_REGISTRATION_V1)
     _, store = shared_backend.open()
 
     for flow_id in placed:  # the new server reads each flow once: the moves are saved

@@ -139,7 +139,7 @@ def test_a_flow_in_flight_is_stored_short(tmp_path: Path) -> None:
     assert type(context["otp"]["expires_at"]) is int
     assert BASE64URL_SHA256.fullmatch(context["otp"]["code_hash"])
     assert document["schema"] == 4
-    assert document["flow_version"] == 2  # the version of the declaration it runs on
+    assert document["flow_version"] == 3  # the version of the declaration it runs on
     assert len(json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()) < 544
 
 

@@ -29,7 +29,12 @@ from regflow._policy import Policy
 from regflow.engine import Engine
 from regflow.kits.otp import ConfirmOtp
 from regflow.kits.password import SetPassword
-from regflow.machine import BHXH_REGISTRATION, BHXH_REGISTRATION_V1, State
+from regflow.machine import (
+    BHXH_REGISTRATION,
+    BHXH_REGISTRATION_V1,
+    BHXH_REGISTRATION_V2,
+    State,
+)
 from regflow.tools._fakes import FakePorts, form_for
 from regflow.tools._report import abandoned
 from regflow.tools._scenario import STRONG_PASSWORD
@@ -187,7 +192,10 @@ def _engines(ports: FakePorts, crowd: Crowd) -> dict[int, list[Engine]]:
 def _registration(version: int) -> FlowSpec:
     """The shipped declaration of `version`, or else the current one released as `version`
     (a version the simulation makes up, with no migration)."""
-    shipped = {spec.version: spec for spec in (BHXH_REGISTRATION_V1, BHXH_REGISTRATION)}
+    shipped = {
+        spec.version: spec
+        for spec in (BHXH_REGISTRATION_V1, BHXH_REGISTRATION_V2, BHXH_REGISTRATION)
+    }
     made_up = attrs.evolve(BHXH_REGISTRATION, version=version, migrations=())
     return shipped.get(version, made_up)
 
