@@ -680,7 +680,8 @@ def test_a_step_whose_save_fails_records_no_notice_and_its_retry_one(
 ) -> None:
     ports, receiver = FakePorts.seeded(), _Receiver()
     racing = _RacingOutbox(stores, failure)
-    engine = _engine(ports, attrs.evolve(stores, outbox=racing), durable_events=(AccountCreated,))
+    racing_stores = attrs.evolve(stores, outbox=racing)  # type: ignore[arg-type]
+    engine = _engine(ports, racing_stores, durable_events=(AccountCreated,))
     flow_id = _at_otp(engine).flow_id
     _deliver(ports, stores)
     engine.send(flow_id, ConfirmOtp(ports.sms.last_code()))
@@ -719,7 +720,8 @@ def test_a_step_that_changes_nothing_is_saved_only_to_record_a_durable_event(
 def test_durable_events_need_an_outbox_and_are_listener_events(tmp_path: Path) -> None:
     ports = FakePorts.seeded()
     with pytest.raises(ValueError, match="outbox"):
-        _engine(ports, attrs.evolve(_memory(), outbox=None), durable_events=(AccountCreated,))
+        no_outbox = attrs.evolve(_memory(), outbox=None)  # type: ignore[arg-type]
+        _engine(ports, no_outbox, durable_events=(AccountCreated,))
     with pytest.raises(ValueError, match="AccountCreated"):
         _engine(ports, _memory(), durable_events=(FlowEvent,))
     with pytest.raises(ValueError, match="outbox"):
