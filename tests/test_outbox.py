@@ -719,8 +719,8 @@ def test_a_step_that_changes_nothing_is_saved_only_to_record_a_durable_event(
 
 def test_durable_events_need_an_outbox_and_are_listener_events(tmp_path: Path) -> None:
     ports = FakePorts.seeded()
+    no_outbox = attrs.evolve(_memory(), outbox=None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="outbox"):
-        no_outbox = attrs.evolve(_memory(), outbox=None)  # type: ignore[arg-type]
         _engine(ports, no_outbox, durable_events=(AccountCreated,))
     with pytest.raises(ValueError, match="AccountCreated"):
         _engine(ports, _memory(), durable_events=(FlowEvent,))
