@@ -846,12 +846,8 @@ def test_a_lease_that_ran_out_passes_to_another_worker_and_the_first_cannot_fail
 # --- crashes between every pair of steps -------------------------------------------------------
 
 
-@pytest.mark.parametrize("point", POINTS)
-def test_a_crash_at_any_point_neither_loses_nor_doubles_the_text(
-    shared_stores: Stores, point: str, tmp_path: Path
-) -> None:
-    stores = shared_stores
-    sent = tmp_path / "sent.jsonl"
+def _died_at(stores: Stores, point: str, sent: Path, what: str) -> str:
+    """Run `tests.outbox_crash` to its death at `point`; the id of its flow."""
     died = subprocess.run(  # noqa: S603 - our own interpreter and module
         [
             sys.executable,
@@ -861,6 +857,7 @@ def test_a_crash_at_any_point_neither_loses_nor_doubles_the_text(
             stores.location,
             point,
             str(sent),
+            what,
         ],
         cwd=ROOT,
         capture_output=True,
@@ -872,10 +869,24 @@ def test_a_crash_at_any_point_neither_loses_nor_doubles_the_text(
     [flow_id] = [
         line[len(FLOW_ID) :] for line in died.stdout.splitlines() if line.startswith(FLOW_ID)
     ]
+    return flow_id
 
+
+def _after_the_lease() -> FakeClock:
     clock = FakeClock()  # the dead process's clock (`FakePorts`)
     clock.advance(LEASE + timedelta(minutes=1))  # its lease has run out, the code not yet
-    provider = CountingProvider(sent)
+    return clock
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_crash_at_any_point_neither_loses_nor_doubles_the_text(
+    shared_stores: Stores, point: str, tmp_path: Path
+) -> None:
+    stores = shared_stores
+    sent = tmp_path / "sent.jsonl"
+    flow_id = _died_at(stores, point, sent, "text")
+
+    clock, provider = _after_the_lease(), CountingProvider(sent)
     deliver_outbox(stores.outbox, provider, clock=clock)
     deliver_outbox(stores.outbox, provider, clock=clock)
 
@@ -887,6 +898,32 @@ def test_a_crash_at_any_point_neither_loses_nor_doubles_the_text(
     assert provider.delivered() == intended
     # at least once: only a worker that died after the send sent again, under the same key
     assert provider.calls() == intended * (2 if point == "after_send" else 1)
+    assert stores.rows() == []
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_crash_at_any_point_neither_loses_nor_doubles_the_account_notice(
+    shared_stores: Stores, point: str, tmp_path: Path
+) -> None:
+    stores = shared_stores
+    sent = tmp_path / "sent.jsonl"
+    flow_id = _died_at(stores, point, sent, "notice")
+    if point in {"before_save", "mid_save"}:  # no step, no notice: the citizen submits again
+        ports = FakePorts.seeded()
+        engine = _engine(ports, stores, durable_events=(AccountCreated,))
+        assert engine.send(flow_id, STRONG).state is State.COMPLETED
+
+    clock, receiver = _after_the_lease(), CountingProvider(sent)
+    handlers = {"account_created": receiver.receive}
+    deliver_outbox(stores.outbox, handlers=handlers, clock=clock)
+    deliver_outbox(stores.outbox, handlers=handlers, clock=clock)
+
+    snapshot = stores.flows.load(flow_id)
+    assert snapshot is not None
+    assert snapshot.state == "completed"
+    intended = [f"{flow_id}:{snapshot.version}:0"]
+    assert receiver.delivered() == intended
+    assert receiver.calls() == intended * (2 if point == "after_send" else 1)
     assert stores.rows() == []
 
 
