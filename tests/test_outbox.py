@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import cattrs
 import httpx
 import pytest
 import structlog
@@ -715,6 +716,15 @@ def test_a_step_that_changes_nothing_is_saved_only_to_record_a_durable_event(
     assert refused.error_codes() == ("phone.invalid",)
     assert refused.version == before.version + saved
     assert len(stores.rows()) == queued + saved
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"), [("sms", {}), ("account_created", {"flow": "bhxh_registration"})]
+)
+def test_a_message_that_is_no_event_is_not_read_as_one(kind: str, payload: dict[str, str]) -> None:
+    message = OutboxMessage(idempotency_key="f:2:0", kind=kind, payload=payload)
+    with pytest.raises((KeyError, cattrs.BaseValidationError)):
+        event_of(message)
 
 
 def test_durable_events_need_an_outbox_and_are_listener_events(tmp_path: Path) -> None:
