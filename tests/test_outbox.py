@@ -1112,3 +1112,19 @@ def test_a_handler_named_by_its_class_is_one_made_from_it() -> None:
 def test_outbox_run_names_what_is_not_a_handler(option: str) -> None:
     with pytest.raises(TypeError, match="handler"):
         handler(option)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--sms", "tests.test_outbox:ROOT"],
+        ["--sms", "regflow.testing:SmsInbox", "--handler", "flow_ended=tests.no_such_module:f"],
+        ["--sms", "regflow.testing:SmsInbox", "--handler", "flow_ended=tests.test_outbox:NOPE"],
+    ],
+)
+def test_outbox_run_says_what_it_cannot_load_and_fails(
+    options: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = ["outbox", "run", "--once", "--database", str(tmp_path / "regflow.sqlite3")]
+    assert main([*command, *options]) == 2
+    assert "regflow outbox run: cannot load the host's code" in capsys.readouterr().err

@@ -147,8 +147,12 @@ def _outbox_run(args: argparse.Namespace) -> int:
     from regflow.tools import _outbox_run  # noqa: PLC0415 - only this command needs it
 
     _import_from_here()
-    sms = _outbox_run.sms_gateway(args.sms)
-    handlers = dict(_outbox_run.handler(option) for option in args.handler)
+    try:
+        sms = _outbox_run.sms_gateway(args.sms)
+        handlers = dict(_outbox_run.handler(option) for option in args.handler)
+    except (ImportError, AttributeError, TypeError) as exc:
+        print(f"regflow outbox run: cannot load the host's code: {exc}", file=sys.stderr)
+        return 2
     return _outbox_run.run(
         args.postgres_dsn or args.database,
         sms,
