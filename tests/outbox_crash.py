@@ -1,10 +1,12 @@
-"""A process that dies at one point of a text's way through the outbox.
+"""A process that dies at one point of a text's (or a notice's) way through the outbox.
 
-``python -m tests.outbox_crash sqlite|postgres LOCATION POINT SENT_FILE`` runs one
-registration to its OTP on the stores at LOCATION (a file, a DSN) with an outbox, prints
-the flow's id after `FLOW_ID`, then runs one worker pass whose text reaches
+``python -m tests.outbox_crash sqlite|postgres LOCATION POINT SENT_FILE [text|notice]``
+runs one registration to its OTP on the stores at LOCATION (a file, a DSN) with an outbox,
+prints the flow's id after `FLOW_ID`, then runs one worker pass whose text reaches
 `CountingProvider` (SENT_FILE); it ends with `os._exit` at POINT (one of `POINTS`), as
-after a SIGKILL: nothing is cleaned up or flushed but what the stores committed.
+after a SIGKILL: nothing is cleaned up or flushed but what the stores committed. With
+``notice`` the text goes out unharmed and the registration runs to its account, whose
+durable `AccountCreated` notice is the one that dies at POINT on its way to the receiver.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from regflow import SHIPPED_FLOWS, ChooseMethod, Engine, deliver_outbox
+from regflow import SHIPPED_FLOWS, ChooseMethod, ConfirmOtp, Engine, SetPassword, deliver_outbox
 from regflow.adapters.postgres import (
     PostgresFlowStore,
     PostgresOutbox,
@@ -23,7 +25,8 @@ from regflow.adapters.postgres import (
     open_pool,
 )
 from regflow.adapters.sqlite import SqliteFlowStore, SqliteOutbox, SqliteUserStore
-from regflow.testing import FakePorts, form_for
+from regflow.ports import AccountCreated
+from regflow.testing import STRONG_PASSWORD, FakePorts, form_for
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -60,7 +63,13 @@ class CountingProvider:
         self.path = path
 
     def send(self, phone: str, message: SmsMessage) -> None:
-        line = {"key": message.idempotency_key, "phone": phone}
+        self._record({"key": message.idempotency_key, "phone": phone})
+
+    def receive(self, message: OutboxMessage) -> None:
+        """A host's handler of notices that honours their keys the same way."""
+        self._record({"key": message.idempotency_key, "kind": message.kind})
+
+    def _record(self, line: dict[str, str | None]) -> None:
         with self.path.open("a", encoding="utf-8") as file:
             file.write(json.dumps(line) + "\n")
 
@@ -125,10 +134,10 @@ def stores(backend: str, location: str) -> tuple[UserStore, FlowStore, Outbox]:
     return PostgresUserStore(pool), PostgresFlowStore(pool), PostgresOutbox(pool)
 
 
-def main(backend: str, location: str, point: str, sent: str) -> None:
+def main(backend: str, location: str, point: str, sent: str, what: str = "text") -> None:
     ports = FakePorts.seeded()
     users, flows, outbox = stores(backend, location)
-    dying = DyingOutbox(outbox, point)
+    dying = DyingOutbox(outbox, point if what == "text" else "")
     engine = Engine(
         *SHIPPED_FLOWS,
         bhxh=ports.bhxh,
@@ -139,15 +148,23 @@ def main(backend: str, location: str, point: str, sent: str) -> None:
         otp_secret=ports.otp_secret,
         ports={"identity": ports.identity},
         outbox=dying,
+        durable_events=(AccountCreated,),
     )
     flow_id = engine.start("bhxh_registration").flow_id
     sys.stdout.write(f"{FLOW_ID}{flow_id}\n")
     sys.stdout.flush()
     engine.send(flow_id, ChooseMethod("citizen", "bhxh"))
     engine.send(flow_id, form_for())
-    deliver_outbox(dying, CountingProvider(Path(sent)), clock=ports.clock)
+    if what == "notice":
+        deliver_outbox(outbox, ports.sms, clock=ports.clock)
+        engine.send(flow_id, ConfirmOtp(ports.sms.last_code()))
+        dying.point = point
+        engine.send(flow_id, SetPassword(STRONG_PASSWORD, STRONG_PASSWORD))
+    receiver = CountingProvider(Path(sent))
+    handlers = {"account_created": receiver.receive}
+    deliver_outbox(dying, receiver, handlers=handlers, clock=ports.clock)
     os._exit(0)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:6])

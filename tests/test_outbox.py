@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import cattrs
 import httpx
 import pytest
 import structlog
@@ -33,11 +34,15 @@ from regflow import (
     Policy,
     RateLimit,
     RateLimits,
+    SetPassword,
     SmsMessage,
     StaleFlowError,
     State,
     bootstrap,
     deliver_outbox,
+    event_of,
+    mask_id,
+    mask_phone,
     open_stores,
 )
 from regflow.adapters.http import AsyncHttpSmsGateway, HttpSettings, HttpSmsGateway
@@ -61,10 +66,28 @@ from regflow.adapters.postgres_async import (
     open_async_pool,
 )
 from regflow.adapters.sqlite import SqliteDatabase, SqliteFlowStore, SqliteOutbox, SqliteUserStore
-from regflow.ports import FlowStore, Outbox, OutboxMessage, UserStore
-from regflow.testing import FakeClock, FakePorts, SmsInbox, form_for, run_blocking
+from regflow.ports import (
+    AccountCreated,
+    FlowEnded,
+    FlowEvent,
+    FlowStore,
+    Outbox,
+    OutboxMessage,
+    Transitioned,
+    UserStore,
+)
+from regflow.testing import (
+    CITIZEN,
+    STRONG_PASSWORD,
+    FakeClock,
+    FakePorts,
+    RecordingListener,
+    SmsInbox,
+    form_for,
+    run_blocking,
+)
 from regflow.tools._cli import main
-from regflow.tools._outbox_run import run, sms_gateway
+from regflow.tools._outbox_run import handler, run, sms_gateway
 
 from .outbox_crash import DIED, FLOW_ID, POINTS, CountingProvider
 from .stores.conftest import NO_POSTGRES
@@ -520,6 +543,234 @@ def test_a_text_without_a_gateway_waits_for_one(stores: Stores) -> None:
     assert deliver_outbox(stores.outbox, None, clock=ports.clock) == Delivery(retried=1)
 
 
+# --- durable listener events: a notice saved with its step ------------------------------------
+
+STRONG = SetPassword(STRONG_PASSWORD, STRONG_PASSWORD)
+EVERY_EVENT = (Transitioned, AccountCreated, FlowEnded)
+
+
+@attrs.define
+class _Receiver:
+    """A host's handler of notices (a CRM's API): it fails its first `failures` calls."""
+
+    failures: int = 0
+    got: list[OutboxMessage] = attrs.Factory(list)
+    calls: list[str] = attrs.Factory(list)
+
+    def __call__(self, message: OutboxMessage) -> None:
+        self.calls.append(message.idempotency_key)
+        if len(self.calls) <= self.failures:
+            raise ConnectionError("the CRM is down")
+        self.got.append(message)
+
+
+def _registered(
+    engine: Engine, ports: FakePorts, stores: Stores, **handlers: _Receiver
+) -> FlowView:
+    """A registration to its account; the worker sends its text (and whatever `handlers`
+    take) on the way."""
+    flow_id = _at_otp(engine).flow_id
+    _deliver(ports, stores, handlers=handlers)
+    engine.send(flow_id, ConfirmOtp(ports.sms.last_code()))
+    return engine.send(flow_id, STRONG)
+
+
+def _common(field: attrs.Attribute[Any], _: object) -> bool:
+    return field.name != "account_id"
+
+
+def test_an_account_notice_is_saved_with_its_step_and_delivered_once(stores: Stores) -> None:
+    ports, heard = FakePorts.seeded(), RecordingListener()
+    engine = _engine(ports, stores, durable_events=(AccountCreated, FlowEnded), listeners=[heard])
+    view = _registered(engine, ports, stores)
+    assert view.account is not None
+    receiver = _Receiver()
+    handlers = {"account_created": receiver, "flow_ended": receiver}
+
+    assert _deliver(ports, stores, handlers=handlers) == Delivery(delivered=2)
+    assert _deliver(ports, stores, handlers=handlers) == Delivery()
+
+    key = f"{view.flow_id}:{view.version}"
+    got = sorted(receiver.got, key=lambda message: message.idempotency_key)  # in no order
+    assert [(m.idempotency_key, m.kind) for m in got] == [
+        (f"{key}:0", "account_created"),
+        (f"{key}:1", "flow_ended"),
+    ]
+    created, ended = (event_of(message) for message in got)
+    assert created == heard.of(AccountCreated)[0]  # the inline listener heard it too
+    assert isinstance(created, AccountCreated)
+    assert created.account_id == view.account.account_id
+    assert created.citizen == mask_id(CITIZEN.id_number)
+    common = attrs.asdict(created, filter=_common, recurse=False)
+    assert ended == FlowEnded(**common, state="completed", outcome="flow.finished")
+    assert stores.rows() == []
+
+
+def test_a_notice_holds_no_password_code_or_whole_number(stores: Stores) -> None:
+    ports, receiver = FakePorts.seeded(), _Receiver()
+    handlers = dict.fromkeys(("transitioned", "account_created", "flow_ended"), receiver)
+    engine = _engine(ports, stores, durable_events=EVERY_EVENT)
+
+    _registered(engine, ports, stores, **handlers)
+    _deliver(ports, stores, handlers=handlers)
+
+    assert sorted(m.kind for m in receiver.got) == [
+        "account_created",
+        "flow_ended",
+        *["transitioned"] * 4,
+    ]
+    stored = repr([dict(message.payload) for message in receiver.got])
+    for secret in (STRONG_PASSWORD, ports.sms.last_code(), CITIZEN.id_number, CITIZEN.phone):
+        assert secret not in stored
+    assert mask_phone(CITIZEN.phone) not in stored  # no phone at all, even masked
+
+
+def _notice_delivery(ports: FakePorts, stores: Stores, receiver: _Receiver) -> Delivery:
+    """One run of a worker whose notices go to `receiver`, giving up after two attempts."""
+    handlers = {"account_created": receiver}
+    return _deliver(ports, stores, handlers=handlers, max_attempts=2, jitter=lambda: 0.0)
+
+
+def test_a_failed_notice_is_retried_under_the_same_key(stores: Stores) -> None:
+    ports, flaky = FakePorts.seeded(), _Receiver(failures=1)
+    _registered(_engine(ports, stores, durable_events=(AccountCreated,)), ports, stores)
+
+    assert _notice_delivery(ports, stores, flaky) == Delivery(retried=1)
+    ports.clock.advance(seconds=5)  # the backoff's first wait, jittered to its half
+    assert _notice_delivery(ports, stores, flaky) == Delivery(delivered=1)
+
+    [key] = set(flaky.calls)
+    assert len(flaky.calls) == 2
+    assert [message.idempotency_key for message in flaky.got] == [key]
+
+
+def test_a_notice_that_keeps_failing_is_a_dead_letter(stores: Stores) -> None:
+    ports, down = FakePorts.seeded(), _Receiver(failures=99)
+    _registered(_engine(ports, stores, durable_events=(AccountCreated,)), ports, stores)
+
+    assert _notice_delivery(ports, stores, down) == Delivery(retried=1)
+    ports.clock.advance(seconds=5)
+    assert _notice_delivery(ports, stores, down) == Delivery(dead=1)
+    ports.clock.advance(days=1)
+    assert _notice_delivery(ports, stores, down) == Delivery()
+    assert down.got == []
+    assert [row[1:] for row in stores.rows()] == [("dead", 2)]
+
+
+class _RacingOutbox:
+    """An outbox whose next `save_with`, once `armed`, loses a race (another request saves
+    the flow first) or fails (the database is down), and stores nothing."""
+
+    def __init__(self, stores: Stores, failure: str) -> None:
+        self.stores, self.failure, self.armed = stores, failure, False
+
+    def save_with(self, snapshot: FlowSnapshot, messages: Sequence[OutboxMessage]) -> None:
+        if self.armed:
+            self.armed = False
+            if self.failure == "down":
+                raise ConnectionError("the database is down")
+            stored = self.stores.flows.load(snapshot.flow_id)
+            assert stored is not None
+            self.stores.flows.save(attrs.evolve(stored, version=stored.version + 1))
+        self.stores.outbox.save_with(snapshot, messages)
+
+
+@pytest.mark.parametrize("failure", ["stale", "down"])
+def test_a_step_whose_save_fails_records_no_notice_and_its_retry_one(
+    stores: Stores, failure: str
+) -> None:
+    ports, receiver = FakePorts.seeded(), _Receiver()
+    racing = _RacingOutbox(stores, failure)
+    racing_stores = attrs.evolve(stores, outbox=racing)  # type: ignore[arg-type]
+    engine = _engine(ports, racing_stores, durable_events=(AccountCreated,))
+    flow_id = _at_otp(engine).flow_id
+    _deliver(ports, stores)
+    engine.send(flow_id, ConfirmOtp(ports.sms.last_code()))
+    racing.armed = True
+
+    view = engine.send(flow_id, STRONG)
+    if failure == "down":  # the citizen is told to try again, and does
+        assert view.error_codes() == ("storage.unavailable",)
+        assert stores.rows() == []
+        view = engine.send(flow_id, STRONG)
+
+    assert view.state is State.COMPLETED
+    assert _deliver(ports, stores, handlers={"account_created": receiver}) == Delivery(delivered=1)
+    assert [m.idempotency_key for m in receiver.got] == [f"{flow_id}:{view.version}:0"]
+
+
+@pytest.mark.parametrize(
+    ("durable", "saved"), [((AccountCreated,), False), ((Transitioned,), True)]
+)
+def test_a_step_that_changes_nothing_is_saved_only_to_record_a_durable_event(
+    stores: Stores, durable: tuple[type[FlowEvent], ...], saved: bool
+) -> None:
+    ports = FakePorts.seeded()
+    engine = _engine(ports, stores, durable_events=durable)
+    flow_id = engine.start("bhxh_registration").flow_id
+    before = engine.send(flow_id, ChooseMethod("citizen", "bhxh"))
+    queued = len(stores.rows())  # the choice's own transition, if durable
+
+    refused = engine.send(flow_id, form_for(phone="not a phone"))
+
+    assert refused.error_codes() == ("phone.invalid",)
+    assert refused.version == before.version + saved
+    assert len(stores.rows()) == queued + saved
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"), [("sms", {}), ("account_created", {"flow": "bhxh_registration"})]
+)
+def test_a_message_that_is_no_event_is_not_read_as_one(kind: str, payload: dict[str, str]) -> None:
+    message = OutboxMessage(idempotency_key="f:2:0", kind=kind, payload=payload)
+    with pytest.raises((KeyError, cattrs.BaseValidationError)):
+        event_of(message)
+
+
+def test_durable_events_need_an_outbox_and_are_listener_events(tmp_path: Path) -> None:
+    ports = FakePorts.seeded()
+    no_outbox = attrs.evolve(_memory(), outbox=None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="outbox"):
+        _engine(ports, no_outbox, durable_events=(AccountCreated,))
+    with pytest.raises(ValueError, match="AccountCreated"):
+        _engine(ports, _memory(), durable_events=(FlowEvent,))
+    with pytest.raises(ValueError, match="outbox"):
+        bootstrap(
+            sms=ports.sms,
+            otp_secret=ports.otp_secret,
+            database=tmp_path / "regflow.sqlite3",
+            durable_events=(FlowEnded,),
+        )
+
+
+def test_async_engine_records_durable_events_with_the_step_too() -> None:
+    ports, stores, receiver = FakePorts.seeded(), _memory(), _Receiver()
+    engine = AsyncEngine(
+        *SHIPPED_FLOWS,
+        bhxh=ports.bhxh,
+        users=stores.users,
+        flows=stores.flows,
+        hasher=ports.hasher,
+        clock=ports.clock,
+        otp_secret=ports.otp_secret,
+        ports={"identity": ports.identity},
+        outbox=stores.outbox,
+        durable_events=(Transitioned,),
+    )
+
+    flow_id = run_blocking(engine.start("bhxh_registration")).flow_id
+    view = run_blocking(engine.send(flow_id, ChooseMethod("citizen", "bhxh")))
+
+    assert _deliver(ports, stores, handlers={"transitioned": receiver}) == Delivery(delivered=1)
+    [chosen] = [event_of(message) for message in receiver.got]
+    assert isinstance(chosen, Transitioned)
+    assert (chosen.flow_id, chosen.trigger, chosen.dest) == (
+        view.flow_id,
+        "choose_method",
+        "filling_form",
+    )
+
+
 # --- leases: two workers never send one message ----------------------------------------------
 
 
@@ -605,12 +856,8 @@ def test_a_lease_that_ran_out_passes_to_another_worker_and_the_first_cannot_fail
 # --- crashes between every pair of steps -------------------------------------------------------
 
 
-@pytest.mark.parametrize("point", POINTS)
-def test_a_crash_at_any_point_neither_loses_nor_doubles_the_text(
-    shared_stores: Stores, point: str, tmp_path: Path
-) -> None:
-    stores = shared_stores
-    sent = tmp_path / "sent.jsonl"
+def _died_at(stores: Stores, point: str, sent: Path, what: str) -> str:
+    """Run `tests.outbox_crash` to its death at `point`; the id of its flow."""
     died = subprocess.run(  # noqa: S603 - our own interpreter and module
         [
             sys.executable,
@@ -620,6 +867,7 @@ def test_a_crash_at_any_point_neither_loses_nor_doubles_the_text(
             stores.location,
             point,
             str(sent),
+            what,
         ],
         cwd=ROOT,
         capture_output=True,
@@ -631,10 +879,24 @@ def test_a_crash_at_any_point_neither_loses_nor_doubles_the_text(
     [flow_id] = [
         line[len(FLOW_ID) :] for line in died.stdout.splitlines() if line.startswith(FLOW_ID)
     ]
+    return flow_id
 
+
+def _after_the_lease() -> FakeClock:
     clock = FakeClock()  # the dead process's clock (`FakePorts`)
     clock.advance(LEASE + timedelta(minutes=1))  # its lease has run out, the code not yet
-    provider = CountingProvider(sent)
+    return clock
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_crash_at_any_point_neither_loses_nor_doubles_the_text(
+    shared_stores: Stores, point: str, tmp_path: Path
+) -> None:
+    stores = shared_stores
+    sent = tmp_path / "sent.jsonl"
+    flow_id = _died_at(stores, point, sent, "text")
+
+    clock, provider = _after_the_lease(), CountingProvider(sent)
     deliver_outbox(stores.outbox, provider, clock=clock)
     deliver_outbox(stores.outbox, provider, clock=clock)
 
@@ -646,6 +908,32 @@ def test_a_crash_at_any_point_neither_loses_nor_doubles_the_text(
     assert provider.delivered() == intended
     # at least once: only a worker that died after the send sent again, under the same key
     assert provider.calls() == intended * (2 if point == "after_send" else 1)
+    assert stores.rows() == []
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_crash_at_any_point_neither_loses_nor_doubles_the_account_notice(
+    shared_stores: Stores, point: str, tmp_path: Path
+) -> None:
+    stores = shared_stores
+    sent = tmp_path / "sent.jsonl"
+    flow_id = _died_at(stores, point, sent, "notice")
+    if point in {"before_save", "mid_save"}:  # no step, no notice: the citizen submits again
+        ports = FakePorts.seeded()
+        engine = _engine(ports, stores, durable_events=(AccountCreated,))
+        assert engine.send(flow_id, STRONG).state is State.COMPLETED
+
+    clock, receiver = _after_the_lease(), CountingProvider(sent)
+    handlers = {"account_created": receiver.receive}
+    deliver_outbox(stores.outbox, handlers=handlers, clock=clock)
+    deliver_outbox(stores.outbox, handlers=handlers, clock=clock)
+
+    snapshot = stores.flows.load(flow_id)
+    assert snapshot is not None
+    assert snapshot.state == "completed"
+    intended = [f"{flow_id}:{snapshot.version}:0"]
+    assert receiver.delivered() == intended
+    assert receiver.calls() == intended * (2 if point == "after_send" else 1)
     assert stores.rows() == []
 
 
@@ -780,3 +1068,63 @@ def test_outbox_run_once_lets_a_failed_run_fail_the_command(
     monkeypatch.setattr("regflow.tools._outbox_run.deliver_outbox", deliver)
     with pytest.raises(RuntimeError):
         run(str(tmp_path / "db"), SmsInbox(), once=True, interval=1, limit=1, out=io.StringIO())
+
+
+#: The notices `regflow outbox run --handler transitioned=tests.test_outbox:CLI_NOTICES` takes.
+CLI_NOTICES = _Receiver()
+
+
+def test_outbox_run_hands_a_hosts_kind_to_its_handler(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stores, ports = _sqlite(tmp_path), FakePorts.seeded()
+    ports.clock.set(datetime.now(UTC))
+    engine = _engine(ports, stores, durable_events=(Transitioned,))
+    engine.send(engine.start("bhxh_registration").flow_id, ChooseMethod("citizen", "bhxh"))
+    CLI_NOTICES.got.clear()
+    capsys.readouterr()
+    command = ["outbox", "run", "--once", "--database", stores.location]
+    command += ["--sms", "regflow.testing:SmsInbox"]
+
+    assert main([*command, "--handler", "transitioned=tests.test_outbox:CLI_NOTICES"]) == 0
+
+    assert capsys.readouterr().out.splitlines() == ["delivered=1 retried=0 dead=0 expired=0"]
+    [message] = CLI_NOTICES.got
+    assert message.kind == "transitioned"
+
+
+def test_a_handler_named_by_its_class_is_one_made_from_it() -> None:
+    kind, made = handler("flow_ended=tests.test_outbox:_Receiver")
+    assert kind == "flow_ended"
+    assert isinstance(made, _Receiver)
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        "tests.test_outbox:CLI_NOTICES",  # no kind
+        "sms=tests.test_outbox:CLI_NOTICES",  # texts go through the gateway
+        "flow_ended=",
+        "flow_ended=tests.test_outbox",  # no attribute
+        "flow_ended=tests.test_outbox:ROOT",  # not callable
+    ],
+)
+def test_outbox_run_names_what_is_not_a_handler(option: str) -> None:
+    with pytest.raises(TypeError, match="handler"):
+        handler(option)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--sms", "tests.test_outbox:ROOT"],
+        ["--sms", "regflow.testing:SmsInbox", "--handler", "flow_ended=tests.no_such_module:f"],
+        ["--sms", "regflow.testing:SmsInbox", "--handler", "flow_ended=tests.test_outbox:NOPE"],
+    ],
+)
+def test_outbox_run_says_what_it_cannot_load_and_fails(
+    options: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = ["outbox", "run", "--once", "--database", str(tmp_path / "regflow.sqlite3")]
+    assert main([*command, *options]) == 2
+    assert "regflow outbox run: cannot load the host's code" in capsys.readouterr().err

@@ -34,6 +34,7 @@ from regflow._limits import RateLimit, RateLimits
 from regflow._logging import configure_production_logging, production_logging
 from regflow._masking import mask_id, mask_phone
 from regflow._methods import CITIZEN_BY_BHXH, MethodRegistry, RegistrationMethod
+from regflow._outbox import event_of
 from regflow._passwords import (
     PORTAL_PASSWORDS,
     STANDARDS_PASSWORDS,
@@ -157,6 +158,7 @@ __all__ = [
     "configure_production_logging",
     "deliver_outbox",
     "event",
+    "event_of",
     "fact",
     "flow_expired",
     "load_sms_templates",

@@ -19,7 +19,7 @@ from regflow.engine.codec import SCHEMA
 from regflow.ports import FlowStore, Outbox, UserStore
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
     from regflow._methods import MethodRegistry
     from regflow._policy import Policy
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from regflow.ports import (
         BhxhRegistry,
         Clock,
+        FlowEvent,
         FlowListener,
         Instrumentation,
         OutboxStore,
@@ -117,6 +118,7 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     outbox: OutboxStore | None = None,
     listeners: Sequence[FlowListener] = (),
     vetoes: Mapping[str, Veto] | None = None,
+    durable_events: Collection[type[FlowEvent]] = (),
 ) -> Engine:
     """Build an engine running `specs` (by default the flows regflow ships whose own
     ports the caller gives: the VNeID registration runs with an ``identity`` port), with
@@ -129,7 +131,8 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
     shared limiter (`regflow.adapters.limits`) is given. `previous_otp_secrets` rotates the
     OTP key without breaking codes in flight (`Engine`); metrics and traces are off unless
     an `instrumentation` is (`regflow.adapters.otel`); `listeners` and `vetoes` are the
-    host's hooks (docs/hooks.md). Stores left out live in `database`
+    host's hooks (docs/hooks.md), `durable_events` those of their events the `outbox`
+    delivers (docs/outbox.md). Stores left out live in `database`
     (see `open_stores`; by default `default_database()`) for the life of the process: a host
     that must close them opens them itself.
     """
@@ -156,4 +159,5 @@ def bootstrap(  # noqa: PLR0913 - every port may be replaced, all keyword-only
         outbox=outbox,
         listeners=listeners,
         vetoes=vetoes,
+        durable_events=durable_events,
     )

@@ -14,7 +14,7 @@ from regflow._bridge import drive
 from regflow.engine._engine import Engine
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
     from regflow._methods import MethodRegistry
     from regflow._policy import Policy
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         AsyncUserStore,
         BhxhRegistry,
         Clock,
+        FlowEvent,
         FlowListener,
         FlowStore,
         Instrumentation,
@@ -79,6 +80,7 @@ class AsyncEngine:
         outbox: AsyncOutboxStore | OutboxStore | None = None,
         listeners: Sequence[FlowListener] = (),
         vetoes: Mapping[str, Veto] | None = None,
+        durable_events: Collection[type[FlowEvent]] = (),
     ) -> None:
         # The sync engine's port types are what it calls; the bridge awaits what they answer.
         given: dict[str, Any] = {
@@ -101,6 +103,7 @@ class AsyncEngine:
             instrumentation=instrumentation,
             listeners=listeners,
             vetoes=vetoes,
+            durable_events=durable_events,
             **given,
         )
 

@@ -26,7 +26,7 @@ from regflow._bridge import settle
 from regflow._errors import DuplicateAccountError, FlowError, StaleFlowError, flow_error
 from regflow._masking import mask_id
 from regflow._methods import MethodRegistry
-from regflow._outbox import SMS, keyed, sms_payload
+from regflow._outbox import SMS, durable_kinds, event_effects, keyed, sms_payload
 from regflow._policy import Policy
 from regflow._view import FlowView
 from regflow.declare._rules import EXPIRE
@@ -49,7 +49,7 @@ from regflow.engine._versions import FLOW_UNKNOWN, Continues, Stuck, Versions
 from regflow.ports.instrumentation import Transition
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Collection, Mapping, Sequence
     from datetime import datetime
 
     from regflow.declare._spec import FlowSpec
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
         AsyncSmsGateway,
         BhxhRegistry,
         Clock,
+        FlowEvent,
         FlowListener,
         FlowStore,
         Instrumentation,
@@ -119,6 +120,7 @@ class Engine:
         outbox: OutboxStore | None = None,
         listeners: Sequence[FlowListener] = (),
         vetoes: Mapping[str, Veto] | None = None,
+        durable_events: Collection[type[FlowEvent]] = (),
     ) -> None:
         """`previous_otp_secrets`: keys codes sent before a rotation of `otp_secret` were
         hashed with, which they still match (new codes use `otp_secret` alone).
@@ -127,7 +129,9 @@ class Engine:
         makes a step's text part of the step's save, sent later by `regflow.deliver_outbox`;
         without one, texts go out inline, right after the save (docs/outbox.md).
         `listeners` hear every step once it is saved; `vetoes` decide the host hooks the
-        flows declare, by name (docs/hooks.md)."""
+        flows declare, by name (docs/hooks.md). `durable_events` (``AccountCreated``, …)
+        are also recorded in the `outbox` with the step that causes them, for the worker's
+        handlers: an engine without an outbox refuses them (docs/outbox.md)."""
         for secret in (otp_secret, *previous_otp_secrets):
             if len(secret) < _MIN_SECRET_BYTES:
                 raise ValueError(f"otp_secret needs at least {_MIN_SECRET_BYTES} random bytes")
@@ -141,6 +145,8 @@ class Engine:
         self._instrumentation = instrumentation
         #: None without listeners: a transition then costs one `if` for them.
         self._hooks = Hooks(listeners) if listeners else None
+        #: The outbox kind of each event type the host has the outbox deliver.
+        self._durable = durable_kinds(durable_events, outbox=outbox)
         self._services = Services(
             bhxh=bhxh,
             sms=sms,
@@ -434,10 +440,8 @@ class Engine:
         errors.extend(step.errors)
         snapshot = step.snapshot
         moves = edge.dest is not None and edge.dest is not edge.source
-        if step.outbox is not None and self._outbox is not None:
-            snapshot = self._save_queued(
-                step, edge.trigger, self._next(compiled, step, edge), errors
-            )
+        if self._outbox is not None and (step.outbox is not None or self._durable):
+            snapshot = self._save_recorded(compiled, step, edge, errors)
         else:
             if step.changes or moves:
                 snapshot = self._save(step.now, snapshot, self._next(compiled, step, edge))
@@ -541,29 +545,50 @@ class Engine:
             _emit("warning", "flow.sms_undo_failed", flow_id=saved.flow_id)
         return saved
 
-    def _save_queued(
-        self, step: Step, trigger: str, fields: dict[str, Any], errors: list[FlowError]
+    def _save_recorded(
+        self, compiled: CompiledFlow, step: Step, edge: Edge, errors: list[FlowError]
     ) -> FlowSnapshot:
-        """With an outbox: count the step's text against its phone, then save the step and
-        its text in one transaction. A phone without room saves the step with its send
-        undone (a quiet text: as it is) and enqueues nothing, as `_send_sms` would.
+        """With an outbox: save the step and what it causes, its text and its durable
+        events, in one transaction. A step that neither changes the flow nor causes anything
+        is not saved, as without an outbox.
+
+        The events are built before the save, from the snapshot it will store: its
+        idempotency keys are that version's, and a stale save stores none of them.
+        """
+        fields = self._next(compiled, step, edge)
+        effects = (
+            [] if step.outbox is None else self._queued_text(step, edge.trigger, fields, errors)
+        )
+        if self._durable:
+            next_snapshot = attrs.evolve(step.snapshot, **fields)
+            events = step_events(compiled, step, edge, next_snapshot, errors)
+            effects.extend(event_effects(events, self._durable))
+        if not (fields or effects):
+            return step.snapshot
+        return self._save(step.now, step.snapshot, fields, effects)
+
+    def _queued_text(
+        self, step: Step, trigger: str, fields: dict[str, Any], errors: list[FlowError]
+    ) -> list[tuple[str, Mapping[str, Any]]]:
+        """Count the step's text against its phone: the text to enqueue with the step. A
+        phone without room enqueues nothing and undoes the send in `fields` (a quiet text:
+        as it is), as `_send_sms` would.
 
         The count comes before the save, so a request that loses every race on its flow
         may cost the phone one text it never got; its retries count nothing more
         (`Step.over_limit` keeps the answer).
         """
         sms = step.outbox
-        assert sms is not None  # noqa: S101 - `_take` queues only a step that has a text
+        assert sms is not None  # noqa: S101 - `_save_recorded` queues only a step's text
         refused = self._deliver(step, trigger, sms, send=False)
         if refused is None:
             send_by = step.now + self._services.policy.otp_ttl  # its code is useless after
-            text = (SMS, sms_payload(sms.phone, sms.message, send_by=send_by))
-            return self._save(step.now, step.snapshot, fields, (text,))
+            return [(SMS, sms_payload(sms.phone, sms.message, send_by=send_by))]
         if not sms.quiet:
             errors.append(refused)
             context = fields.get("context", step.context)
             fields["context"] = attrs.evolve(context, **sms.undo)
-        return self._save(step.now, step.snapshot, fields)
+        return []
 
     def _deliver(
         self, step: Step, trigger: str, sms: OutgoingSms, *, send: bool = True

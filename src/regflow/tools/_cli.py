@@ -147,10 +147,16 @@ def _outbox_run(args: argparse.Namespace) -> int:
     from regflow.tools import _outbox_run  # noqa: PLC0415 - only this command needs it
 
     _import_from_here()
-    sms = _outbox_run.sms_gateway(args.sms)
+    try:
+        sms = _outbox_run.sms_gateway(args.sms)
+        handlers = dict(_outbox_run.handler(option) for option in args.handler)
+    except (ImportError, AttributeError, TypeError) as exc:
+        print(f"regflow outbox run: cannot load the host's code: {exc}", file=sys.stderr)
+        return 2
     return _outbox_run.run(
         args.postgres_dsn or args.database,
         sms,
+        handlers=handlers,
         once=args.once,
         interval=args.interval,
         limit=args.limit,
@@ -165,6 +171,13 @@ def _add_outbox_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
     _add_database_options(worker)
     worker.add_argument(
         "--sms", required=True, metavar="module:ATTR", help="the SmsGateway, or what makes one"
+    )
+    worker.add_argument(
+        "--handler",
+        action="append",
+        default=[],
+        metavar="kind=module:ATTR",
+        help="what delivers a host's kind of message (account_created, …); repeatable",
     )
     worker.add_argument("--once", action="store_true", help="one run, then exit")
     worker.add_argument(
