@@ -173,6 +173,18 @@ def test_diagram_command_draws_a_stored_flow_by_its_id(
     assert "no flow 'nope'" in capsys.readouterr().err
 
 
+def test_a_flow_id_that_begins_with_a_dash_is_read_as_the_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One `secrets.token_urlsafe` id in 64 begins with ``-``: the support desk pastes it
+    after ``--flow-id`` and gets that flow, not an argparse error."""
+    database = tmp_path / "flows.sqlite3"
+    open_stores(database)
+
+    assert main(["diagram", "--flow-id", "-AbC_dEf", "--database", str(database)]) == 2
+    assert "no flow '-AbC_dEf'" in capsys.readouterr().err
+
+
 def test_the_error_page_names_who_reports_each_code() -> None:
     page = (DOCS / "errors.md").read_text(encoding="utf-8")
     expired = page[page.index("## `flow.expired`") :]

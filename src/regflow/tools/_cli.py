@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import structlog
 
@@ -585,8 +585,23 @@ def _quiet_logs() -> None:
     )
 
 
+#: Options whose value is a flow id: ``secrets.token_urlsafe`` ids may begin with ``-``,
+#: which argparse would read as an option when the id is given as the next argument.
+_ID_OPTIONS: Final = frozenset({"--flow-id"})
+
+
+def _ids_joined(argv: Sequence[str]) -> list[str]:
+    """`argv` with each id option and its value as one ``--flow-id=ID`` argument."""
+    joined: list[str] = []
+    values = iter(argv)
+    for arg in values:
+        value = next(values, None) if arg in _ID_OPTIONS else None
+        joined.append(arg if value is None else f"{arg}={value}")
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_ids_joined(sys.argv[1:] if argv is None else argv))
     _quiet_logs()
     run: Command = args.run
     return run(args)
