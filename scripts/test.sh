@@ -18,6 +18,9 @@ REGFLOW_REDIS_URL="$(bash scripts/redis.sh)"
 export REGFLOW_REDIS_URL
 .venv/bin/python bench/run.py --quick >/dev/null  # a smoke run of the benchmark, so it never rots
 .venv/bin/python bench/slow_ports.py --smoke >/dev/null  # and of the slow-port one
+# and of the HTTP one: the portal under gunicorn, its own Redis, PostgreSQL (a schema in the
+# test server's database, or a cluster of its own when there is none)
+REGFLOW_BENCH_POSTGRES_DSN="${REGFLOW_TEST_POSTGRES_DSN:-}" .venv/bin/python bench/http_load.py --smoke >/dev/null
 .venv/bin/pytest "$@"
 # The engine's behaviour tests once more, on AsyncEngine over async fakes: one set of rules,
 # two drivers (docs/architecture.md#two-drivers-sync-and-asyncio). Not when given arguments.
