@@ -76,7 +76,7 @@ def test_the_docs_name_mermaid_pages_to_check() -> None:
     pages = diagrams_per_page()
 
     assert "architecture/" in pages
-    assert pages["flows/bhxh_registration/"] == 3  # version 1 is drawn on the page too
+    assert pages["flows/bhxh_registration/"] == 4  # versions 1 and 2 are drawn on the page too
 
 
 def test_the_vendored_mermaid_is_the_recorded_version() -> None:
