@@ -446,16 +446,21 @@ def redis_cpu(url: str) -> float:
 
 @attrs.frozen
 class Meters:
-    """CPU seconds used so far by the server's workers, its PostgreSQL backends and Redis."""
+    """CPU seconds used so far by the server's workers, each of its PostgreSQL backends (by
+    process id: a pool may open one during the run) and Redis."""
 
     workers: float
-    postgres: float
+    postgres: dict[int, float]
     redis: float
 
     @classmethod
-    def read(cls, main: int, pids: list[int], env: dict[str, str]) -> Meters:
-        postgres = sum(_process_cpu(str(pid)) for pid in pids)
+    def read(cls, main: int, env: dict[str, str]) -> Meters:
+        pids = backends(env["REGFLOW_BENCH_DATABASE"])
+        postgres = {pid: _process_cpu(str(pid)) for pid in pids}
         return cls(workers_cpu(main), postgres, redis_cpu(env["REGFLOW_BENCH_REDIS_URL"]))
+
+    def postgres_since(self, before: Meters) -> float:
+        return sum(cpu - before.postgres.get(pid, 0.0) for pid, cpu in self.postgres.items())
 
 
 def measure(
@@ -466,10 +471,9 @@ def measure(
     concurrency = args.concurrency or 4 * workers
     with serving(server, workers, args.threads, env) as (url, main):
         load(url, sink, Batch(server.name, first, warm, concurrency))
-        pids = backends(env["REGFLOW_BENCH_DATABASE"])
-        before = Meters.read(main, pids, env)
+        before = Meters.read(main, env)
         result = load(url, sink, Batch(server.name, first + warm, args.count, concurrency))
-        after = Meters.read(main, pids, env)
+        after = Meters.read(main, env)
     cuts = statistics.quantiles(result["times"], n=100)
     seconds, per = result["seconds"], 1e3 / args.count
     return Measured(
@@ -481,7 +485,7 @@ def measure(
         result["cpu"] / seconds,
         (after.workers - before.workers) * per,
         result["cpu"] * per,
-        (after.postgres - before.postgres) * per,
+        after.postgres_since(before) * per,
         (after.redis - before.redis) * per,
     )
 
