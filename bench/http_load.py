@@ -213,6 +213,15 @@ def serving(
             process.wait(30)
 
 
+def _process_cpu(pid: str) -> float:
+    """CPU seconds (user and system) process `pid` has used, 0 once it is gone (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def workers_cpu(main: int) -> float:
     """CPU seconds the workers under `main` have used, or `main`'s own when it has no
     children (uvicorn serves one worker in its main process) (Linux)."""
@@ -416,15 +425,6 @@ class Measured:
     generator_cpu_ms: float
     postgres_cpu_ms: float
     redis_cpu_ms: float
-
-
-def _process_cpu(pid: str) -> float:
-    """CPU seconds (user and system) process `pid` has used, 0 once it is gone (Linux)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def backends(database: str) -> list[int]:
