@@ -19,6 +19,7 @@ import attrs
 import httpx
 import psycopg
 import pytest
+import redis
 import uvicorn
 from playwright.sync_api import expect, sync_playwright
 
@@ -27,6 +28,7 @@ from regflow import BhxhRecord, Policy, PortUnavailableError, RateLimit, RateLim
 from regflow.adapters.demo import demo_citizens
 from regflow.adapters.memory import InMemoryBhxhRegistry
 from regflow.adapters.postgres import create_schema, open_pool
+from regflow.declare import limit_key
 from regflow.testing import CITIZEN, STRONG_PASSWORD, FakePorts, SmsInbox, form_for
 from regflow_api import (
     CSRF_HEADER,
@@ -185,6 +187,32 @@ async def _register(client: httpx.AsyncClient, sms: SmsInbox) -> None:
         sent = await client.post(f"/flows/{flow_id}/events/{event}", json=body(), headers=headers)
         assert sent.json()["state"] == state, sent.json()
     assert (await client.get(f"/flows/{flow_id}")).json()["finished"]
+
+
+def test_the_limits_are_counted_in_the_settings_redis(tmp_path: Path) -> None:
+    """`REGFLOW_API_REDIS_URL`: every worker's limits in one Redis, with a production app's
+    services given to `create_app` (opened by its lifespan, as uvicorn runs it)."""
+    url = os.environ.get("REGFLOW_REDIS_URL")
+    if not url:
+        pytest.skip("no redis-server (scripts/redis.sh starts one)")
+    address = f"10.{os.getpid() % 250}.{time.time_ns() % 250}.7"  # this run's own client
+    database = str(tmp_path / "api.sqlite3")
+    settings = ApiSettings(database=database, otp_secret="ab" * 32, redis_url=url)
+    sms = SmsInbox()
+    app = create_app(settings=settings, bhxh=InMemoryBhxhRegistry([CITIZEN]), sms=sms)
+
+    async def main() -> None:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=(address, 4321))
+            async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+                await _register(client, sms)
+
+    asyncio.run(main())
+    counted = redis.Redis.from_url(url)
+    key = limit_key(settings.secret(), "start", address)
+    keys = list(counted.scan_iter(f"LIMITS:*{key}/*"))
+    assert len(keys) == 2, "the starts per client, in both their windows, counted in Redis"
+    counted.delete(*keys)
 
 
 #: Each: a body of choose_method as sent, the status and the (code, field) it answers.

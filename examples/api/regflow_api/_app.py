@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from regflow import AsyncEngine, FlowError, FlowView
     from regflow.declare import FlowSpec
+    from regflow.ports import AsyncBhxhRegistry, AsyncSmsGateway, BhxhRegistry, SmsGateway
 
 STATIC = Path(__file__).parent.parent / "static"
 _FLOW_ANSWER = {"description": "The flow: state, errors, allowed events, ui nodes"}
@@ -66,8 +67,16 @@ def refused(status: int, errors: tuple[FlowError, ...]) -> JSONResponse:
     return JSONResponse({"errors": errors_json(errors)}, status_code=status)
 
 
-def create_app(engine: AsyncEngine | None = None, settings: ApiSettings | None = None) -> FastAPI:
-    """The app on `engine`, or on the one `settings` describe (opened when the app starts)."""
+def create_app(
+    engine: AsyncEngine | None = None,
+    settings: ApiSettings | None = None,
+    *,
+    bhxh: AsyncBhxhRegistry | BhxhRegistry | None = None,
+    sms: AsyncSmsGateway | SmsGateway | None = None,
+) -> FastAPI:
+    """The app on `engine`, or on the one `settings` describe (opened when the app starts,
+    in its event loop, as an async pool must be), with `bhxh` and `sms` if given in place of
+    the settings' services (`open_engine`)."""
     settings = settings or ApiSettings.from_env()
     api = _Api(engine.flows if engine else FLOWS, engine)
 
@@ -76,7 +85,7 @@ def create_app(engine: AsyncEngine | None = None, settings: ApiSettings | None =
         if api.engine is not None:
             yield
             return
-        async with open_engine(settings) as opened:
+        async with open_engine(settings, bhxh=bhxh, sms=sms) as opened:
             api.engine = opened
             yield
 

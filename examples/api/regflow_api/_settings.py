@@ -37,7 +37,9 @@ class ApiSettings:
       checks requests otherwise);
     - `max_body`: the largest request body, in bytes (413 past it);
     - `dev`: the demo BHXH citizens and an SMS inbox in memory, a made-up OTP secret;
-    - `otp_secret` (hex), `bhxh_url`, `sms_url`: production's secret and services.
+    - `otp_secret` (hex), `bhxh_url`, `sms_url`: production's secret and services;
+    - `redis_url`: where the engine's rate limits are counted, shared by every worker process
+      (none: in each process's memory, which only a single process may use).
     """
 
     database: str = "regflow-api.sqlite3"
@@ -48,17 +50,20 @@ class ApiSettings:
     otp_secret: str = ""
     bhxh_url: str = ""
     sms_url: str = ""
+    redis_url: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> ApiSettings:
         """The settings `REGFLOW_API_DATABASE`, `_ORIGINS` (comma-separated), `_CSRF_HEADER`,
-        `_DEV`, `_OTP_SECRET`, `_BHXH_URL` and `_SMS_URL` say, the defaults for the rest."""
+        `_DEV`, `_OTP_SECRET`, `_BHXH_URL`, `_SMS_URL` and `_REDIS_URL` say, the defaults
+        for the rest."""
         given: dict[str, Any] = {
             "database": environ.get("REGFLOW_API_DATABASE"),
             "csrf_header": environ.get("REGFLOW_API_CSRF_HEADER"),
             "otp_secret": environ.get("REGFLOW_API_OTP_SECRET"),
             "bhxh_url": environ.get("REGFLOW_API_BHXH_URL"),
             "sms_url": environ.get("REGFLOW_API_SMS_URL"),
+            "redis_url": environ.get("REGFLOW_API_REDIS_URL"),
         }
         chosen = {name: value for name, value in given.items() if value is not None}
         origins = _origins(environ.get("REGFLOW_API_ORIGINS", ""))

@@ -34,9 +34,11 @@ if TYPE_CHECKING:
         AsyncBhxhRegistry,
         AsyncFlowStore,
         AsyncPasswordHasher,
+        AsyncRateLimiter,
         AsyncSmsGateway,
         AsyncUserStore,
         BhxhRegistry,
+        RateLimiter,
         SmsGateway,
     )
     from regflow_api._settings import ApiSettings
@@ -61,7 +63,9 @@ async def open_engine(
     and `sms` replace the settings' services (a test's fakes, a host's own clients)."""
     async with contextlib.AsyncExitStack() as stack:
         users, flows = await _stores(settings, stack)
-        registry, gateway = await _services(settings, stack)
+        if bhxh is None or sms is None:  # given both, production needs neither URL
+            registry, gateway = await _services(settings, stack)
+            bhxh, sms = bhxh or registry, sms or gateway
         clock = SystemClock()
         hasher = InThreads(Argon2Hasher(), threads=2)
         stack.callback(hasher.close)
@@ -69,13 +73,27 @@ async def open_engine(
             *FLOWS,
             flows=flows,
             users=users,
-            bhxh=bhxh or registry,
-            sms=sms or gateway,
+            bhxh=bhxh,
+            sms=sms,
             hasher=cast("AsyncPasswordHasher", hasher),
             clock=clock,
-            limiter=InMemoryRateLimiter(clock),
+            limiter=_limiter(settings, clock, stack),
             otp_secret=settings.secret(),
         )
+
+
+def _limiter(
+    settings: ApiSettings, clock: SystemClock, stack: contextlib.AsyncExitStack
+) -> AsyncRateLimiter | RateLimiter:
+    """The limits counted in the settings' Redis, which every worker shares, else in this
+    process's memory."""
+    if not settings.redis_url:
+        return InMemoryRateLimiter(clock)
+    from regflow.adapters.limits import AsyncLimitsRateLimiter  # noqa: PLC0415 - an extra
+
+    limiter = AsyncLimitsRateLimiter(f"async+{settings.redis_url}")
+    stack.push_async_callback(limiter.aclose)
+    return limiter
 
 
 async def _stores(

@@ -46,11 +46,21 @@ def production_settings(**changes: object) -> Settings:
     return settings(**(defaults | changes))
 
 
-def post(client: FlaskClient, path: str, **form: str) -> str:
-    """Submit a form with the session's CSRF token, as its page does; return the next page."""
+def csrf_token(client: FlaskClient) -> str:
+    """The session's CSRF token, from the home page's forms."""
     match = _CSRF.search(client.get("/").text)
     assert match is not None
-    answer = client.post(path, data={"csrf_token": match.group(1), **form})
+    return match.group(1)
+
+
+def post(client: FlaskClient, path: str, **form: str) -> str:
+    """Submit a form with the session's CSRF token, as its page does; return the next page."""
+    return submit(client, path, csrf_token(client), **form)
+
+
+def submit(client: FlaskClient, path: str, token: str, **form: str) -> str:
+    """Submit a form with `token`, as a page already shown does; return the next page."""
+    answer = client.post(path, data={"csrf_token": token, **form})
     assert answer.status_code == 303
     return client.get(answer.headers["Location"]).text
 

@@ -13,6 +13,7 @@ import regflow
 from phone_change import InMemoryAccountPhones
 from regflow.adapters.demo import demo_citizens
 from regflow.adapters.memory import InMemoryBhxhRegistry, InMemoryFlowStore, InMemoryUserStore
+from regflow.testing import FastHasher
 from regflow_portal import (
     AdjustableClock,
     DevSmsInbox,
@@ -21,8 +22,8 @@ from regflow_portal import (
     create_app,
 )
 
-from .citizen import GOOD_PASSWORD, NEW_CITIZEN
-from .client import post, production_settings, reach_otp, settings
+from .citizen import GOOD_PASSWORD, NEW_CITIZEN, typed_form
+from .client import csrf_token, last_otp, post, production_settings, reach_otp, settings, submit
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -81,21 +82,69 @@ class FlakyFlowStore(InMemoryFlowStore):
         return super().load(flow_id)
 
 
-def client_on(flows: FlakyFlowStore) -> FlaskClient:
-    """The portal's test client, its flows in `flows`."""
-    clock = AdjustableClock()
+class CountingFlowStore(InMemoryFlowStore):
+    """A flow store that counts its loads."""
+
+    loads = 0
+
+    def load(self, flow_id: str) -> FlowSnapshot | None:
+        self.loads += 1
+        return super().load(flow_id)
+
+
+def services_on(flows: InMemoryFlowStore) -> Services:
+    """The portal's services, its flows in `flows`."""
+    clock, users = AdjustableClock(), InMemoryUserStore()
+    inbox = DevSmsInbox(clock)
     engine = regflow.bootstrap(
         bhxh=InMemoryBhxhRegistry(demo_citizens()),
-        sms=DevSmsInbox(clock),
+        sms=inbox,
         otp_secret=b"o" * 32,
-        users=InMemoryUserStore(),
+        users=users,
         flows=flows,
         clock=clock,
+        hasher=FastHasher(),
     )
-    services = Services(
-        engine=engine, clock=clock, users=InMemoryUserStore(), phones=InMemoryAccountPhones()
-    )
-    return create_app(settings(), services).test_client()
+    phones = InMemoryAccountPhones()
+    return Services(engine=engine, clock=clock, users=users, phones=phones, inbox=inbox)
+
+
+def client_on(flows: InMemoryFlowStore) -> FlaskClient:
+    """The portal's test client, its flows in `flows`."""
+    return create_app(settings(), services_on(flows)).test_client()
+
+
+def test_a_registration_loads_its_flow_once_a_request() -> None:
+    """Nine requests show or step the flow, each loads it once: a form is known to be the
+    session's flow's by the name the session keeps, not by loading the flow before
+    `Engine.send` loads it again (13 loads before)."""
+    flows = CountingFlowStore()
+    services = services_on(flows)
+    client = create_app(settings(), services).test_client()
+    token = csrf_token(client)
+    submit(client, "/register", token)
+    submit(client, "/register/method", token, subject="citizen", method="bhxh")
+    submit(client, "/register/details", token, **typed_form(NEW_CITIZEN))
+    submit(client, "/register/otp", token, code=last_otp(services))
+    password = {"password": GOOD_PASSWORD, "confirmation": GOOD_PASSWORD}
+    submit(client, "/register/password", token, **password)
+    assert services.users.find(NEW_CITIZEN.id_number, NEW_CITIZEN.bhxh_number) is not None
+    assert flows.loads == 9
+
+
+def test_a_session_that_kept_no_flow_name_has_its_flow_read_and_goes_on() -> None:
+    """A session cookie from before the portal kept the flow's name: the form's flow is
+    checked by loading it, as it was, and the step is sent."""
+    flows = CountingFlowStore()
+    client = client_on(flows)
+    token = csrf_token(client)
+    submit(client, "/register", token)
+    with client.session_transaction() as cookie:
+        del cookie["flow"]
+    loads = flows.loads
+    page = submit(client, "/register/method", token, subject="citizen", method="bhxh")
+    assert 'name="bhxh_number"' in page
+    assert flows.loads - loads == 3  # the check, Engine.send's, the next screen's
 
 
 def test_a_storage_outage_is_reported_and_the_flow_goes_on_after_it() -> None:

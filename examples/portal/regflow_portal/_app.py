@@ -357,7 +357,7 @@ def begin(flow: str) -> Response | str:
     old_flow = session.get("flow_id")
     if old_flow:
         services().drafts.drop(old_flow)
-    session["flow_id"] = view.flow_id
+    session["flow_id"], session["flow"] = view.flow_id, view.flow
     session.pop("errors", None)
     return to_screen(view)
 
@@ -521,17 +521,22 @@ def step(prefix: str, event: object, notice: str | None = None) -> Response | tu
 
     A form posted to another flow's URL (`prefix`) is a page older than the session's flow
     (another tab began a recovery, say): it is not sent, the current screen is shown. The
-    client key is the connection's address, or with `Settings.proxy_hops` the address the
-    trusted proxies saw (ProxyFix): the engine's limits per client count by it
-    (`client_key`: an IPv6 address by its /64).
+    session keeps its flow's name (`begin`), so a form of that flow is sent at once and the
+    flow is loaded once, by `Engine.send`; any other form (or a session from before names
+    were kept) has the flow read to know. The client key is the connection's address, or
+    with `Settings.proxy_hops` the address the trusted proxies saw (ProxyFix): the engine's
+    limits per client count by it (`client_key`: an IPv6 address by its /64).
     """
-    current = current_view()
-    if current is None:
+    flow_id = session.get("flow_id")
+    if flow_id and PATHS.get(session.get("flow") or "") != prefix:
+        current = current_view()
+        if current is not None and current.flow is not None and PATHS[current.flow] != prefix:
+            return to_screen(current)
+        flow_id = current.flow_id if current is not None else None
+    if not flow_id:
         session["notice"] = "no_flow"
         return redirect(url_for("pages.home"), code=303)
-    if current.flow is not None and PATHS[current.flow] != prefix:
-        return to_screen(current)
-    view = services().engine.send(current.flow_id, event, client=client_key(request.remote_addr))
+    view = services().engine.send(flow_id, event, client=client_key(request.remote_addr))
     if view.state is None and view.retryable:
         return unavailable(view)
     if view.state is None:
