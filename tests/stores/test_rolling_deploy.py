@@ -1,15 +1,19 @@
-"""A deploy of the registration's version 2 over a database full of version-1 flows.
+"""Deploys of the registration's newer versions over a database full of older flows.
 
-1,000 flows are spread over every state of version 1 by an old server; a new server (a
-second engine on the same database, as a second process) is deployed beside it, and every
-flow is driven to an end: none lost, none in a state its version does not declare, each
-finished on the version the rules say (at the form: version 2; past it: version 1).
+1,000 flows are spread over every state by an old server; a new server (a second engine on
+the same database, as a second process) is deployed beside it, and every flow is driven to an
+end: none lost, none in a state its version does not declare, each finished on the version
+the rules say. Version 2 over version 1: at the form, version 2; past it, version 1. Version 3
+over version 2: every flow in flight moves to version 3.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Final
+
+import attrs
+import pytest
 
 from regflow import (
     BHXH_REGISTRATION,
@@ -19,6 +23,7 @@ from regflow import (
     ChooseMethod,
     ConfirmOtp,
     Engine,
+    FlowSpec,
     Policy,
     ResendOtp,
     SetPassword,
@@ -32,7 +37,7 @@ from .conftest import STRONG_PASSWORD
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from regflow import FlowSpec, FlowView
+    from regflow import FlowView
 
     from .conftest import Backend
 
@@ -51,8 +56,29 @@ SPREAD: Final = (
     S.LOCKED,
     S.EXPIRED,
 )
-#: The states whose flows version 2's migration takes; the rest finish on version 1.
-MOVED: Final = frozenset({S.CHOOSING_METHOD, S.FILLING_FORM, S.DATA_MISMATCH})
+
+
+@attrs.frozen
+class Deploy:
+    """The old server's versions, the new one's, and the states whose flows the new version's
+    migration takes (the rest finish on the old server's newest version)."""
+
+    old: tuple[FlowSpec, ...]
+    new: tuple[FlowSpec, ...]
+    moved: frozenset[State]
+
+
+V1, V2, V3 = BHXH_REGISTRATION_V1, BHXH_REGISTRATION_V2, BHXH_REGISTRATION
+IN_FLIGHT: Final = frozenset(
+    {S.CHOOSING_METHOD, S.FILLING_FORM, S.DATA_MISMATCH, S.OTP_PENDING, S.OTP_EXPIRED}
+    | {S.SETTING_PASSWORD}
+)
+DEPLOYS: Final = {
+    "version 2 over 1": Deploy(
+        (V1,), (V2, V1), frozenset({S.CHOOSING_METHOD, S.FILLING_FORM, S.DATA_MISMATCH})
+    ),
+    "version 3 over 2": Deploy((V2, V1), (V3, V2, V1), IN_FLIGHT),
+}
 POLICY: Final = Policy(flow_ttl=timedelta(hours=1), max_mismatches=2)
 
 
@@ -144,16 +170,20 @@ def _place(
 
 
 def _spec(flow_version: int) -> FlowSpec:
-    return {1: BHXH_REGISTRATION_V1, 2: BHXH_REGISTRATION_V2, 3: BHXH_REGISTRATION}[flow_version]
+    return {spec.version: spec for spec in (V1, V2, V3)}[flow_version]
 
 
-def test_a_deploy_of_version_2_loses_no_flow_in_flight(shared_backend: Backend) -> None:
+@pytest.mark.parametrize("deploy", DEPLOYS.values(), ids=DEPLOYS.keys())
+def test_a_deploy_of_a_new_version_loses_no_flow_in_flight(
+    shared_backend: Backend, deploy: Deploy
+) -> None:
     ports = FakePorts(bhxh=InMemoryBhxhRegistry([citizen(i) for i in range(FLOWS)]))
-    old = engine(ports, shared_backend, BHXH_REGISTRATION_V1)
+    old = engine(ports, shared_backend, *deploy.old)
     placed = spread(old, ports)
     assert len(placed) == FLOWS
-    new = engine(ports, shared_backend, BHXH_REGISTRATION_V2, BHXH_REGISTRATION_V1)
+    new = engine(ports, shared_backend, *deploy.new)
     _, store = shared_backend.open()
+    MOVED = deploy.moved  # noqa: N806 - the deploy's constant
 
     for flow_id in placed:  # the new server reads each flow once: the moves are saved
         assert new.view(flow_id).ok
@@ -184,7 +214,7 @@ def test_a_deploy_of_version_2_loses_no_flow_in_flight(shared_backend: Backend) 
     wrong_version = [
         flow_id
         for flow_id, (version, _) in ends.items()
-        if version != (2 if placed[flow_id][0] in MOVED else 1)
+        if version != (deploy.new[0] if placed[flow_id][0] in MOVED else deploy.old[0]).version
     ]
     assert wrong_version == []
     completed = sum(state is S.COMPLETED for _, state in ends.values())
