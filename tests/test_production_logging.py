@@ -111,3 +111,25 @@ def test_stdout_by_default(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     line = json.loads(capsysbinary.readouterr().out)
     assert line["event"] == "host.started"
     assert line["level"] == "info"
+
+
+def test_each_line_names_its_level_as_structlogs_add_log_level_does() -> None:
+    buffer = io.BytesIO()
+    structlog.configure(**regflow.production_logging(buffer, level=logging.DEBUG))
+    logger = structlog.get_logger("regflow.test")
+    logger.info("a")
+    logger.warning("b")
+    try:
+        raise ValueError("x")  # noqa: TRY301 - an exception to log
+    except ValueError:
+        logger.exception("c")
+    logger.log(logging.CRITICAL, "d")
+
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    assert [(line["event"], line["level"]) for line in lines] == [
+        ("a", "info"),
+        ("b", "warning"),
+        ("c", "error"),
+        ("d", "critical"),
+    ]
+    assert all(line["logged_at"].endswith("Z") for line in lines)

@@ -15,11 +15,20 @@ import structlog
 TIMESTAMP_KEY = "logged_at"
 
 
-def _logged_at(_logger: object, _method: str, event: dict[str, Any]) -> dict[str, Any]:
-    """The time as a datetime: the serializer writes it as ISO 8601 in C, which costs a
+class _JsonLine:
+    """The line's level and time added, and the event rendered, in one processor: what
+    `add_log_level`, a time stamper and `JSONRenderer` do in three calls, as one.
+
+    The time is a datetime: the serializer writes it as ISO 8601 in C, which costs a
     fraction of `structlog.processors.TimeStamper` formatting it in Python first."""
-    event[TIMESTAMP_KEY] = datetime.now(UTC)
-    return event
+
+    def __init__(self, serializer: Any) -> None:  # noqa: ANN401 - orjson.dumps or the fallback
+        self._dumps = serializer
+
+    def __call__(self, _logger: object, method: str, event: dict[str, Any]) -> bytes:
+        event["level"] = method  # a filtering logger's methods are named as their levels
+        event[TIMESTAMP_KEY] = datetime.now(UTC)
+        return self._dumps(event)  # type: ignore[no-any-return]
 
 
 def _iso(value: object) -> object:
@@ -53,11 +62,7 @@ def production_logging(stream: BinaryIO | None = None, level: int = logging.INFO
     use (so configure before the first request), a bytes logger, a fast serializer, and no
     processor beyond the few needed."""
     return {
-        "processors": [
-            structlog.processors.add_log_level,
-            _logged_at,
-            structlog.processors.JSONRenderer(serializer=_serializer()),
-        ],
+        "processors": [_JsonLine(_serializer())],
         "wrapper_class": structlog.make_filtering_bound_logger(level),
         "logger_factory": structlog.BytesLoggerFactory(stream or sys.stdout.buffer),
         "cache_logger_on_first_use": True,
