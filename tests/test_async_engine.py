@@ -7,6 +7,7 @@ scripts/test.sh); these are the driver's own.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -23,13 +24,13 @@ from regflow import (
     State,
     _bridge,
 )
-from regflow._bridge import AsyncPortError, settle
+from regflow._bridge import AsyncPortError, drive, settle
 from regflow.adapters.sqlite import SqliteFlowStore
 from regflow.adapters.threads import InThreads
 from regflow.testing import CITIZEN, AsyncPort, FakePorts, as_async, form_for
 
 if TYPE_CHECKING:
-    from collections.abc import MutableMapping
+    from collections.abc import Awaitable, MutableMapping
     from pathlib import Path
 
     from regflow._domain import BhxhRecord
@@ -278,3 +279,57 @@ def test_a_sync_engine_refuses_an_adapter_in_threads(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="flows port is async"):
         Engine(BHXH_REGISTRATION, **{**_wiring(ports), "flows": flows})
     flows.close()
+
+
+# --- the greenlets that run the requests ------------------------------------------------------
+
+_SEEN: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="none")
+
+
+def _seen_here() -> str:
+    return _SEEN.get()
+
+
+def test_a_requests_greenlet_serves_the_next_request_in_that_requests_context() -> None:
+    """Making a greenlet costs several µs, a switch a tenth: they are kept, and each request
+    still runs in its own task's context, not in the last one's."""
+
+    async def in_a_task(value: str | None) -> str:
+        if value is not None:
+            _SEEN.set(value)
+        return await drive(_seen_here)
+
+    async def run() -> list[str]:
+        return [
+            await asyncio.create_task(in_a_task("first")),
+            await asyncio.create_task(in_a_task(None)),
+        ]
+
+    assert asyncio.run(run()) == ["first", "none"]
+    idle = list(_bridge._IDLE.workers)
+    asyncio.run(drive(_seen_here))
+    assert _bridge._IDLE.workers == idle  # the same greenlet, back among the idle
+
+
+def test_a_request_that_raises_leaves_its_greenlet_for_the_next() -> None:
+    def fails() -> None:
+        raise LookupError("a rule's own bug")
+
+    with pytest.raises(LookupError, match="a rule's own bug"):
+        asyncio.run(drive(fails))
+    assert asyncio.run(drive(_seen_here)) == "none"
+
+
+def test_the_idle_greenlets_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_bridge, "_IDLE_KEPT", 2)
+    monkeypatch.setattr(_bridge._IDLE, "workers", [])
+
+    def waits() -> int:
+        answer: int | Awaitable[int] = asyncio.sleep(0.01, result=1)  # as a port answers
+        return settle(answer)
+
+    async def crowd() -> list[int]:
+        return list(await asyncio.gather(*(drive(waits) for _ in range(5))))
+
+    assert asyncio.run(crowd()) == [1] * 5
+    assert len(_bridge._IDLE.workers) == 2
