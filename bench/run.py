@@ -25,7 +25,7 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import attrs
 import structlog
@@ -622,20 +622,26 @@ def postgres_end_to_end(
     from regflow.adapters.postgres import PostgresFlowStore, PostgresUserStore  # noqa: PLC0415
 
     configure_logging(logging.WARNING)
+    backends: list[int] = []
     with tempfile.TemporaryFile("w+") as trace:
 
         def traced(connection: psycopg.Connection[Any]) -> None:
+            backends.append(connection.info.backend_pid)
             connection.pgconn.trace(trace.fileno())
             connection.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS)
 
-        with _bench_schema(dsn, configure=traced, max_size=2) as pool:
-            start = os.lseek(trace.fileno(), 0, os.SEEK_END)
+        with _bench_schema(dsn, configure=traced, max_size=2, min_size=2) as pool:
+            pool.wait()
+            start, server_cpu = os.lseek(trace.fileno(), 0, os.SEEK_END), _cpu_seconds(backends)
             rates = _registrations_against_hashes(
                 registrations,
                 users=PostgresUserStore(pool),
                 flows=PostgresFlowStore(pool, synchronous_commit=synchronous_commit),
             )
-            end = os.lseek(trace.fileno(), 0, os.SEEK_END)
+            end, server_cpu = (
+                os.lseek(trace.fileno(), 0, os.SEEK_END),
+                _cpu_seconds(backends) - server_cpu,
+            )
         trace.seek(start)
         messages = [line.split("\t")[:3] for line in trace.read(end - start).splitlines()]
     round_trips = sum(m[0] == "B" and m[2] == "ReadyForQuery" for m in messages)
@@ -644,7 +650,63 @@ def postgres_end_to_end(
         **rates,
         "round trips per registration": round_trips / registrations,
         "statements per registration": statements / registrations,
+        "server CPU ms per registration": server_cpu * 1000 / registrations,
     }
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """The CPU time (user and system) the local processes `pids` have used so far, or
+    0 where /proc does not show them (a database server on another machine)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def round_trip_after_idle(
+    dsn: str, gaps_ms: tuple[float, ...] = (0, 1, 5, 25)
+) -> dict[float, float]:
+    """The median wall time of one ``SELECT`` by primary key (prepared, a flow's load)
+    after the client has computed for each of `gaps_ms` milliseconds, as the engine and
+    the hash do between a registration's statements: how much longer a round trip takes
+    when the server's backend has waited idle meanwhile."""
+    import psycopg  # noqa: PLC0415 - only with a DSN
+
+    medians: dict[float, float] = {}
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        for gap in gaps_ms:
+            waits = []
+            for _ in range(200):
+                busy_until = time.perf_counter() + gap / 1000
+                while time.perf_counter() < busy_until:
+                    pass
+                began = time.perf_counter()
+                connection.execute("SELECT 1 WHERE %s::text IS NOT NULL", ("flow",)).fetchone()
+                waits.append(time.perf_counter() - began)
+            medians[gap] = statistics.median(waits) * 1000
+    return medians
+
+
+class _Timed:
+    """A store whose every call adds its wall time to `spent[0]`: how long a registration
+    waits on its database, apart from the engine's own work."""
+
+    def __init__(self, store: object, spent: list[float]) -> None:
+        self._store, self._spent = store, spent
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 - the store's own methods
+        method = getattr(self._store, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - as the store's
+            began = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self._spent[0] += time.perf_counter() - began
+
+        return timed
 
 
 def _registrations_against_hashes(
@@ -652,6 +714,8 @@ def _registrations_against_hashes(
 ) -> dict[str, float]:
     hasher = Argon2Hasher()
     records = citizens(registrations)
+    spent = [0.0]
+    users, flows = cast("UserStore", _Timed(users, spent)), cast("FlowStore", _Timed(flows, spent))
     ports = FakePorts(bhxh=InMemoryBhxhRegistry(records), hasher=hasher, users=users, flows=flows)  # type: ignore[arg-type]
     engine = ports.engine()
     flows_time = hash_time = 0.0
@@ -664,7 +728,11 @@ def _registrations_against_hashes(
         hasher.hash(PASSWORD)
         hash_time += time.perf_counter() - began
     flows_rate, hash_rate = registrations / flows_time, registrations / hash_time
-    return {"registrations/s": flows_rate, "argon2id hashes/s": hash_rate}
+    return {
+        "registrations/s": flows_rate,
+        "argon2id hashes/s": hash_rate,
+        "ms in the stores per registration": spent[0] * 1000 / registrations,
+    }
 
 
 # --- the funnel report -------------------------------------------------------------------------
@@ -814,15 +882,21 @@ def ends_to_ends(registrations: int, dsn: str | None) -> None:
         _print_end_to_end(f"PostgreSQL, {meaning}", rates)
         print(
             f"  per registration: {rates['round trips per registration']:.1f} round trips, "
-            f"{rates['statements per registration']:.1f} statements"
+            f"{rates['statements per registration']:.1f} statements, "
+            f"{rates['server CPU ms per registration']:.1f} ms of the server's CPU"
         )
+    after_idle = ", ".join(
+        f"{ms:.3f} ms after {gap:g} ms" for gap, ms in round_trip_after_idle(dsn).items()
+    )
+    print(f"PostgreSQL round trip (median) after the client computed: {after_idle}")
 
 
 def _print_end_to_end(name: str, rates: dict[str, float]) -> None:
     ratio = rates["registrations/s"] / rates["argon2id hashes/s"]
     print(
         f"end to end, {name}: {rates['registrations/s']:.2f} registrations/s vs "
-        f"{rates['argon2id hashes/s']:.2f} argon2id hashes/s ({ratio:.1%} of the hash-bound rate)"
+        f"{rates['argon2id hashes/s']:.2f} argon2id hashes/s ({ratio:.1%} of the hash-bound rate), "
+        f"{rates['ms in the stores per registration']:.1f} ms a registration in the stores"
     )
 
 
