@@ -47,6 +47,7 @@ import psycopg
 import redis
 import redis.asyncio
 
+from cpu import process_cpu
 from regflow import BhxhRecord
 from regflow.adapters.argon2 import Argon2Hasher
 
@@ -213,20 +214,11 @@ def serving(
             process.wait(30)
 
 
-def _process_cpu(pid: str) -> float:
-    """CPU seconds (user and system) process `pid` has used, 0 once it is gone (Linux)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-
-
 def workers_cpu(main: int) -> float:
     """CPU seconds the workers under `main` have used, or `main`'s own when it has no
     children (uvicorn serves one worker in its main process) (Linux)."""
     children = Path(f"/proc/{main}/task/{main}/children").read_text().split()
-    return sum(_process_cpu(pid) for pid in children or [str(main)])
+    return sum(process_cpu(pid) for pid in children or [str(main)])
 
 
 # --- the argon2id bound -------------------------------------------------------------------------
@@ -456,7 +448,7 @@ class Meters:
     @classmethod
     def read(cls, main: int, env: dict[str, str]) -> Meters:
         pids = backends(env["REGFLOW_BENCH_DATABASE"])
-        postgres = {pid: _process_cpu(str(pid)) for pid in pids}
+        postgres = {pid: process_cpu(str(pid)) for pid in pids}
         return cls(workers_cpu(main), postgres, redis_cpu(env["REGFLOW_BENCH_REDIS_URL"]))
 
     def postgres_since(self, before: Meters) -> float:

@@ -37,6 +37,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import peers
 import regflow.engine._engine
+from cpu import process_cpu
 from regflow import (
     BHXH_REGISTRATION,
     PASSWORD_RECOVERY,
@@ -625,6 +626,9 @@ def postgres_end_to_end(
     backends: list[int] = []
     with tempfile.TemporaryFile("w+") as trace:
 
+        def backends_cpu() -> float:
+            return sum(map(process_cpu, backends))
+
         def traced(connection: psycopg.Connection[Any]) -> None:
             backends.append(connection.info.backend_pid)
             connection.pgconn.trace(trace.fileno())
@@ -632,16 +636,13 @@ def postgres_end_to_end(
 
         with _bench_schema(dsn, configure=traced, max_size=2, min_size=2) as pool:
             pool.wait()
-            start, server_cpu = os.lseek(trace.fileno(), 0, os.SEEK_END), _cpu_seconds(backends)
+            start, cpu_before = os.lseek(trace.fileno(), 0, os.SEEK_END), backends_cpu()
             rates = _registrations_against_hashes(
                 registrations,
                 users=PostgresUserStore(pool),
                 flows=PostgresFlowStore(pool, synchronous_commit=synchronous_commit),
             )
-            end, server_cpu = (
-                os.lseek(trace.fileno(), 0, os.SEEK_END),
-                _cpu_seconds(backends) - server_cpu,
-            )
+            end, server_cpu = os.lseek(trace.fileno(), 0, os.SEEK_END), backends_cpu() - cpu_before
         trace.seek(start)
         messages = [line.split("\t")[:3] for line in trace.read(end - start).splitlines()]
     round_trips = sum(m[0] == "B" and m[2] == "ReadyForQuery" for m in messages)
@@ -654,24 +655,13 @@ def postgres_end_to_end(
     }
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    """The CPU time (user and system) the local processes `pids` have used so far, or
-    0 where /proc does not show them (a database server on another machine)."""
-    tick, total = os.sysconf("SC_CLK_TCK"), 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
-
-
 def round_trip_after_idle(
     dsn: str, gaps_ms: tuple[float, ...] = (0, 1, 5, 25)
 ) -> dict[float, float]:
-    """The median wall time of one ``SELECT`` by primary key (prepared, a flow's load)
-    after the client has computed for each of `gaps_ms` milliseconds, as the engine and
-    the hash do between a registration's statements: how much longer a round trip takes
-    when the server's backend has waited idle meanwhile."""
+    """The median wall time of a one-row ``SELECT`` with a parameter (prepared from its
+    fifth run, as a flow's load is) after the client has computed for each of `gaps_ms`
+    milliseconds, as the engine and the hash do between a registration's statements: how
+    much longer a round trip takes when the server's backend has waited idle meanwhile."""
     import psycopg  # noqa: PLC0415 - only with a DSN
 
     medians: dict[float, float] = {}
